@@ -1,0 +1,46 @@
+# Outrider developer commands. Every target creates .venv when it is missing.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+# Offline detector weights: OUTRIDER_MODEL wins, else the nearest shared/models folder above the repo.
+OUTRIDER_MODEL ?= $(firstword $(wildcard ../shared/models/yolov5n_ul_320.onnx ../../shared/models/yolov5n_ul_320.onnx))
+export OUTRIDER_MODEL
+export YOLO_OFFLINE := 1
+export YOLO_AUTOINSTALL := 0
+export YOLO_CONFIG_DIR := $(CURDIR)/$(VENV)/ultralytics
+
+.PHONY: venv test test-slow lint typecheck demo bench clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Outrider needs Python 3.11 or newer"; exit 1; }
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@mkdir -p $(VENV)/ultralytics
+	@touch $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy edge sim
+
+test: lint typecheck
+	$(BIN)/python -m pytest
+
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -m slow
+
+demo: $(STAMP)
+	$(BIN)/outrider demo
+
+bench: $(STAMP)
+	$(BIN)/outrider bench sim
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

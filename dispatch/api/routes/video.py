@@ -1,0 +1,183 @@
+"""Live video: the edge's ingest WebSocket and the viewers' WebSocket, MJPEG and snapshot."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, WebSocket
+from fastapi.responses import Response, StreamingResponse
+from starlette.websockets import WebSocketDisconnect
+
+from dispatch.api.deps import Dispatcher, LinkViewer, RuntimeDep, authenticate, get_runtime
+from dispatch.auth import Principal
+from dispatch.errors import ForbiddenError, NotFoundError
+from dispatch.models import ViewerStats
+from dispatch.runtime import Runtime
+from dispatch.video import Viewer
+from edge.errors import OutriderError, ProtocolError
+from edge.protocol.video import Rendition
+
+router = APIRouter(prefix="/video", tags=["video"])
+logger = logging.getLogger(__name__)
+
+SEND_TIMEOUT_S = 10.0
+BOUNDARY = "outriderframe"
+POLICY_VIOLATION = 1008
+RenditionQuery = Annotated[Literal["raw", "redacted"] | None, Query()]
+
+
+def renditions(who: Principal, asked: str | None) -> tuple[Rendition, ...]:
+    """What a viewer may see, preferred first: raw only when the role allows it."""
+    if who.raw_video and asked != "redacted":
+        return ("raw", "redacted")
+    if asked == "raw":
+        raise ForbiddenError("this role may only see redacted video")
+    return ("redacted",)
+
+
+async def check_dock(rt: Runtime, who: Principal, dock_id: str) -> None:
+    """A view link may watch the dock of its own incident only."""
+    if who.incident_id is None:
+        return
+    incident = await rt.incidents.get(who.incident_id)
+    if incident.dock_id != dock_id:
+        raise ForbiddenError("a view link only opens its own incident's video")
+
+
+@router.websocket("/ingest/{dock_id}")
+async def ingest(ws: WebSocket, dock_id: str) -> None:
+    """The edge's uplink: binary ``pack_frame`` messages, ``Authorization: Bearer <token>``."""
+    rt = get_runtime(ws)
+    try:
+        who = authenticate(ws, rt)
+        allowed = who.role == "admin" or (
+            who.role == "edge" and (who.docks is None or dock_id in who.docks)
+        )
+        if not allowed:
+            raise ForbiddenError(f"{who.name} may not stream video for {dock_id}")
+    except OutriderError as exc:
+        await ws.close(code=POLICY_VIOLATION, reason=f"{exc.code}: {exc.reason}"[:120])
+        return
+    await ws.accept()
+    channel = rt.video.channel(dock_id)
+    channel.ingests += 1
+    last_warning = 0.0
+    try:
+        while True:
+            message = await ws.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            data = message.get("bytes")
+            if data is None:
+                continue
+            try:
+                rt.video.ingest(dock_id, data)
+            except ProtocolError as exc:
+                if time.monotonic() - last_warning > 5.0:
+                    last_warning = time.monotonic()
+                    logger.warning("refused a video frame from %s: %s", dock_id, exc)
+    finally:
+        channel.ingests -= 1
+
+
+async def _pump(ws: WebSocket, rt: Runtime, dock_id: str, viewer: Viewer) -> None:
+    while True:
+        frame = await viewer.next_frame()
+        async with asyncio.timeout(SEND_TIMEOUT_S):
+            await ws.send_bytes(frame.packed)
+        rt.video.delivered(dock_id, viewer, frame)
+
+
+@router.websocket("/{dock_id}/ws")
+async def watch_ws(ws: WebSocket, dock_id: str, rendition: RenditionQuery = None) -> None:
+    """Live frames as binary messages, each exactly as the edge packed it (header + JPEG)."""
+    rt = get_runtime(ws)
+    try:
+        who = authenticate(ws, rt)
+        who.require("viewer", link_ok=True)
+        await check_dock(rt, who, dock_id)
+        wanted = renditions(who, rendition)
+    except OutriderError as exc:
+        await ws.close(code=POLICY_VIOLATION, reason=f"{exc.code}: {exc.reason}"[:120])
+        return
+    await ws.accept()
+    with rt.video.watch(dock_id, wanted, "websocket", who.name) as viewer:
+        try:
+            async with asyncio.TaskGroup() as group:
+                pump = group.create_task(_pump(ws, rt, dock_id, viewer))
+                while (await ws.receive())["type"] != "websocket.disconnect":
+                    pass
+                pump.cancel()
+        except* (WebSocketDisconnect, RuntimeError, TimeoutError, OSError):
+            logger.debug("viewer %d of %s left", viewer.id, dock_id)
+
+
+@router.get(
+    "/{dock_id}/mjpeg",
+    response_class=StreamingResponse,
+    responses={200: {"content": {f"multipart/x-mixed-replace; boundary={BOUNDARY}": {}}}},
+)
+async def watch_mjpeg(
+    dock_id: str, rt: RuntimeDep, who: LinkViewer, rendition: RenditionQuery = None
+) -> StreamingResponse:
+    """Live frames as an MJPEG stream (``<img src=...>`` works)."""
+    await check_dock(rt, who, dock_id)
+    wanted = renditions(who, rendition)
+
+    async def frames() -> AsyncIterator[bytes]:
+        with rt.video.watch(dock_id, wanted, "mjpeg", who.name) as viewer:
+            while True:
+                frame = await viewer.next_frame()
+                head = (
+                    f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\n"
+                    f"Content-Length: {len(frame.jpeg)}\r\n\r\n"
+                ).encode()
+                yield head + frame.jpeg + b"\r\n"
+                rt.video.delivered(dock_id, viewer, frame)
+
+    return StreamingResponse(
+        frames(),
+        media_type=f"multipart/x-mixed-replace; boundary={BOUNDARY}",
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@router.get(
+    "/{dock_id}/frame.jpg",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}}}, 404: {"description": "No frame yet"}},
+)
+async def snapshot(
+    dock_id: str, rt: RuntimeDep, who: LinkViewer, rendition: RenditionQuery = None
+) -> Response:
+    """The newest frame as a JPEG."""
+    await check_dock(rt, who, dock_id)
+    channel = rt.video.channels.get(dock_id)
+    for r in renditions(who, rendition):
+        if channel is not None and r in channel.latest:
+            return Response(channel.latest[r].jpeg, media_type="image/jpeg")
+    raise NotFoundError(f"no video from {dock_id} yet")
+
+
+@router.get("/{dock_id}/viewers", response_model=list[ViewerStats])
+async def viewers(dock_id: str, rt: RuntimeDep, who: Dispatcher) -> list[ViewerStats]:
+    """Each viewer's fps, latency and dropped frames."""
+    channel = rt.video.channels.get(dock_id)
+    return [
+        ViewerStats(
+            id=v.id,
+            kind=v.kind,
+            rendition=v.renditions[0],
+            principal=v.principal,
+            fps=v.fps(),
+            frames_sent=v.frames_sent,
+            frames_dropped=v.frames_dropped,
+            latency_ms_p50=v.latency_ms(0.5),
+            latency_ms_p99=v.latency_ms(0.99),
+        )
+        for v in (channel.viewers if channel else ())
+    ]

@@ -1,0 +1,230 @@
+"""Settings of the dispatch service: one typed model from file, environment and flags.
+
+Precedence, highest first: command-line flags, ``OUTRIDER_DISPATCH_*`` environment variables
+(nested keys with ``__``, e.g. ``OUTRIDER_DISPATCH_DISPATCH__ACK_TIMEOUT_S``), the TOML file
+(``configs/dispatch.toml``), the defaults below. A typo in the file fails at startup.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from edge.errors import ConfigError
+
+__all__ = [
+    "ROLES",
+    "AirspaceConfig",
+    "DispatchConfig",
+    "DispatchSettings",
+    "MapConfig",
+    "OnSceneConfig",
+    "Role",
+    "TokenConfig",
+    "load_settings",
+]
+
+Role = Literal["admin", "dispatcher", "viewer", "edge"]
+ROLES: tuple[Role, ...] = ("admin", "dispatcher", "viewer", "edge")
+PLACEHOLDER_SECRET = "changethis"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class OnSceneConfig(_Section):
+    """What a dispatched drone does on scene unless the incident says otherwise."""
+
+    pattern: Literal["orbit", "hold"] = "orbit"
+    radius_m: float = Field(40.0, ge=5, le=500)
+    duration_s: float = Field(300.0, ge=0, le=4 * 3600)
+    speed_mps: float = Field(5.0, ge=0, le=30, title="Orbit speed the energy plan assumes")
+
+
+class DispatchConfig(_Section):
+    """How dispatch chooses and commands docks."""
+
+    ack_timeout_s: float = Field(5.0, gt=0, le=120, title="Wait this long for an ack")
+    max_attempts: int = Field(3, ge=1, le=20, title="Docks tried per incident before giving up")
+    command_ttl_s: float = Field(30.0, gt=0, le=3600, title="Validity of recall/retask/abort")
+    stale_after_s: float = Field(5.0, gt=0, title="No telemetry for this long: dock is stale")
+    reserve_ttl_s: float = Field(60.0, gt=0, title="Hold a dock for its incident this long")
+    alt_rel_m: float | None = Field(None, gt=0, le=1000, title="Transit altitude; dock's if unset")
+    dock_rate_per_s: float = Field(
+        100.0, gt=0, title="MQTT messages a second each dock may send on average; more dropped"
+    )
+    dock_burst: int = Field(1000, ge=1, title="MQTT messages a dock may send at once")
+    on_scene: OnSceneConfig = OnSceneConfig()
+
+
+class AirspaceConfig(_Section):
+    """No-fly zones that dock choice routes around."""
+
+    no_fly: list[Path] = Field(default_factory=list, title="GeoJSON files of no-fly polygons")
+    margin_m: float = Field(30.0, ge=0, le=1000)
+
+
+class MapConfig(_Section):
+    """The UI map: tiles are optional, the map works offline without them."""
+
+    tile_url: str = Field("", title="XYZ tile URL template with {z}/{x}/{y}; empty: no tiles")
+    attribution: str = ""
+    center_lat: float = Field(51.5074, ge=-85, le=85)
+    center_lon: float = Field(-0.1278, ge=-180, le=180)
+    zoom: int = Field(13, ge=1, le=19)
+
+
+class TokenConfig(_Section):
+    """An API token: who holds it, their role, and what they may see.
+
+    Give ``sha256`` (hex digest of the token; see ``outrider keys token``). A plain ``token``
+    is accepted in development only.
+    """
+
+    name: str = Field(min_length=1, max_length=64)
+    role: Role
+    sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
+    token: SecretStr | None = None
+    raw_video: bool | None = Field(None, title="See raw video; by default admin and dispatcher")
+    docks: list[str] | None = Field(None, title="Docks an edge token may stream for; all if unset")
+
+    @model_validator(mode="after")
+    def _one_secret(self) -> TokenConfig:
+        if (self.sha256 is None) == (self.token is None):
+            raise ValueError(f"token {self.name!r} needs exactly one of sha256 or token")
+        return self
+
+    @property
+    def digest(self) -> str:
+        """Hex SHA-256 of the token."""
+        if self.sha256 is not None:
+            return self.sha256
+        assert self.token is not None
+        return hashlib.sha256(self.token.get_secret_value().encode()).hexdigest()
+
+
+class DispatchSettings(BaseSettings):
+    """Every setting of ``outrider dispatch``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="OUTRIDER_DISPATCH_",
+        env_nested_delimiter="__",
+        env_ignore_empty=True,
+        extra="forbid",
+    )
+
+    environment: Literal["development", "production"] = "development"
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    mqtt_url: str = Field("mqtt://127.0.0.1:1883", title="mqtt:// or mqtts://, user:pass@ allowed")
+    mqtt_client_id: str = Field(
+        "outrider-dispatch",
+        title="Persistent MQTT session: the broker queues events while dispatch is away; "
+        "give each dispatch instance its own",
+    )
+    mqtt_username: str | None = Field(None, title="Broker username (else the URL's)")
+    mqtt_password_file: Path | None = Field(None, title="File holding the broker password")
+    mqtt_ca_file: Path | None = Field(None, title="CA certificate the broker's TLS must chain to")
+    db_url: str = Field("sqlite:///state/dispatch.db", title="sqlite:///path or postgresql://...")
+    signing_key: Path = Field(Path("state/keys/dispatch_ed25519.pem"))
+    secret: SecretStr = Field(SecretStr(PLACEHOLDER_SECRET), title="Signs sessions and view links")
+    public_url: str = Field("", title="Base URL for officer links; request's own if empty")
+    session_ttl_s: float = Field(12 * 3600, gt=0)
+    link_ttl_s: float = Field(4 * 3600, gt=0, title="Default lifetime of an officer view link")
+    log_format: Literal["json", "text"] = "json"
+    dispatch: DispatchConfig = DispatchConfig()
+    airspace: AirspaceConfig = AirspaceConfig()
+    map: MapConfig = MapConfig()
+    tokens: list[TokenConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _safe_outside_development(self) -> DispatchSettings:
+        if self.environment == "development":
+            return self
+        if self.secret.get_secret_value() in (PLACEHOLDER_SECRET, ""):
+            raise ValueError("secret must be set to a random value outside development")
+        if len(self.secret.get_secret_value()) < 16:
+            raise ValueError("secret must be at least 16 characters outside development")
+        plain = [t.name for t in self.tokens if t.token is not None]
+        if plain:
+            raise ValueError(f"tokens {plain} are in plain text; give sha256 outside development")
+        return self
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"config file {path} cannot be read: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+
+
+def _relative_to(base: Path, data: dict[str, Any]) -> dict[str, Any]:
+    """Resolve the file's relative paths (key, zones, SQLite file) against its folder."""
+    out = dict(data)
+
+    def fix(value: str) -> str:
+        return value if Path(value).is_absolute() else str(base / value)
+
+    for key in ("signing_key", "mqtt_password_file", "mqtt_ca_file"):
+        if isinstance(out.get(key), str):
+            out[key] = fix(out[key])
+    url = out.get("db_url")
+    if isinstance(url, str) and url.startswith("sqlite:///") and ":memory:" not in url:
+        out["db_url"] = "sqlite:///" + fix(url.removeprefix("sqlite:///"))
+    airspace = out.get("airspace")
+    if isinstance(airspace, dict) and isinstance(airspace.get("no_fly"), list):
+        zones = [fix(z) if isinstance(z, str) else z for z in airspace["no_fly"]]
+        out["airspace"] = {**airspace, "no_fly": zones}
+    return out
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors(include_url=False, include_input=False)[:5]:
+        where = ".".join(str(p) for p in err["loc"]) or "settings"
+        parts.append(f"{where}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def load_settings(path: Path | None = None, **overrides: Any) -> DispatchSettings:
+    """Settings from ``path`` (if any), the environment and ``overrides`` (flags), in that order.
+
+    Relative paths in the file (signing key, no-fly zones, SQLite database) are relative to
+    the file's folder; those from flags and the environment to the working directory.
+
+    Raises:
+        ConfigError: when the file cannot be read or a value is invalid.
+    """
+    file_data = _relative_to(path.parent, _read_toml(path)) if path is not None else {}
+    flags = {k: v for k, v in overrides.items() if v is not None}
+
+    class _Loaded(DispatchSettings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return (init_settings, env_settings, InitSettingsSource(settings_cls, file_data))
+
+    try:
+        loaded = _Loaded(**flags)
+    except ValidationError as exc:
+        raise ConfigError(f"{path or 'settings'}: {_describe(exc)}") from None
+    return loaded

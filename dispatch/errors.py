@@ -1,0 +1,124 @@
+"""Typed errors of the dispatch service and the HTTP status each code maps to.
+
+Our exception hierarchy (all under :class:`edge.errors.OutriderError`)::
+
+    OutriderError
+    └── DispatchError            base of this service's errors
+        ├── NotFoundError        not_found: no such incident, dock or link target
+        ├── ConflictError        conflict: the action does not fit the incident's state
+        ├── NoDockError          no_dock_available: every dock's reason attached
+        ├── CommandError         an ack that refused (its own code) or none in time
+        ├── AuthError            unauthorized / link_expired: who are you?
+        ├── ForbiddenError       forbidden: your role may not do this
+        └── UnavailableError     mqtt_unavailable / store_unavailable
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from edge.errors import OutriderError
+
+__all__ = [
+    "AuthError",
+    "CommandError",
+    "ConflictError",
+    "DispatchError",
+    "DockReason",
+    "ForbiddenError",
+    "NoDockError",
+    "NotFoundError",
+    "UnavailableError",
+    "http_status",
+]
+
+
+class DispatchError(OutriderError):
+    """Base of the dispatch service's errors."""
+
+    default_code = "dispatch_error"
+
+
+class NotFoundError(DispatchError):
+    """The thing asked for does not exist."""
+
+    default_code = "not_found"
+
+
+class ConflictError(DispatchError):
+    """The action does not fit the current state (closed incident, no dock assigned, ...)."""
+
+    default_code = "conflict"
+
+
+@dataclass(frozen=True)
+class DockReason:
+    """Why one dock cannot take an incident (or did not)."""
+
+    dock_id: str
+    code: str
+    reason: str
+
+
+class NoDockError(DispatchError):
+    """No dock can take the incident; ``docks`` says why for every dock."""
+
+    default_code = "no_dock_available"
+
+    def __init__(
+        self, reason: str, *, docks: list[DockReason], incident_id: str | None = None
+    ) -> None:
+        super().__init__(reason)
+        self.docks = docks
+        self.incident_id = incident_id
+
+
+class CommandError(DispatchError):
+    """A command the dock refused (``code`` is the ack's) or did not acknowledge in time."""
+
+    default_code = "ack_timeout"
+
+
+class AuthError(DispatchError):
+    """No credentials, unknown token, bad or expired session or link."""
+
+    default_code = "unauthorized"
+
+
+class ForbiddenError(DispatchError):
+    """Known caller whose role does not allow the action."""
+
+    default_code = "forbidden"
+
+
+class UnavailableError(DispatchError):
+    """A backend (broker, database) the action needs is not reachable now."""
+
+    default_code = "unavailable"
+
+
+STATUS: dict[str, int] = {
+    "not_found": 404,
+    "conflict": 409,
+    "no_dock_available": 409,
+    "ack_timeout": 504,
+    "unauthorized": 401,
+    "link_expired": 401,
+    "forbidden": 403,
+    "unavailable": 503,
+    "mqtt_unavailable": 503,
+    "store_unavailable": 503,
+    "invalid_field": 422,
+    "malformed_json": 400,
+    "invalid_config": 500,
+    "internal_error": 500,
+}
+
+
+def http_status(error: OutriderError) -> int:
+    """The HTTP status for an error: by code, else 409 for an ack refusal, else 500."""
+    if error.code in STATUS:
+        return STATUS[error.code]
+    if isinstance(error, CommandError):
+        return 409
+    return 500

@@ -1,0 +1,410 @@
+"""Incidents: raise one, send the best dock (falling back on refusal or silence), act on it.
+
+The service holds the dispatch logic; routes only call it. Every step that matters to the
+people in the control room goes into the incident's timeline, and every action into the
+audit log.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from dispatch.choice import Chooser, Mission, Option
+from dispatch.commander import Commander
+from dispatch.config import DispatchConfig
+from dispatch.errors import (
+    CommandError,
+    ConflictError,
+    DockReason,
+    NoDockError,
+    NotFoundError,
+)
+from dispatch.fleet import AIRBORNE_PHASES, Fleet
+from dispatch.metrics import Metrics
+from dispatch.models import (
+    CommandPublic,
+    IncidentCreate,
+    IncidentRecord,
+    IncidentStatus,
+    RetaskCreate,
+)
+from dispatch.store.sql import SqlStore, Tx
+from edge.geo import LatLon
+from edge.protocol import Ack, DispatchBody, GeoPoint, OnScene, RetaskBody, now_utc
+
+__all__ = ["IncidentService"]
+
+logger = logging.getLogger(__name__)
+
+
+def new_incident_id(now: datetime) -> str:
+    """``INC-YYYYMMDD-XXXXXXXX``: sortable by day, unguessable within it."""
+    return f"INC-{now:%Y%m%d}-{secrets.token_hex(4).upper()}"
+
+
+async def note(tx: Tx, incident_id: str, kind: str, type_: str, text: str, **kw: Any) -> None:
+    """Add one line to an incident's timeline."""
+    await tx.add_timeline(
+        incident_id, at=kw.pop("at", now_utc()), kind=kind, type=type_, text=text, **kw
+    )
+
+
+class IncidentService:
+    """Raising, dispatching, recalling, retasking and closing incidents.
+
+    Args:
+        store: the store.
+        fleet: the live fleet.
+        chooser: dock choice over the fleet.
+        commander: commands out, acks back.
+        config: dispatch settings (timeouts, attempts, on-scene defaults).
+        metrics: the instance's metrics.
+    """
+
+    def __init__(
+        self,
+        store: SqlStore,
+        fleet: Fleet,
+        chooser: Chooser,
+        commander: Commander,
+        config: DispatchConfig,
+        metrics: Metrics,
+    ) -> None:
+        self.store = store
+        self.fleet = fleet
+        self.chooser = chooser
+        self.commander = commander
+        self.config = config
+        self.metrics = metrics
+        self._reserved: dict[str, tuple[str, float]] = {}
+
+    # -- reservations: a dock just sent is not offered to the next incident -------------
+
+    def reserved(self) -> dict[str, DockReason]:
+        """Docks held for an incident whose state does not show it yet."""
+        now, out = time.monotonic(), {}
+        for dock_id, (incident_id, until) in list(self._reserved.items()):
+            view = self.fleet.get(dock_id)
+            taken = (
+                view is not None
+                and view.state is not None
+                and view.state.incident_id == incident_id
+            )
+            if now > until or taken:
+                del self._reserved[dock_id]
+                continue
+            out[dock_id] = DockReason(dock_id, "busy", f"sent to incident {incident_id}")
+        return out
+
+    # -- raising and dispatching --------------------------------------------------------
+
+    async def create(self, req: IncidentCreate, actor: str) -> tuple[IncidentRecord, bool]:
+        """Raise an incident and dispatch it; ``(incident, created)``.
+
+        Idempotent on ``cad_ref``: a known reference returns the incident as it is, and is
+        dispatched again only when no dock has it yet.
+
+        Raises:
+            NoDockError: no dock took it (the incident is kept, ``unassigned``).
+        """
+        if req.cad_ref is not None:
+            existing = await self.store.incident_by("cad_ref", req.cad_ref)
+            if existing is not None:
+                if existing.status is not IncidentStatus.UNASSIGNED:
+                    return existing, False
+                return await self.dispatch(existing, actor), False
+        now = now_utc()
+        values = {
+            "id": new_incident_id(now),
+            **req.model_dump(exclude={"on_scene_s", "alt_rel_m"}),
+            "status": IncidentStatus.DISPATCHING,
+            "dock_id": None,
+            "sortie_id": None,
+            "eta_s": None,
+            "target_lat": req.lat,
+            "target_lon": req.lon,
+            "alt_rel_m": req.alt_rel_m,
+            "on_scene_s": req.on_scene_s
+            if req.on_scene_s is not None
+            else self.config.on_scene.duration_s,
+            "created_by": actor,
+            "created_at": now,
+            "updated_at": now,
+            "closed_at": None,
+        }
+        try:
+            async with self.store.tx() as tx:
+                record = await tx.insert_incident(values)
+                await tx.audit(
+                    actor, "incident.create", record.id, req.model_dump(mode="json"), now
+                )
+                where = f"{req.lat:.5f}, {req.lon:.5f}"
+                await note(
+                    tx,
+                    record.id,
+                    "incident",
+                    "raised",
+                    f"{req.type} at {where}, raised by {actor}",
+                    at=now,
+                )
+        except IntegrityError:
+            again = await self.store.incident_by("cad_ref", req.cad_ref or "")
+            if again is None:
+                raise
+            return again, False
+        return await self.dispatch(record, actor), True
+
+    def mission(self, incident: IncidentRecord) -> Mission:
+        return Mission(
+            target=LatLon(incident.target_lat, incident.target_lon),
+            on_scene_s=incident.on_scene_s,
+            orbit_speed_mps=self.config.on_scene.speed_mps,
+            alt_rel_m=incident.alt_rel_m or self.config.alt_rel_m,
+        )
+
+    def _dispatch_body(self, incident: IncidentRecord, option: Option) -> DispatchBody:
+        scene = self.config.on_scene
+        return DispatchBody(
+            incident_id=incident.id,
+            target=GeoPoint(lat=incident.target_lat, lon=incident.target_lon),
+            alt_rel_m=option.alt_rel_m,
+            priority=incident.priority,
+            on_scene=OnScene(
+                pattern=scene.pattern,
+                radius_m=scene.radius_m,
+                duration_s=incident.on_scene_s,
+                speed_mps=scene.speed_mps or None,
+            ),
+        )
+
+    async def _try(self, incident: IncidentRecord, option: Option, actor: str) -> Ack | None:
+        self._reserved[option.dock_id] = (incident.id, time.monotonic() + self.config.reserve_ttl_s)
+        text = (
+            f"sending {option.dock_id}: ETA {option.eta_s:.0f} s, {option.distance_m:.0f} m away, "
+            f"needs {option.needed_pct:.0f}% of {option.battery_pct:.0f}% battery"
+        )
+        async with self.store.tx() as tx:
+            await note(
+                tx,
+                incident.id,
+                "dispatch",
+                "candidate",
+                text,
+                dock_id=option.dock_id,
+                detail={"eta_s": option.eta_s, "route_m": option.route_m},
+            )
+        command = self.commander.build(
+            "dispatch",
+            option.dock_id,
+            self._dispatch_body(incident, option),
+            self.config.ack_timeout_s,
+        )
+        try:
+            ack = await self.commander.send(
+                command, actor=actor, incident_id=incident.id, wait_s=self.config.ack_timeout_s
+            )
+        except BaseException:
+            self._reserved.pop(option.dock_id, None)
+            raise
+        if ack is None or not ack.ok:
+            self._reserved.pop(option.dock_id, None)
+        return ack
+
+    async def dispatch(
+        self,
+        incident: IncidentRecord,
+        actor: str,
+        exclude: dict[str, DockReason] | None = None,
+    ) -> IncidentRecord:
+        """Send the best dock; on refusal or silence, the next best, up to ``max_attempts``.
+
+        Args:
+            incident: the incident to send a dock to.
+            actor: who asked, for the audit log.
+            exclude: docks not to try, with the reason (e.g. one that failed its preflight).
+
+        Raises:
+            NoDockError: when no dock took it; the incident is left ``unassigned``.
+        """
+        mission = self.mission(incident)
+        reserved = {**self.reserved(), **(exclude or {})}
+        options = self.chooser.choose(mission, k=self.config.max_attempts, exclude=reserved)
+        tried: dict[str, DockReason] = {}
+        for n, option in enumerate(options, start=1):
+            ack = await self._try(incident, option, actor)
+            if ack is not None and ack.ok:
+                return await self._assigned(incident, option, ack)
+            if ack is None:
+                why = DockReason(
+                    option.dock_id, "ack_timeout", f"no ack within {self.config.ack_timeout_s:g} s"
+                )
+            else:
+                why = DockReason(option.dock_id, ack.code.value, ack.reason or ack.code.value)
+            tried[option.dock_id] = why
+            more = "; trying the next best dock" if n < len(options) else "; no other dock to try"
+            async with self.store.tx() as tx:
+                await note(
+                    tx,
+                    incident.id,
+                    "dispatch",
+                    "fallback",
+                    f"{why.dock_id}: {why.reason}{more}",
+                    dock_id=why.dock_id,
+                    code=why.code,
+                )
+        return await self._unassigned(incident, mission, {**reserved, **tried}, actor)
+
+    async def _assigned(self, incident: IncidentRecord, option: Option, ack: Ack) -> IncidentRecord:
+        async with self.store.tx() as tx:
+            record = await tx.update_incident(
+                incident.id,
+                status=IncidentStatus.DISPATCHED,
+                dock_id=option.dock_id,
+                sortie_id=ack.sortie_id,
+                eta_s=option.eta_s,
+                updated_at=now_utc(),
+            )
+            await note(
+                tx,
+                incident.id,
+                "dispatch",
+                "dispatched",
+                f"{option.dock_id} accepted; ETA {option.eta_s:.0f} s",
+                dock_id=option.dock_id,
+                detail={"sortie_id": ack.sortie_id, "eta_s": option.eta_s},
+            )
+        self.metrics.incidents.labels("dispatched").inc()
+        assert record is not None
+        return record
+
+    async def _unassigned(
+        self, incident: IncidentRecord, mission: Mission, known: dict[str, DockReason], actor: str
+    ) -> IncidentRecord:
+        reasons = self.chooser.reasons(mission, known)
+        detail = {"docks": [r.__dict__ for r in reasons]}
+        async with self.store.tx() as tx:
+            await tx.update_incident(
+                incident.id, status=IncidentStatus.UNASSIGNED, updated_at=now_utc()
+            )
+            summary = f"no dock can go ({len(reasons)} docks considered)"
+            await note(
+                tx,
+                incident.id,
+                "dispatch",
+                "unassigned",
+                summary,
+                code="no_dock_available",
+                detail=detail,
+            )
+            await tx.audit(actor, "incident.unassigned", incident.id, detail, now_utc())
+        self.metrics.incidents.labels("unassigned").inc()
+        raise NoDockError(
+            f"no dock can take incident {incident.id}", docks=reasons, incident_id=incident.id
+        )
+
+    async def redispatch(self, incident_id: str, failed: DockReason) -> None:
+        """Send the next best dock after the assigned one failed before take-off."""
+        incident = await self.get(incident_id)
+        try:
+            await self.dispatch(incident, "system", exclude={failed.dock_id: failed})
+        except NoDockError as exc:
+            logger.warning("incident %s: %s", incident_id, exc.reason)
+
+    # -- acting on an incident ---------------------------------------------------------
+
+    async def get(self, incident_id: str) -> IncidentRecord:
+        record = await self.store.get_incident(incident_id)
+        if record is None:
+            raise NotFoundError(f"incident {incident_id} does not exist")
+        return record
+
+    async def _command(
+        self, incident: IncidentRecord, kind: str, body: Any, actor: str
+    ) -> tuple[CommandPublic, Ack]:
+        if incident.status is IncidentStatus.CLOSED:
+            raise ConflictError(f"incident {incident.id} is closed")
+        if incident.dock_id is None:
+            raise ConflictError(f"incident {incident.id} has no dock assigned")
+        command = self.commander.build(kind, incident.dock_id, body, self.config.command_ttl_s)
+        async with self.store.tx() as tx:
+            await note(
+                tx,
+                incident.id,
+                "command",
+                kind,
+                f"{kind} sent to {incident.dock_id} by {actor}",
+                dock_id=incident.dock_id,
+            )
+            await tx.audit(
+                actor, f"incident.{kind}", incident.id, {"command_id": command.id}, now_utc()
+            )
+        ack = await self.commander.send(
+            command, actor=actor, incident_id=incident.id, wait_s=self.config.ack_timeout_s
+        )
+        if ack is None:
+            raise CommandError(
+                f"{incident.dock_id} did not acknowledge {kind} within "
+                f"{self.config.ack_timeout_s:g} s",
+                code="ack_timeout",
+            )
+        if not ack.ok:
+            raise CommandError(
+                f"{incident.dock_id} refused {kind}: {ack.reason}", code=ack.code.value
+            )
+        return CommandPublic(
+            id=command.id,
+            type=kind,
+            dock_id=incident.dock_id,
+            ok=True,
+            code=ack.code.value,
+            reason=ack.reason,
+        ), ack
+
+    async def recall(self, incident_id: str, actor: str) -> CommandPublic:
+        """Send the incident's drone home now."""
+        result, _ = await self._command(await self.get(incident_id), "recall", None, actor)
+        return result
+
+    async def retask(self, incident_id: str, req: RetaskCreate, actor: str) -> CommandPublic:
+        """Send the incident's drone to a new target."""
+        incident = await self.get(incident_id)
+        body = RetaskBody(target=GeoPoint(lat=req.lat, lon=req.lon), alt_rel_m=req.alt_rel_m)
+        result, _ = await self._command(incident, "retask", body, actor)
+        async with self.store.tx() as tx:
+            await tx.update_incident(
+                incident_id, target_lat=req.lat, target_lon=req.lon, updated_at=now_utc()
+            )
+        return result
+
+    async def close(self, incident_id: str, actor: str) -> IncidentRecord:
+        """Close the incident, recalling its drone if it is still out on it."""
+        incident = await self.get(incident_id)
+        if incident.status is IncidentStatus.CLOSED:
+            return incident
+        view = self.fleet.get(incident.dock_id) if incident.dock_id else None
+        flying = (
+            view is not None
+            and view.state is not None
+            and view.state.incident_id == incident.id
+            and view.state.phase in AIRBORNE_PHASES
+        )
+        if flying:
+            try:
+                await self._command(incident, "recall", None, actor)
+            except (CommandError, ConflictError) as exc:
+                logger.warning("closing %s: recall failed: %s", incident.id, exc)
+        now = datetime.now(UTC)
+        async with self.store.tx() as tx:
+            record = await tx.update_incident(
+                incident_id, status=IncidentStatus.CLOSED, closed_at=now, updated_at=now
+            )
+            await note(tx, incident_id, "incident", "closed", f"closed by {actor}", at=now)
+            await tx.audit(actor, "incident.close", incident_id, {}, now)
+        assert record is not None
+        return record

@@ -1,0 +1,352 @@
+"""Models of the dispatch service: what the store keeps and what the API takes and gives.
+
+Records (``*Record``) are rows; ``*Create`` models are request bodies; ``*Public`` models are
+response bodies. The wire shape is never the table.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from edge.protocol import Reason
+
+__all__ = [
+    "AuditEntryPublic",
+    "AuditReportPublic",
+    "CommandPublic",
+    "CommandRecord",
+    "DetectionPublic",
+    "DockPublic",
+    "DockReasonPublic",
+    "ErrorPublic",
+    "EventPublic",
+    "IncidentCreate",
+    "IncidentDetail",
+    "IncidentPublic",
+    "IncidentRecord",
+    "IncidentStatus",
+    "LinkCreate",
+    "LinkPublic",
+    "LoginCreate",
+    "MapPublic",
+    "NoDockPublic",
+    "PrincipalPublic",
+    "RetaskCreate",
+    "TimelineEntry",
+    "TimelineRecord",
+    "ViewerStats",
+]
+
+Lat = Field(ge=-90, le=90)
+Lon = Field(ge=-180, le=180)
+
+
+class IncidentStatus(StrEnum):
+    """Where an incident stands, from raising to closing."""
+
+    DISPATCHING = "dispatching"
+    UNASSIGNED = "unassigned"
+    DISPATCHED = "dispatched"
+    LAUNCHING = "launching"
+    EN_ROUTE = "en_route"
+    ON_SCENE = "on_scene"
+    RETURNING = "returning"
+    COMPLETED = "completed"
+    ABORTED = "aborted"
+    FAILSAFE = "failsafe"
+    CLOSED = "closed"
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(from_attributes=True, frozen=True)
+
+
+class IncidentRecord(_Record):
+    """An incident as stored."""
+
+    id: str
+    cad_ref: str | None
+    lat: float
+    lon: float
+    type: str
+    priority: int
+    description: str | None
+    status: IncidentStatus
+    dock_id: str | None
+    sortie_id: str | None
+    eta_s: float | None
+    target_lat: float
+    target_lon: float
+    alt_rel_m: float | None
+    on_scene_s: float
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None
+
+
+class TimelineRecord(_Record):
+    """One line of an incident's timeline as stored."""
+
+    seq: int
+    incident_id: str
+    at: datetime
+    kind: Literal["incident", "dispatch", "command", "ack", "event", "note"]
+    type: str
+    dock_id: str | None
+    code: str | None
+    text: str
+    detail: dict[str, Any]
+
+
+class CommandRecord(_Record):
+    """A command sent to a dock, with its ack once it came."""
+
+    id: str
+    dock_id: str
+    type: str
+    incident_id: str | None
+    actor: str
+    issued_at: datetime
+    expires_at: datetime
+    body: dict[str, Any]
+    signed: bool
+    ack_ok: bool | None
+    ack_code: str | None
+    ack_reason: str | None
+    acked_at: datetime | None
+
+
+class IncidentCreate(BaseModel):
+    """A new incident; ``cad_ref`` makes the request idempotent."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    lat: float = Lat
+    lon: float = Lon
+    type: str = Field(min_length=1, max_length=64, examples=["burglary"])
+    priority: int = Field(2, ge=1, le=5, title="1 is most urgent")
+    description: str | None = Field(None, max_length=2000)
+    cad_ref: str | None = Field(None, min_length=1, max_length=128, title="CAD system reference")
+    on_scene_s: float | None = Field(None, ge=0, le=4 * 3600, title="Time to stay on scene")
+    alt_rel_m: float | None = Field(None, gt=0, le=120, title="Altitude above home")
+
+
+class RetaskCreate(BaseModel):
+    """A new target for the sortie in flight."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    lat: float = Lat
+    lon: float = Lon
+    alt_rel_m: float | None = Field(None, gt=0, le=120)
+
+
+class TimelineEntry(BaseModel):
+    """One line of a timeline."""
+
+    at: AwareDatetime
+    kind: str
+    type: str
+    dock_id: str | None = None
+    code: str | None = None
+    text: str
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class IncidentPublic(BaseModel):
+    """An incident as the API shows it."""
+
+    id: str
+    cad_ref: str | None
+    lat: float
+    lon: float
+    type: str
+    priority: int
+    description: str | None
+    status: IncidentStatus
+    dock_id: str | None
+    sortie_id: str | None
+    eta_s: float | None
+    target: dict[str, float]
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+    closed_at: AwareDatetime | None
+
+    @classmethod
+    def of(cls, r: IncidentRecord) -> IncidentPublic:
+        data = r.model_dump(exclude={"target_lat", "target_lon", "alt_rel_m", "on_scene_s"})
+        return cls(**data, target={"lat": r.target_lat, "lon": r.target_lon})
+
+
+class IncidentDetail(IncidentPublic):
+    """An incident with its timeline, oldest line first."""
+
+    timeline: list[TimelineEntry]
+
+
+class ErrorPublic(BaseModel):
+    """Every error body: a machine-readable code and a human reason."""
+
+    code: str
+    reason: str
+
+
+class DockReasonPublic(BaseModel):
+    """Why one dock cannot take an incident."""
+
+    dock_id: str
+    code: str
+    reason: str
+
+
+class NoDockPublic(BaseModel):
+    """The 409 body when no dock can go."""
+
+    code: str
+    reason: str
+    incident_id: str | None
+    docks: list[DockReasonPublic]
+
+
+class CommandPublic(BaseModel):
+    """A command and how the dock answered."""
+
+    id: str
+    type: str
+    dock_id: str
+    ok: bool
+    code: str
+    reason: str
+
+
+class DockPublic(BaseModel):
+    """A dock as the fleet view knows it; ``stale`` docks are not trusted for dispatch."""
+
+    id: str
+    availability: Literal["online", "offline", "unknown"]
+    stale: bool
+    stale_reason: str | None
+    phase: str | None
+    ready: bool
+    not_ready: list[Reason]
+    sortie_id: str | None
+    incident_id: str | None
+    battery_pct: float | None
+    home: dict[str, float] | None
+    position: dict[str, float] | None
+    heading_deg: float | None
+    ground_speed_mps: float | None
+    in_air: bool
+    flight_mode: str | None
+    telemetry_age_s: float | None
+    max_range_m: float | None
+    wind_mps: float | None
+
+
+class EventPublic(BaseModel):
+    """A stored sortie event."""
+
+    id: str
+    dock_id: str
+    sortie_id: str | None
+    incident_id: str | None
+    type: str
+    phase: str | None
+    at: AwareDatetime
+    detail: dict[str, Any]
+    received_at: AwareDatetime
+
+
+class DetectionPublic(BaseModel):
+    """A tracked object seen during an incident's sortie."""
+
+    track_id: int | None
+    cls: str
+    conf: float
+    lat: float | None
+    lon: float | None
+    sortie_id: str | None
+    at: AwareDatetime
+
+
+class AuditEntryPublic(BaseModel):
+    """One audit row."""
+
+    seq: int
+    at: str
+    actor: str
+    action: str
+    subject: str
+    detail: dict[str, Any]
+    hash: str
+
+
+class AuditReportPublic(BaseModel):
+    """The result of checking the audit chain."""
+
+    ok: bool
+    rows: int
+    first_bad_seq: int | None
+    problems: list[str]
+
+
+class LoginCreate(BaseModel):
+    """Exchange an API token for a session cookie."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(min_length=1, max_length=512)
+
+
+class PrincipalPublic(BaseModel):
+    """Who the caller is."""
+
+    name: str
+    role: str
+    raw_video: bool
+    incident_id: str | None = None
+
+
+class LinkCreate(BaseModel):
+    """Ask for an officer view link."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    ttl_s: float | None = Field(None, gt=0, le=7 * 24 * 3600)
+
+
+class LinkPublic(BaseModel):
+    """A signed officer view link."""
+
+    url: str
+    token: str
+    expires_at: AwareDatetime
+
+
+class MapPublic(BaseModel):
+    """What the UI map needs: tiles (optional), start view, no-fly zones."""
+
+    tile_url: str
+    attribution: str
+    center: dict[str, float]
+    zoom: int
+    no_fly: dict[str, Any]
+
+
+class ViewerStats(BaseModel):
+    """Delivery figures of one video viewer."""
+
+    id: int
+    kind: str
+    rendition: str
+    principal: str
+    fps: float
+    frames_sent: int
+    frames_dropped: int
+    latency_ms_p50: float | None
+    latency_ms_p99: float | None

@@ -1,0 +1,295 @@
+"""Stores what the docks report: events exactly once, acks, first sightings of tracks.
+
+The MQTT receiver never waits on the database; it queues these messages and
+:meth:`Recorder.run` stores them one by one, retrying while the database is away so that
+no event is lost. Events move their incident's status and timeline along.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from dispatch.commander import Commander
+from dispatch.errors import DispatchError, DockReason
+from dispatch.incidents import IncidentService, note
+from dispatch.metrics import Metrics
+from dispatch.models import IncidentRecord, IncidentStatus
+from dispatch.store.sql import SqlStore
+from edge.protocol import Ack, DetectedObject, Event, EventType, Phase, now_utc
+
+__all__ = ["EVENT_STATUS", "LateAck", "NewTracks", "Recorder", "status_after"]
+
+logger = logging.getLogger(__name__)
+
+EVENT_STATUS: dict[EventType, IncidentStatus] = {
+    EventType.ACCEPTED: IncidentStatus.DISPATCHED,
+    EventType.LID_OPEN: IncidentStatus.LAUNCHING,
+    EventType.ARMED: IncidentStatus.LAUNCHING,
+    EventType.AIRBORNE: IncidentStatus.EN_ROUTE,
+    EventType.EN_ROUTE: IncidentStatus.EN_ROUTE,
+    EventType.RETASKED: IncidentStatus.EN_ROUTE,
+    EventType.ON_SCENE: IncidentStatus.ON_SCENE,
+    EventType.RECALLED: IncidentStatus.RETURNING,
+    EventType.RETURNING: IncidentStatus.RETURNING,
+    EventType.LANDING: IncidentStatus.RETURNING,
+    EventType.LANDED: IncidentStatus.COMPLETED,
+    EventType.DOCKED: IncidentStatus.COMPLETED,
+    EventType.ABORTED: IncidentStatus.ABORTED,
+    EventType.FAILSAFE: IncidentStatus.FAILSAFE,
+}
+ENDED_AWAY = {Phase.ABORTED: IncidentStatus.ABORTED, Phase.FAILSAFE: IncidentStatus.FAILSAFE}
+RETRY_MAX_S = 5.0
+FAILED_BEFORE_TAKEOFF = frozenset({EventType.PREFLIGHT_FAILED, EventType.REJECTED})
+
+
+@dataclass(frozen=True)
+class NewTracks:
+    """Objects seen for the first time in a sortie."""
+
+    dock_id: str
+    sortie_id: str
+    objects: list[DetectedObject]
+
+
+@dataclass(frozen=True)
+class LateAck:
+    """An ack, and whether its sender had already given up waiting for it."""
+
+    ack: Ack
+    late: bool
+
+
+Item = Event | LateAck | NewTracks
+
+
+def status_after(ev: Event) -> IncidentStatus | None:
+    """The incident status an event moves to; a landing away from the dock is no completion."""
+    if ev.type is EventType.LANDED and ev.detail.get("at_dock") is False:
+        return ENDED_AWAY.get(ev.phase or Phase.FAILSAFE, IncidentStatus.FAILSAFE)
+    return EVENT_STATUS.get(ev.type)
+
+
+def describe(ev: Event) -> str:
+    """A timeline line for an event."""
+    words = ev.type.value.replace("_", " ")
+    reason = ev.detail.get("reason") if isinstance(ev.detail, dict) else None
+    return f"{ev.dock_id}: {words}" + (f" ({str(reason)[:200]})" if reason else "")
+
+
+class Recorder:
+    """Consumes the queue of reported messages and stores them.
+
+    Args:
+        store: the store.
+        incidents: for recalling a dock that accepted too late.
+        commander: tells whether an ack came after its sender gave up.
+        metrics: the instance's metrics.
+        maxsize: queue bound; the MQTT receiver waits when it is full.
+        spawn: starts a background coroutine (the runtime's task group), for re-dispatching
+            an incident whose dock failed before take-off.
+    """
+
+    def __init__(
+        self,
+        store: SqlStore,
+        incidents: IncidentService,
+        commander: Commander,
+        metrics: Metrics,
+        maxsize: int = 100_000,
+        spawn: Callable[[Coroutine[Any, Any, None]], object] | None = None,
+    ) -> None:
+        self.spawn = spawn
+        self.store = store
+        self.incidents = incidents
+        self.commander = commander
+        self.metrics = metrics
+        self.queue: asyncio.Queue[Item] = asyncio.Queue(maxsize)
+        self.idle = asyncio.Event()
+        self.idle.set()
+
+    async def put(self, item: Item) -> None:
+        self.idle.clear()
+        await self.queue.put(item)
+        self.metrics.queue.set(self.queue.qsize())
+
+    async def run(self) -> None:
+        """Store queued items forever; a database outage delays them, never drops them."""
+        while True:
+            item = await self.queue.get()
+            delay = 0.1
+            while True:
+                try:
+                    await self.handle(item)
+                    break
+                except (SQLAlchemyError, OSError, DispatchError) as exc:
+                    logger.warning(
+                        "storing %s failed (%s); retrying in %.1f s",
+                        type(item).__name__,
+                        exc,
+                        delay,
+                    )
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, RETRY_MAX_S)
+                except Exception:
+                    logger.exception("cannot store %r; dropped", item)
+                    break
+            self.queue.task_done()
+            self.metrics.queue.set(self.queue.qsize())
+            if self.queue.empty():
+                self.idle.set()
+
+    async def handle(self, item: Item) -> None:
+        if isinstance(item, Event):
+            await self.on_event(item)
+        elif isinstance(item, LateAck):
+            await self.on_ack(item.ack, item.late)
+        else:
+            await self.on_tracks(item)
+
+    async def _incident_of(
+        self, incident_id: str | None, sortie_id: str | None
+    ) -> IncidentRecord | None:
+        if incident_id:
+            found = await self.store.get_incident(incident_id)
+            if found is not None:
+                return found
+        if sortie_id:
+            return await self.store.incident_by("sortie_id", sortie_id)
+        return None
+
+    async def on_event(self, ev: Event) -> None:
+        """Store an event once; move its incident's status and timeline along."""
+        incident = await self._incident_of(ev.incident_id, ev.sortie_id)
+        async with self.store.tx() as tx:
+            if not await tx.insert_event(ev, now_utc()):
+                self.metrics.events.labels("duplicate").inc()
+                return
+            detail: dict[str, Any] = {
+                "type": ev.type.value,
+                "sortie_id": ev.sortie_id,
+                "incident_id": ev.incident_id,
+            }
+            await tx.audit(f"dock:{ev.dock_id}", f"event.{ev.type.value}", ev.id, detail, ev.at)
+            if incident is None:
+                self.metrics.events.labels("stored").inc()
+                return
+            await note(
+                tx,
+                incident.id,
+                "event",
+                ev.type.value,
+                describe(ev),
+                at=ev.at,
+                dock_id=ev.dock_id,
+                event_id=ev.id,
+                detail=ev.detail,
+            )
+            status = status_after(ev)
+            ours = incident.dock_id in (None, ev.dock_id)
+            if status and ours and incident.status is not IncidentStatus.CLOSED:
+                updates: dict[str, Any] = {"status": status, "updated_at": now_utc()}
+                if incident.sortie_id is None and ev.sortie_id:
+                    updates["sortie_id"] = ev.sortie_id
+                await tx.update_incident(incident.id, **updates)
+            failed = self._failed_before_takeoff(ev, incident)
+            if failed is not None:
+                await note(
+                    tx,
+                    incident.id,
+                    "dispatch",
+                    "fallback",
+                    f"{ev.dock_id}: {failed.reason}; sending the next best dock",
+                    dock_id=ev.dock_id,
+                    code=failed.code,
+                )
+                await tx.update_incident(
+                    incident.id,
+                    status=IncidentStatus.DISPATCHING,
+                    dock_id=None,
+                    sortie_id=None,
+                    eta_s=None,
+                    updated_at=now_utc(),
+                )
+        self.metrics.events.labels("stored").inc()
+        if failed is not None and self.spawn is not None:
+            self.spawn(self.incidents.redispatch(incident.id, failed))
+
+    def _failed_before_takeoff(self, ev: Event, incident: IncidentRecord) -> DockReason | None:
+        """The reason to send another dock, when the assigned one gave up before take-off."""
+        early = incident.status in (IncidentStatus.DISPATCHED, IncidentStatus.LAUNCHING)
+        if ev.type not in FAILED_BEFORE_TAKEOFF or incident.dock_id != ev.dock_id or not early:
+            return None
+        reason = str(ev.detail.get("reason") or ev.type.value.replace("_", " "))[:300]
+        return DockReason(ev.dock_id, ev.type.value, reason)
+
+    async def on_ack(self, ack: Ack, late: bool) -> None:
+        """Attach an ack to its command and timeline; recall a dock that accepted too late."""
+        async with self.store.tx() as tx:
+            command, first = await tx.record_ack(ack)
+            if command is None or not first:
+                return
+            detail = {
+                "cmd_id": ack.cmd_id,
+                "ok": ack.ok,
+                "code": ack.code.value,
+                "reason": ack.reason,
+            }
+            await tx.audit(f"dock:{ack.dock_id}", "ack", command.id, detail, ack.at)
+            if command.incident_id:
+                verdict = "accepted" if ack.ok else f"refused ({ack.code.value}: {ack.reason})"
+                await note(
+                    tx,
+                    command.incident_id,
+                    "ack",
+                    command.type,
+                    f"{ack.dock_id} {verdict} {command.type}",
+                    at=ack.at,
+                    dock_id=ack.dock_id,
+                    code=ack.code.value,
+                )
+        if late and ack.ok and command.type == "dispatch" and command.incident_id:
+            await self._recall_late(command.incident_id, ack)
+
+    async def _recall_late(self, incident_id: str, ack: Ack) -> None:
+        incident = await self.store.get_incident(incident_id)
+        if incident is None or incident.dock_id == ack.dock_id:
+            return
+        command = self.incidents.commander.build(
+            "recall", ack.dock_id, None, self.incidents.config.command_ttl_s
+        )
+        async with self.store.tx() as tx:
+            await note(
+                tx,
+                incident_id,
+                "dispatch",
+                "late_accept",
+                f"{ack.dock_id} accepted after the wait ended; recalling it",
+                dock_id=ack.dock_id,
+            )
+        await self.commander.send(command, actor="system", incident_id=incident_id, wait_s=0.001)
+
+    async def on_tracks(self, item: NewTracks) -> None:
+        """Store the first sighting of each new track, with the incident of its sortie."""
+        incident = await self.store.incident_by("sortie_id", item.sortie_id)
+        async with self.store.tx() as tx:
+            for obj in item.objects:
+                assert obj.track_id is not None
+                await tx.insert_detection(
+                    {
+                        "incident_id": incident.id if incident else None,
+                        "sortie_id": item.sortie_id,
+                        "dock_id": item.dock_id,
+                        "track_id": obj.track_id,
+                        "cls": obj.cls,
+                        "conf": obj.conf,
+                        "lat": obj.geo.lat if obj.geo else None,
+                        "lon": obj.geo.lon if obj.geo else None,
+                        "first_seen": now_utc(),
+                    }
+                )

@@ -1,0 +1,159 @@
+"""The running dispatch service: every part, wired once, with its background tasks owned.
+
+:class:`Runtime` is an async context manager: entering opens the store, loads the signing
+key and no-fly zones, and starts the MQTT loop and the recorder in a task group; leaving
+stops them and closes the store. The web app holds one for its lifetime.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Coroutine
+from types import TracebackType
+from typing import Any, Self
+
+from dispatch.auth import Authenticator
+from dispatch.bus import Bus, MqttBus
+from dispatch.choice import Chooser
+from dispatch.commander import Commander
+from dispatch.config import DispatchSettings
+from dispatch.fleet import Fleet
+from dispatch.incidents import IncidentService
+from dispatch.ingest import SUBSCRIPTIONS, Ingest
+from dispatch.metrics import Metrics
+from dispatch.recorder import Recorder
+from dispatch.store.sql import SqlStore
+from dispatch.video import VideoRelay
+from edge.airspace import NoFlyZone, load_zones
+from edge.protocol.signing import load_private_key
+from edge.ratelimit import Budgets
+
+__all__ = ["Runtime"]
+
+logger = logging.getLogger(__name__)
+
+MAX_QUEUED_MESSAGES = 50_000
+DRAIN_ON_EXIT_S = 5.0
+
+
+class Runtime:
+    """All parts of one dispatch instance.
+
+    Args:
+        settings: the service settings.
+        bus: the MQTT link; an :class:`MqttBus` on ``settings.mqtt_url`` by default.
+        store: the store; a :class:`SqlStore` on ``settings.db_url`` by default.
+        keep_samples: telemetry ages to keep for benchmarks.
+    """
+
+    def __init__(
+        self,
+        settings: DispatchSettings,
+        *,
+        bus: Bus | None = None,
+        store: SqlStore | None = None,
+        keep_samples: int = 0,
+    ) -> None:
+        self.settings = settings
+        cfg = settings.dispatch
+        self.metrics = Metrics()
+        self.store = store or SqlStore(settings.db_url)
+        self.bus: Bus = bus or MqttBus(
+            settings.mqtt_url,
+            SUBSCRIPTIONS,
+            client_id=settings.mqtt_client_id,
+            persistent=True,
+            username=settings.mqtt_username,
+            password_file=settings.mqtt_password_file,
+            ca_file=settings.mqtt_ca_file,
+            max_queued=MAX_QUEUED_MESSAGES,
+            on_dropped=self.metrics.dropped.inc,
+        )
+        self.key = load_private_key(settings.signing_key)
+        self.zones: list[NoFlyZone] = [
+            zone for path in settings.airspace.no_fly for zone in load_zones(path)
+        ]
+        self.fleet = Fleet(stale_after_s=cfg.stale_after_s)
+        self.chooser = Chooser(self.fleet, self.zones, settings.airspace.margin_m)
+        self.commander = Commander(self.bus, self.store, self.key, self.metrics)
+        self.incidents = IncidentService(
+            self.store, self.fleet, self.chooser, self.commander, cfg, self.metrics
+        )
+        self.recorder = Recorder(
+            self.store, self.incidents, self.commander, self.metrics, spawn=self.spawn
+        )
+        self.ingest = Ingest(
+            self.fleet,
+            self.commander,
+            self.recorder,
+            self.metrics,
+            keep_samples=keep_samples,
+            budgets=Budgets(cfg.dock_rate_per_s, cfg.dock_burst),
+        )
+        self.video = VideoRelay(self.metrics)
+        self.auth = Authenticator(
+            settings.tokens, settings.secret.get_secret_value().encode(), settings.session_ttl_s
+        )
+        self._stack: contextlib.AsyncExitStack | None = None
+        self._group: asyncio.TaskGroup | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def __aenter__(self) -> Self:
+        if self._stack is not None:
+            raise RuntimeError("runtime is already running")
+        stack = contextlib.AsyncExitStack()
+        try:
+            await stack.enter_async_context(self.store)
+            group = self._group = await stack.enter_async_context(asyncio.TaskGroup())
+            self._tasks = [
+                group.create_task(self.bus.run(self.ingest), name="mqtt"),
+                group.create_task(self.recorder.run(), name="recorder"),
+            ]
+        except BaseException:
+            await stack.aclose()
+            raise
+        self._stack = stack
+        logger.info(
+            "dispatch runtime up: store %s, broker %s, %d no-fly zones",
+            self.store.dialect,
+            self.settings.mqtt_url.rpartition("@")[2],
+            len(self.zones),
+        )
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        stack, self._stack = self._stack, None
+        # Stop taking messages first, then store what was already taken: an event the
+        # broker counts as delivered must not die in the queue on a restart.
+        for task in self._tasks:
+            if task.get_name() == "mqtt":
+                task.cancel()
+        try:
+            await self.drain(DRAIN_ON_EXIT_S)
+        except TimeoutError:
+            logger.error(
+                "stopping with %d reported messages not stored", self.recorder.queue.qsize()
+            )
+        for task in self._tasks:
+            task.cancel()
+        self._tasks = []
+        if stack is not None:
+            await stack.aclose()
+            logger.info("dispatch runtime stopped")
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run ``coro`` in the runtime's task group (cancelled when the runtime stops)."""
+        if self._group is None:
+            coro.close()
+            raise RuntimeError("runtime is not running")
+        self._tasks.append(self._group.create_task(coro))
+        self._tasks = [t for t in self._tasks if not t.done()]
+
+    async def drain(self, limit_s: float = 10.0) -> None:
+        """Wait until every queued event and ack is stored (tests and shutdown)."""
+        async with asyncio.timeout(limit_s):
+            await self.recorder.queue.join()

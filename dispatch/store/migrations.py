@@ -1,0 +1,78 @@
+"""Schema migrations: numbered steps, each applied once and recorded in ``schema_migrations``.
+
+A step is a function of a synchronous SQLAlchemy connection. Step 1 creates the tables as
+:mod:`dispatch.store.tables` first defined them; a later change to a table adds a step here
+(``ALTER TABLE ...``) and changes ``tables.py`` with it. Steps run in one transaction, under a
+PostgreSQL advisory lock so that instances starting together do not race.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, insert, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from dispatch.audit import GENESIS
+from dispatch.store import tables as t
+
+__all__ = ["MIGRATIONS", "Migration", "migrate"]
+
+ADVISORY_LOCK_KEY = 0x0D15BA7C
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One numbered schema step."""
+
+    version: int
+    name: str
+    upgrade: Callable[[Connection], None]
+
+
+def _initial(conn: Connection) -> None:
+    t.metadata.create_all(
+        conn,
+        tables=[t.incidents, t.timeline, t.events, t.commands, t.detections, t.audit, t.audit_head],
+    )
+    # The head row exists from the start, so every append can lock it (no race for row 1).
+    conn.execute(insert(t.audit_head).values(id=1, seq=0, hash=GENESIS))
+
+
+def _events_by_dock_and_time(conn: Connection) -> None:
+    conn.execute(
+        text("CREATE INDEX IF NOT EXISTS ix_events_dock_received ON events (dock_id, received_at)")
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "initial schema", _initial),
+    Migration(2, "index events by dock and arrival", _events_by_dock_and_time),
+)
+
+
+def _apply(conn: Connection, migrations: Sequence[Migration]) -> list[int]:
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADVISORY_LOCK_KEY})
+    t.schema_migrations.create(conn, checkfirst=True)
+    done = set(conn.execute(select(t.schema_migrations.c.version)).scalars())
+    applied = []
+    for step in sorted(migrations, key=lambda m: m.version):
+        if step.version in done:
+            continue
+        step.upgrade(conn)
+        conn.execute(
+            insert(t.schema_migrations).values(
+                version=step.version, name=step.name, applied_at=datetime.now(UTC)
+            )
+        )
+        applied.append(step.version)
+    return applied
+
+
+async def migrate(engine: AsyncEngine, migrations: Sequence[Migration] = MIGRATIONS) -> list[int]:
+    """Apply every step not yet recorded; returns the versions applied now."""
+    async with engine.begin() as conn:
+        return await conn.run_sync(_apply, migrations)

@@ -1,0 +1,301 @@
+"""The SQL store: one async data layer over SQLite (default) or PostgreSQL (by URL).
+
+Writes go through :meth:`SqlStore.tx`, one transaction each; on SQLite they are serialised
+in-process, on PostgreSQL the audit head row is locked so that the hash chain stays a chain
+even with several dispatch instances on one database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from sqlalchemy import event, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import StaticPool
+
+from dispatch.audit import AuditEntry, canonical, entry_hash
+from dispatch.errors import UnavailableError
+from dispatch.models import CommandRecord, IncidentRecord, TimelineRecord
+from dispatch.store import tables as t
+from dispatch.store.migrations import migrate
+from edge.protocol import Ack, Event
+
+__all__ = ["SqlStore", "Tx", "normalise_url"]
+
+logger = logging.getLogger(__name__)
+
+
+def normalise_url(url: str) -> str:
+    """Pick the async driver: ``sqlite://`` → aiosqlite, ``postgresql://`` → asyncpg."""
+    for plain, driver in (
+        ("sqlite://", "sqlite+aiosqlite://"),
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("postgres://", "postgresql+asyncpg://"),
+    ):
+        if url.startswith(plain):
+            return driver + url[len(plain) :]
+    return url
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=5000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+class Tx:
+    """One write transaction: every method runs on the same connection."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def insert_incident(self, values: dict[str, Any]) -> IncidentRecord:
+        await self.conn.execute(insert(t.incidents).values(**values))
+        return IncidentRecord.model_validate(values)
+
+    async def update_incident(self, incident_id: str, **values: Any) -> IncidentRecord | None:
+        await self.conn.execute(
+            update(t.incidents).where(t.incidents.c.id == incident_id).values(**values)
+        )
+        row = (
+            await self.conn.execute(select(t.incidents).where(t.incidents.c.id == incident_id))
+        ).first()
+        return IncidentRecord.model_validate(row._mapping) if row else None
+
+    async def add_timeline(self, incident_id: str, **values: Any) -> None:
+        values.setdefault("detail", {})
+        await self.conn.execute(insert(t.timeline).values(incident_id=incident_id, **values))
+
+    def _insert_ignore(self, table: Any) -> Any:
+        dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
+        return dialect.insert(table).on_conflict_do_nothing()
+
+    async def insert_event(self, ev: Event, received_at: datetime) -> bool:
+        """Store an event once; ``False`` when its id was already stored."""
+        values = {
+            "id": ev.id,
+            "dock_id": ev.dock_id,
+            "sortie_id": ev.sortie_id,
+            "incident_id": ev.incident_id,
+            "type": ev.type.value,
+            "phase": ev.phase.value if ev.phase else None,
+            "at": ev.at,
+            "detail": ev.detail,
+            "received_at": received_at,
+        }
+        result = await self.conn.execute(self._insert_ignore(t.events).values(**values))
+        return bool(result.rowcount)
+
+    async def insert_detection(self, values: dict[str, Any]) -> bool:
+        """Store the first sighting of a track; ``False`` when it was already stored."""
+        result = await self.conn.execute(self._insert_ignore(t.detections).values(**values))
+        return bool(result.rowcount)
+
+    async def insert_command(self, values: dict[str, Any]) -> None:
+        await self.conn.execute(insert(t.commands).values(**values))
+
+    async def record_ack(self, ack: Ack) -> tuple[CommandRecord | None, bool]:
+        """Attach an ack to its command: the command, if known, and whether this ack was first."""
+        if ack.cmd_id is None:
+            return None, False
+        result = await self.conn.execute(
+            update(t.commands)
+            .where(t.commands.c.id == ack.cmd_id, t.commands.c.acked_at.is_(None))
+            .values(ack_ok=ack.ok, ack_code=ack.code.value, ack_reason=ack.reason, acked_at=ack.at)
+        )
+        query = select(t.commands).where(t.commands.c.id == ack.cmd_id)
+        row = (await self.conn.execute(query)).first()
+        if row is None:
+            return None, False
+        return CommandRecord.model_validate(row._mapping), bool(result.rowcount)
+
+    async def audit(
+        self, actor: str, action: str, subject: str, detail: dict[str, Any], at: datetime
+    ) -> AuditEntry:
+        """Append one row to the hash chain."""
+        head = (
+            await self.conn.execute(
+                select(t.audit_head.c.seq, t.audit_head.c.hash)
+                .where(t.audit_head.c.id == 1)
+                .with_for_update()
+            )
+        ).one()
+        seq, prev = head.seq + 1, head.hash
+        text = canonical(detail)
+        stamp = at.isoformat(timespec="microseconds")
+        digest = entry_hash(prev, seq, stamp, actor[:128], action[:64], subject[:128], text)
+        entry = AuditEntry(seq, stamp, actor[:128], action[:64], subject[:128], text, prev, digest)
+        await self.conn.execute(insert(t.audit).values(**entry.__dict__))
+        await self.conn.execute(
+            update(t.audit_head).where(t.audit_head.c.id == 1).values(seq=seq, hash=digest)
+        )
+        return entry
+
+
+class SqlStore:
+    """The dispatch store; an async context manager that connects and migrates on enter.
+
+    Args:
+        url: ``sqlite:///path``, ``sqlite:///:memory:`` or ``postgresql://user@host/db``.
+        schema: PostgreSQL schema to use instead of the default search path.
+    """
+
+    def __init__(self, url: str, *, schema: str | None = None) -> None:
+        self.url = normalise_url(url)
+        self.schema = schema
+        self._engine: AsyncEngine | None = None
+        self._write_lock = asyncio.Lock()
+
+    @property
+    def engine(self) -> AsyncEngine:
+        if self._engine is None:
+            raise UnavailableError("store is not open", code="store_unavailable")
+        return self._engine
+
+    @property
+    def dialect(self) -> str:
+        return make_url(self.url).get_backend_name()
+
+    def _create_engine(self) -> AsyncEngine:
+        url = make_url(self.url)
+        kwargs: dict[str, Any] = {}
+        if url.get_backend_name() == "sqlite":
+            db = url.database or ":memory:"
+            if db == ":memory:":
+                kwargs["poolclass"] = StaticPool
+            else:
+                Path(db).parent.mkdir(parents=True, exist_ok=True)
+            engine = create_async_engine(url, **kwargs)
+            event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+            return engine
+        if self.schema:
+            kwargs["connect_args"] = {"server_settings": {"search_path": self.schema}}
+        return create_async_engine(url, pool_size=10, max_overflow=10, **kwargs)
+
+    async def __aenter__(self) -> Self:
+        if self._engine is not None:
+            raise RuntimeError("store is already open")
+        self._engine = self._create_engine()
+        try:
+            applied = await migrate(self._engine)
+        except (SQLAlchemyError, OSError) as exc:
+            await self._engine.dispose()
+            self._engine = None
+            raise UnavailableError(
+                f"store {make_url(self.url).render_as_string()} cannot be opened: {exc}",
+                code="store_unavailable",
+            ) from exc
+        if applied:
+            logger.info("store migrated to version %d", applied[-1])
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        engine, self._engine = self._engine, None
+        if engine is not None:
+            await engine.dispose()
+
+    @contextlib.asynccontextmanager
+    async def tx(self) -> AsyncIterator[Tx]:
+        """One write transaction; committed on success, rolled back on error."""
+        lock = self._write_lock if self.dialect == "sqlite" else contextlib.nullcontext()
+        async with lock, self.engine.begin() as conn:
+            yield Tx(conn)
+
+    async def _all(self, query: Any) -> list[Any]:
+        async with self.engine.connect() as conn:
+            return list((await conn.execute(query)).mappings())
+
+    async def ping(self) -> None:
+        """Raise unless the database answers."""
+        await self._all(select(func.count()).select_from(t.schema_migrations))
+
+    async def get_incident(self, incident_id: str) -> IncidentRecord | None:
+        rows = await self._all(select(t.incidents).where(t.incidents.c.id == incident_id))
+        return IncidentRecord.model_validate(rows[0]) if rows else None
+
+    async def incident_by(self, column: str, value: str) -> IncidentRecord | None:
+        """The incident whose ``cad_ref`` or ``sortie_id`` is ``value``."""
+        rows = await self._all(select(t.incidents).where(t.incidents.c[column] == value))
+        return IncidentRecord.model_validate(rows[0]) if rows else None
+
+    async def list_incidents(
+        self, *, limit: int = 100, offset: int = 0, open_only: bool = False
+    ) -> list[IncidentRecord]:
+        query = select(t.incidents).order_by(t.incidents.c.created_at.desc())
+        if open_only:
+            query = query.where(t.incidents.c.status != "closed")
+        rows = await self._all(query.limit(limit).offset(offset))
+        return [IncidentRecord.model_validate(r) for r in rows]
+
+    async def timeline(self, incident_id: str) -> list[TimelineRecord]:
+        rows = await self._all(
+            select(t.timeline)
+            .where(t.timeline.c.incident_id == incident_id)
+            .order_by(t.timeline.c.seq)
+        )
+        return [TimelineRecord.model_validate(r) for r in rows]
+
+    async def list_events(
+        self, *, dock_id: str | None = None, incident_id: str | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        query = select(t.events).order_by(t.events.c.received_at.desc(), t.events.c.at.desc())
+        if dock_id is not None:
+            query = query.where(t.events.c.dock_id == dock_id)
+        if incident_id is not None:
+            query = query.where(t.events.c.incident_id == incident_id)
+        return [dict(r) for r in await self._all(query.limit(limit))]
+
+    async def list_commands(self, incident_id: str) -> list[CommandRecord]:
+        rows = await self._all(
+            select(t.commands)
+            .where(t.commands.c.incident_id == incident_id)
+            .order_by(t.commands.c.issued_at)
+        )
+        return [CommandRecord.model_validate(r) for r in rows]
+
+    async def list_detections(self, incident_id: str) -> list[dict[str, Any]]:
+        rows = await self._all(
+            select(t.detections)
+            .where(t.detections.c.incident_id == incident_id)
+            .order_by(t.detections.c.id)
+        )
+        return [dict(r) for r in rows]
+
+    async def list_audit(self, *, limit: int = 100, offset: int = 0) -> list[AuditEntry]:
+        rows = await self._all(
+            select(t.audit).order_by(t.audit.c.seq.desc()).limit(limit).offset(offset)
+        )
+        return [AuditEntry(**r) for r in rows]
+
+    async def audit_rows(self, batch: int = 1000) -> AsyncIterator[AuditEntry]:
+        """Every audit row in ascending order, read in batches."""
+        after = 0
+        while True:
+            rows = await self._all(
+                select(t.audit).where(t.audit.c.seq > after).order_by(t.audit.c.seq).limit(batch)
+            )
+            for r in rows:
+                yield AuditEntry(**r)
+            if len(rows) < batch:
+                return
+            after = rows[-1]["seq"]
+
+    async def audit_head(self) -> tuple[int, str] | None:
+        rows = await self._all(
+            select(t.audit_head.c.seq, t.audit_head.c.hash).where(t.audit_head.c.id == 1)
+        )
+        return (rows[0]["seq"], rows[0]["hash"]) if rows else None

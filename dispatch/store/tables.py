@@ -1,0 +1,177 @@
+"""Tables of the dispatch store (SQLAlchemy Core), the same on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import DateTime, TypeDecorator
+
+__all__ = [
+    "audit",
+    "audit_head",
+    "commands",
+    "detections",
+    "events",
+    "incidents",
+    "metadata",
+    "schema_migrations",
+    "timeline",
+]
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on both backends (SQLite keeps no zone of its own)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData()
+
+schema_migrations = Table(
+    "schema_migrations",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("name", String(128), nullable=False),
+    Column("applied_at", UtcDateTime, nullable=False),
+)
+
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("cad_ref", String(128), unique=True, nullable=True),
+    Column("lat", Float, nullable=False),
+    Column("lon", Float, nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("priority", Integer, nullable=False),
+    Column("description", Text, nullable=True),
+    Column("status", String(32), nullable=False, index=True),
+    Column("dock_id", String(64), nullable=True),
+    Column("sortie_id", String(128), nullable=True, index=True),
+    Column("eta_s", Float, nullable=True),
+    Column("target_lat", Float, nullable=False),
+    Column("target_lon", Float, nullable=False),
+    Column("alt_rel_m", Float, nullable=True),
+    Column("on_scene_s", Float, nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False, index=True),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("closed_at", UtcDateTime, nullable=True),
+)
+
+timeline = Table(
+    "timeline",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("incident_id", String(40), ForeignKey("incidents.id"), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("dock_id", String(64), nullable=True),
+    Column("code", String(64), nullable=True),
+    Column("text", Text, nullable=False),
+    Column("detail", JSON, nullable=False),
+    Column("event_id", String(128), nullable=True),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", String(128), primary_key=True),
+    Column("dock_id", String(64), nullable=False, index=True),
+    Column("sortie_id", String(128), nullable=True),
+    Column("incident_id", String(128), nullable=True, index=True),
+    Column("type", String(64), nullable=False),
+    Column("phase", String(32), nullable=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("detail", JSON, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False, index=True),
+)
+
+commands = Table(
+    "commands",
+    metadata,
+    Column("id", String(128), primary_key=True),
+    Column("dock_id", String(64), nullable=False, index=True),
+    Column("type", String(16), nullable=False),
+    Column("incident_id", String(40), nullable=True, index=True),
+    Column("actor", String(64), nullable=False),
+    Column("issued_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("body", JSON, nullable=False),
+    Column("signed", Boolean, nullable=False),
+    Column("ack_ok", Boolean, nullable=True),
+    Column("ack_code", String(64), nullable=True),
+    Column("ack_reason", Text, nullable=True),
+    Column("acked_at", UtcDateTime, nullable=True),
+)
+
+detections = Table(
+    "detections",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("incident_id", String(128), nullable=True, index=True),
+    Column("sortie_id", String(128), nullable=False),
+    Column("dock_id", String(64), nullable=False),
+    Column("track_id", Integer, nullable=False),
+    Column("cls", String(64), nullable=False),
+    Column("conf", Float, nullable=False),
+    Column("lat", Float, nullable=True),
+    Column("lon", Float, nullable=True),
+    Column("first_seen", UtcDateTime, nullable=False),
+    UniqueConstraint("sortie_id", "track_id", name="uq_detections_track"),
+)
+
+audit = Table(
+    "audit",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("at", String(40), nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("subject", String(128), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", Integer, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+Index("ix_timeline_incident_seq", timeline.c.incident_id, timeline.c.seq)

@@ -1,0 +1,192 @@
+// The control room: map of docks, drones and incidents; click to raise; incident panel; fleet.
+"use strict";
+
+import { OutriderMap } from "./map.js";
+import {
+  api, ApiError, el, fmtTime, VideoFeed, dockStatus, drawDock, drawDrone, drawIncident,
+  drawDetections, drawZones, timelineList,
+} from "./common.js";
+
+const $ = (id) => document.getElementById(id);
+const state = { docks: [], incidents: [], selected: null, detail: null, detections: [], zones: null,
+  trails: new Map(), pick: null, me: null };
+window.outrider = state;   // for people debugging in the console, and for the UI test
+
+let map, video;
+
+async function signIn() {
+  try {
+    state.me = await api("/auth/me");
+  } catch (e) {
+    if (!(e instanceof ApiError) || e.status !== 401) throw e;
+    $("login").hidden = false;
+    await new Promise((resolve) => {
+      $("login-form").onsubmit = async (ev) => {
+        ev.preventDefault();
+        try {
+          state.me = await api("/auth/login", { method: "POST", body: { token: $("login-token").value } });
+          $("login").hidden = true;
+          resolve();
+        } catch (err) { $("login-error").textContent = err.message; }
+      };
+    });
+  }
+  $("who").textContent = `${state.me.name} (${state.me.role})`;
+}
+
+function draw(ctx, m) {
+  drawZones(m, state.zones);
+  for (const inc of state.incidents) drawIncident(m, inc, state.selected === inc.id);
+  for (const d of state.docks) drawDock(m, d);
+  for (const d of state.docks) drawDrone(m, d, state.trails.get(d.id));
+  drawDetections(m, state.detections);
+  if (state.pick) {
+    const [x, y] = m.toScreen(state.pick.lat, state.pick.lon);
+    ctx.strokeStyle = "#111"; ctx.lineWidth = 2;
+    ctx.beginPath(); ctx.moveTo(x - 8, y); ctx.lineTo(x + 8, y); ctx.moveTo(x, y - 8); ctx.lineTo(x, y + 8); ctx.stroke();
+  }
+}
+
+function onMapClick(lat, lon) {
+  if (state.retaskFor) { retask(lat, lon); return; }
+  state.pick = { lat, lon };
+  $("raise-where").textContent = `${lat.toFixed(5)}, ${lon.toFixed(5)}`;
+  $("raise").hidden = false;
+  $("raise-result").replaceChildren();
+  map.redraw();
+}
+
+async function raise(ev) {
+  ev.preventDefault();
+  const body = { lat: state.pick.lat, lon: state.pick.lon, type: $("raise-type").value,
+    priority: Number($("raise-priority").value) };
+  if ($("raise-description").value) body.description = $("raise-description").value;
+  if ($("raise-cad").value) body.cad_ref = $("raise-cad").value;
+  $("raise-submit").disabled = true;
+  try {
+    const inc = await api("/incidents", { method: "POST", body });
+    $("raise").hidden = true;
+    state.pick = null;
+    await refreshIncidents();
+    select(inc.id);
+  } catch (e) {
+    if (!(e instanceof ApiError)) throw e;
+    const docks = (e.body.docks || []).map((d) => el("li", {}, `${d.dock_id}: ${d.code} — ${d.reason}`));
+    $("raise-result").replaceChildren(el("p", { class: "error" }, e.message), el("ul", {}, ...docks));
+    if (e.body.incident_id) { await refreshIncidents(); select(e.body.incident_id); }
+  } finally { $("raise-submit").disabled = false; }
+}
+
+function select(id) {
+  state.selected = id;
+  state.detail = null;
+  state.detections = [];
+  $("incident").hidden = !id;
+  refreshDetail();
+}
+
+async function refreshDetail() {
+  const id = state.selected;
+  if (!id) return;
+  const inc = await api(`/incidents/${encodeURIComponent(id)}`);
+  if (state.selected !== id) return;
+  state.detail = inc;
+  $("inc-title").textContent = `${inc.id} · ${inc.type} · P${inc.priority}`;
+  $("inc-status").textContent = inc.status;
+  $("inc-status").dataset.status = inc.status;
+  $("inc-dock").textContent = inc.dock_id || "—";
+  $("inc-eta").textContent = inc.eta_s != null ? etaText(inc) : "—";
+  timelineList($("inc-timeline"), inc.timeline);
+  const open = inc.status !== "closed";
+  $("btn-recall").disabled = $("btn-retask").disabled = !(open && inc.dock_id);
+  $("btn-close").disabled = !open;
+  video.watch(inc.dock_id);
+  state.detections = await api(`/incidents/${encodeURIComponent(id)}/detections`);
+  $("inc-detections").replaceChildren(...state.detections.map((d) =>
+    el("li", {}, `#${d.track_id ?? "?"} ${d.cls} ${(d.conf * 100).toFixed(0)}%`,
+      d.lat != null ? ` @ ${d.lat.toFixed(5)}, ${d.lon.toFixed(5)}` : "")));
+  map.redraw();
+}
+
+function etaText(inc) {
+  const dispatched = inc.timeline.find((l) => l.type === "dispatched");
+  const since = dispatched ? (Date.now() - Date.parse(dispatched.at)) / 1000 : 0;
+  const left = Math.max(0, inc.eta_s - since);
+  return ["on_scene", "returning", "completed", "closed"].includes(inc.status)
+    ? `${inc.eta_s.toFixed(0)} s (planned)` : `${left.toFixed(0)} s`;
+}
+
+async function act(kind, body = null) {
+  const id = state.selected;
+  $("inc-action").textContent = `${kind}…`;
+  try {
+    const r = await api(`/incidents/${encodeURIComponent(id)}/${kind}`, { method: "POST", body });
+    $("inc-action").textContent = kind === "links" ? "" : `${kind}: ${r.code || r.status}`;
+    if (kind === "links") $("inc-link").replaceChildren(el("a", { href: r.url, target: "_blank" }, "officer view link"),
+      ` (expires ${fmtTime(r.expires_at)})`);
+  } catch (e) { $("inc-action").textContent = `${kind} failed: ${e.message}`; }
+  refreshDetail();
+}
+
+async function retask(lat, lon) {
+  state.retaskFor = null;
+  $("map").classList.remove("picking");
+  await act("retask", { lat, lon });
+}
+
+async function refreshDocks() {
+  state.docks = await api("/docks");
+  for (const d of state.docks) {
+    let trail = state.trails.get(d.id) || [];
+    if (d.in_air && d.position) {
+      const last = trail[trail.length - 1];
+      if (!last || last[0] !== d.position.lat || last[1] !== d.position.lon) trail.push([d.position.lat, d.position.lon]);
+      if (trail.length > 300) trail = trail.slice(-300);
+    } else if (!d.in_air) trail = [];
+    state.trails.set(d.id, trail);
+  }
+  $("fleet-body").replaceChildren(...state.docks.map((d) => el("tr", { "data-dock": d.id, "data-status": dockStatus(d) },
+    el("td", {}, d.id), el("td", { class: `st-${dockStatus(d)}` }, dockStatus(d)), el("td", {}, d.phase || "—"),
+    el("td", {}, d.battery_pct != null ? `${d.battery_pct.toFixed(0)}%` : "—"),
+    el("td", {}, d.stale_reason || (d.not_ready[0] ? d.not_ready[0].reason : "")))));
+  map.redraw();
+}
+
+async function refreshIncidents() {
+  state.incidents = await api("/incidents?limit=100");
+  $("incident-list").replaceChildren(...state.incidents.map((i) => el("li", {
+    class: i.id === state.selected ? "sel" : "", onclick: () => select(i.id) },
+  `${fmtTime(i.created_at)} ${i.type} · ${i.status}${i.dock_id ? " · " + i.dock_id : ""}`)));
+  map.redraw();
+}
+
+function every(ms, fn) {
+  const loop = async () => {
+    try { await fn(); $("conn").textContent = ""; } catch (e) { $("conn").textContent = `connection problem: ${e.message}`; }
+    setTimeout(loop, ms);
+  };
+  loop();
+}
+
+async function main() {
+  await signIn();
+  const cfg = await api("/map");
+  state.zones = cfg.no_fly;
+  map = new OutriderMap($("map"), { center: [cfg.center.lat, cfg.center.lon], zoom: cfg.zoom,
+    tileUrl: cfg.tile_url, attribution: cfg.attribution, onClick: onMapClick, draw });
+  video = new VideoFeed($("video"), $("video-stats"));
+  $("zoom-in").onclick = () => map.zoomAt(1, ...map.size().map((v) => v / 2));
+  $("zoom-out").onclick = () => map.zoomAt(-1, ...map.size().map((v) => v / 2));
+  $("raise-form").onsubmit = raise;
+  $("raise-cancel").onclick = () => { $("raise").hidden = true; state.pick = null; map.redraw(); };
+  $("btn-recall").onclick = () => act("recall");
+  $("btn-close").onclick = () => act("close");
+  $("btn-link").onclick = () => act("links", {});
+  $("btn-retask").onclick = () => { state.retaskFor = state.selected; $("map").classList.add("picking");
+    $("inc-action").textContent = "click the map for the new target"; };
+  every(500, refreshDocks);
+  every(2000, refreshIncidents);
+  every(1000, refreshDetail);
+}
+
+main();

@@ -1,0 +1,87 @@
+"""Public views of records and live state: what the API returns, built in one place."""
+
+from __future__ import annotations
+
+from dispatch.fleet import DockView, Fleet
+from dispatch.models import (
+    DetectionPublic,
+    DockPublic,
+    IncidentDetail,
+    IncidentPublic,
+    IncidentRecord,
+    TimelineEntry,
+)
+from dispatch.store.sql import SqlStore
+
+__all__ = ["dock_public", "incident_detail", "incident_detections"]
+
+
+async def incident_detail(store: SqlStore, record: IncidentRecord) -> IncidentDetail:
+    """The incident with its timeline, oldest line first."""
+    lines = await store.timeline(record.id)
+    timeline = [TimelineEntry.model_validate(line.model_dump()) for line in lines]
+    return IncidentDetail(**IncidentPublic.of(record).model_dump(), timeline=timeline)
+
+
+def dock_public(view: DockView, fleet: Fleet) -> DockPublic:
+    """A dock as the API shows it, with its staleness judged now."""
+    now = fleet.clock()
+    s, tel = view.state, view.telemetry
+    stale = view.stale_reason(now, fleet.stale_after_s)
+    position = None
+    if tel is not None:
+        position = {"lat": tel.lat, "lon": tel.lon, "alt_rel_m": tel.alt_rel_m}
+    elif s is not None and s.position is not None:
+        position = {
+            "lat": s.position.lat,
+            "lon": s.position.lon,
+            "alt_rel_m": s.position.alt_rel_m or 0.0,
+        }
+    return DockPublic(
+        id=view.dock_id,
+        availability=view.availability.value if view.availability else "unknown",
+        stale=stale is not None,
+        stale_reason=stale,
+        phase=s.phase.value if s else None,
+        ready=bool(s and s.ready),
+        not_ready=list(s.not_ready) if s else [],
+        sortie_id=s.sortie_id if s else None,
+        incident_id=s.incident_id if s else None,
+        battery_pct=view.battery_pct,
+        home={"lat": s.home.lat, "lon": s.home.lon} if s else None,
+        position=position,
+        heading_deg=tel.heading_deg if tel else None,
+        ground_speed_mps=tel.ground_speed_mps if tel else None,
+        in_air=bool(tel and tel.in_air),
+        flight_mode=tel.flight_mode if tel else None,
+        telemetry_age_s=round(now - view.last_telemetry, 3)
+        if view.last_telemetry is not None
+        else None,
+        max_range_m=s.limits.max_range_m if s and s.limits else None,
+        wind_mps=s.dock.wind_mps if s else None,
+    )
+
+
+async def incident_detections(
+    store: SqlStore, fleet: Fleet, record: IncidentRecord
+) -> list[DetectionPublic]:
+    """Tracked objects of the incident's sortie: live sightings, else the stored first ones."""
+    view = fleet.get(record.dock_id) if record.dock_id else None
+    if view is not None and record.sortie_id is not None:
+        live = [
+            DetectionPublic(
+                track_id=tr.obj.track_id,
+                cls=tr.obj.cls,
+                conf=tr.obj.conf,
+                lat=tr.obj.geo.lat if tr.obj.geo else None,
+                lon=tr.obj.geo.lon if tr.obj.geo else None,
+                sortie_id=tr.sortie_id,
+                at=tr.t,
+            )
+            for tr in view.tracks.values()
+            if tr.sortie_id == record.sortie_id
+        ]
+        if live:
+            return live
+    rows = await store.list_detections(record.id)
+    return [DetectionPublic(**{**r, "at": r["first_seen"]}) for r in rows]

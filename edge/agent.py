@@ -1,0 +1,291 @@
+"""The edge agent of one dock: every part put together and run in one TaskGroup.
+
+:class:`EdgeAgent` owns the outbox, the dock, the vehicle, the MQTT link, the command
+dispatcher, the sortie runner and the failsafe monitor, and publishes ``state`` (retained,
+on every change) and ``telemetry`` (at the configured rate). The video pipeline, when the
+config has a ``[video]`` section and a starter is given, runs during the airborne part of each
+sortie: :meth:`EdgeAgent._video_session` is the one place it is entered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Any
+
+from edge.airspace import NoFlyZone, load_zones
+from edge.comms.dispatcher import CommandDispatcher
+from edge.comms.link import MqttLink
+from edge.config import EdgeConfig
+from edge.dock import Dock
+from edge.failsafe import FailsafeMonitor
+from edge.flight.vehicle import Vehicle
+from edge.geoproject import CameraPose
+from edge.outbox import Outbox
+from edge.protocol import Detections, Event, Kind, State, Telemetry
+from edge.protocol.signing import load_public_keys
+from edge.sortie.commands import CommandHandlers
+from edge.sortie.machine import SortieMachine
+from edge.sortie.pilot import Pilot
+from edge.sortie.runner import SortieRunner
+from edge.state import snapshot
+from edge.video.config import VideoConfig
+
+__all__ = ["EdgeAgent", "VideoSession", "VideoStarter"]
+
+logger = logging.getLogger(__name__)
+
+SORTIE_KEY = "sortie"
+STATE_REFRESH_S = 5.0
+
+
+@dataclass(frozen=True)
+class VideoSession:
+    """What the video pipeline gets for one sortie: its config, the pose, a publisher."""
+
+    config: VideoConfig
+    dock_id: str
+    sortie_id: str | None
+    incident_id: str | None
+    pose: Callable[[], CameraPose | None]
+    publish_detections: Callable[[Detections], Awaitable[None]]
+
+
+VideoStarter = Callable[[VideoSession], AbstractAsyncContextManager[Any]]
+
+
+def make_dock(config: EdgeConfig) -> Dock:
+    """The dock hardware driver the config names."""
+    hw = config.dock.hardware
+    if hw.type == "sim":
+        from edge.energy import Wind
+        from sim.dock import SimDock
+
+        control = None
+        if hw.vehicle_control:
+            host, _, port = hw.vehicle_control.rpartition(":")
+            control = (host, int(port))
+        return SimDock(
+            lid_time_s=hw.lid_time_s,
+            charge_pct_per_s=hw.charge_pct_per_s,
+            wind=Wind(hw.wind_mps, hw.wind_from_deg),
+            vehicle_control=control,
+        )
+    raise NotImplementedError(hw.type)  # pragma: no cover - the union has one member today
+
+
+def make_vehicle(config: EdgeConfig) -> Vehicle:
+    """The MAVSDK vehicle of the config's ``[vehicle]`` section."""
+    from edge.flight.mavsdk_vehicle import MavsdkVehicle
+
+    return MavsdkVehicle(config.vehicle, config.autopilot_params())
+
+
+class EdgeAgent:
+    """One dock's agent.
+
+    Args:
+        config: the validated configuration.
+        dock: the dock driver (default: from ``config.dock.hardware``).
+        vehicle: the vehicle (default: MAVSDK on ``config.vehicle.url``).
+        video: starts the video pipeline for a sortie, if the config has ``[video]``.
+    """
+
+    def __init__(
+        self,
+        config: EdgeConfig,
+        *,
+        dock: Dock | None = None,
+        vehicle: Vehicle | None = None,
+        video: VideoStarter | None = None,
+    ) -> None:
+        self.config = config
+        self.dock_id = config.dock.id
+        self.dock = dock or make_dock(config)
+        self.vehicle = vehicle or make_vehicle(config)
+        self.video = video
+        self.zones: list[NoFlyZone] = [z for p in config.airspace.nofly for z in load_zones(p)]
+        self.outbox = Outbox(config.state_dir / "edge.sqlite3")
+        self.machine = SortieMachine(self.dock_id, self._emit, self._changed)
+        self.pilot = Pilot(config, self.machine, self.vehicle, self.dock, self.zones)
+        self.runner: SortieRunner | None = None
+        self.link: MqttLink | None = None
+        self.dispatcher: CommandDispatcher | None = None
+        self.started = asyncio.Event()
+        self._state_key: tuple[Any, ...] | None = None
+
+    # -- wiring ---------------------------------------------------------------------------------
+
+    def _emit(self, event: Event) -> None:
+        assert self.link is not None
+        self.link.send(Kind.EVENTS, event)
+
+    def _changed(self) -> None:
+        m = self.machine
+        if m.sortie_id is None:
+            record = None
+        else:
+            record = {
+                "sortie_id": m.sortie_id,
+                "incident_id": m.incident_id,
+                "phase": m.phase.value,
+                "target": m.target.model_dump() if m.target else None,
+                "alt_rel_m": self.pilot.alt,
+            }
+        self.outbox.save(SORTIE_KEY, record)
+        self._publish_state()
+
+    def _publish_state(self) -> None:
+        if self.link is not None:
+            state = self.state()
+            self._state_key = _key(state)
+            self.link.set_state(state)
+
+    def state(self) -> State:
+        """The ``state`` snapshot now."""
+        busy = self.runner is None or self.runner.busy
+        return snapshot(
+            self.config, self.machine, self.vehicle.state, self.dock.status(), busy=busy
+        )
+
+    # -- running --------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Run until cancelled; a clean stop says ``offline`` on the way out."""
+        key = (
+            load_public_keys(self.config.signing.public_key)
+            if self.config.signing.public_key
+            else None
+        )
+        async with contextlib.AsyncExitStack() as stack:
+            stack.enter_context(self.outbox)
+            await stack.enter_async_context(self.dock)
+            await stack.enter_async_context(self.vehicle)
+            record = self.outbox.load(SORTIE_KEY)
+            self.runner = SortieRunner(
+                self.pilot, self.machine, record=record, video=self._video_factory()
+            )
+            handlers = CommandHandlers(
+                self.config, self.zones, self.machine, self.runner, self.vehicle, self.dock
+            )
+            self.dispatcher = CommandDispatcher(
+                self.dock_id,
+                handlers.table(),
+                self.outbox,
+                lambda ack: self.link.send(Kind.ACK, ack) if self.link else None,
+                public_key=key,
+                window_s=self.config.signing.window_s,
+            )
+            self.link = MqttLink(self.config.mqtt, self.dock_id, self.outbox, self._receive)
+            monitor = FailsafeMonitor(
+                self.config,
+                self.machine,
+                self.vehicle,
+                self.zones,
+                self.runner.interrupt,
+                lambda: self.runner.leg if self.runner else None,
+                self.dock.wind,
+                self.link.down_for,
+            )
+            self._publish_state()
+            async with asyncio.TaskGroup() as tasks:
+                tasks.create_task(self.link.run())
+                tasks.create_task(self.runner.run())
+                tasks.create_task(monitor.run())
+                tasks.create_task(self._telemetry())
+                tasks.create_task(self._watch_state())
+                self.started.set()
+
+    async def _receive(self, payload: bytes) -> None:
+        assert self.dispatcher is not None
+        await self.dispatcher.handle(payload)
+
+    async def _telemetry(self) -> None:
+        """Publish telemetry at the configured rate (QoS 0, newest wins)."""
+        period = 1.0 / self.config.telemetry.rate_hz
+        while True:
+            s = self.vehicle.state
+            if s.lat is not None and s.lon is not None and self.link is not None:
+                self.link.set_latest(
+                    Kind.TELEMETRY,
+                    Telemetry(
+                        dock_id=self.dock_id,
+                        lat=s.lat,
+                        lon=s.lon,
+                        alt_rel_m=s.alt_rel_m or 0.0,
+                        alt_amsl_m=s.alt_amsl_m or 0.0,
+                        heading_deg=s.heading_deg % 360.0,
+                        ground_speed_mps=max(0.0, s.ground_speed_mps),
+                        battery_pct=s.battery_pct or 0.0,
+                        flight_mode=s.flight_mode[:32],
+                        armed=s.armed,
+                        in_air=s.in_air,
+                        gps_fix=max(0, min(8, s.gps_fix)),
+                    ),
+                )
+            await asyncio.sleep(period)  # the publishing rate itself
+
+    async def _watch_state(self) -> None:
+        """Republish ``state`` when readiness, dock or battery change (and every few seconds)."""
+        loop = asyncio.get_running_loop()
+        last = loop.time()
+        while True:
+            with contextlib.suppress(Exception):
+                await self.vehicle.next_state(1.0)
+            state = self.state()
+            if _key(state) != self._state_key or loop.time() - last > STATE_REFRESH_S:
+                last = loop.time()
+                self._publish_state()
+
+    # -- the video seam -------------------------------------------------------------------------
+
+    def _video_factory(self) -> Callable[[], AbstractAsyncContextManager[Any]] | None:
+        if self.config.video is None or self.video is None:
+            return None
+        starter, video_config = self.video, self.config.video
+        return lambda: self._video_session(starter, video_config)
+
+    def _video_session(
+        self, starter: VideoStarter, video_config: VideoConfig
+    ) -> AbstractAsyncContextManager[Any]:
+        """The one place the video pipeline is entered, with a pose source and a publisher."""
+        height = self.config.dock.home.height_above_ground_m
+
+        def pose() -> CameraPose | None:
+            s = self.vehicle.state
+            if s.lat is None or s.lon is None:
+                return None
+            agl = max(0.0, (s.alt_rel_m or 0.0) + height)
+            return CameraPose(s.lat, s.lon, agl, s.heading_deg, alt_amsl_m=s.alt_amsl_m)
+
+        async def publish(message: Detections) -> None:
+            if self.link is not None:
+                self.link.set_latest(Kind.DETECTIONS, message)
+
+        session = VideoSession(
+            video_config,
+            self.dock_id,
+            self.machine.sortie_id,
+            self.machine.incident_id,
+            pose,
+            publish,
+        )
+        return starter(session)
+
+
+def _key(state: State) -> tuple[Any, ...]:
+    """What makes a state worth republishing at once (position alone does not)."""
+    return (
+        state.phase,
+        state.ready,
+        tuple(r.code for r in state.not_ready),
+        state.sortie_id,
+        state.dock.lid,
+        state.dock.charging,
+        round(state.dock.wind_mps or -1.0),
+        round(state.battery_pct or -1.0),
+    )

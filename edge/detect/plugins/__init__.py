@@ -1,0 +1,1 @@
+"""Detector plugins, one module per runtime; each defines ``KEY``, a config and a detector."""

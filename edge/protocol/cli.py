@@ -1,0 +1,29 @@
+"""``outrider protocol``: tools for the wire contract."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``outrider protocol ...`` to the command line."""
+    parser = sub.add_parser("protocol", help="the MQTT wire contract (v1)")
+    actions = parser.add_subparsers(dest="action", required=True)
+    schema = actions.add_parser("schema", help="export the JSON Schema of every message")
+    schema.add_argument("--out", type=Path, help="write one <kind>.schema.json per topic here")
+    schema.set_defaults(func=_schema)
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from edge.protocol.schema import schemas, write_schemas
+
+    if args.out is None:
+        json.dump(schemas(), sys.stdout, indent=2, sort_keys=True)
+        sys.stdout.write("\n")
+        return 0
+    for path in write_schemas(args.out):
+        sys.stderr.write(f"wrote {path}\n")
+    return 0

@@ -1,0 +1,139 @@
+"""Commands to the edge (v1): one signed envelope, a body per command type."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, Field, model_validator
+
+from edge.protocol.models import DockId, GeoPoint, Identifier, Message, Part
+
+__all__ = [
+    "AbortBody",
+    "AbortCommand",
+    "Command",
+    "CommandEnvelope",
+    "CommandType",
+    "DispatchBody",
+    "DispatchCommand",
+    "EmptyBody",
+    "OnScene",
+    "PingCommand",
+    "RecallCommand",
+    "RetaskBody",
+    "RetaskCommand",
+    "signing_payload",
+]
+
+CommandType = Literal["dispatch", "retask", "recall", "abort", "ping"]
+AltRel = Annotated[float, Field(gt=0, le=1000, title="Altitude above home, m")]
+
+
+class OnScene(Part):
+    """What to do on scene: orbit the target or hold over it, and for how long."""
+
+    pattern: Literal["orbit", "hold"] = "orbit"
+    radius_m: float = Field(40.0, ge=5, le=500)
+    duration_s: float = Field(300.0, ge=0, le=4 * 3600)
+    speed_mps: float | None = Field(None, gt=0, le=30, title="Orbit speed; edge default if unset")
+
+
+class DispatchBody(Part):
+    """Fly to an incident."""
+
+    incident_id: Identifier
+    target: GeoPoint
+    alt_rel_m: AltRel | None = None
+    priority: int = Field(1, ge=1, le=5)
+    on_scene: OnScene | None = None
+
+
+class RetaskBody(Part):
+    """New target for the sortie in flight."""
+
+    target: GeoPoint
+    alt_rel_m: AltRel | None = None
+    on_scene: OnScene | None = None
+
+
+class EmptyBody(Part):
+    """Body of commands that carry no arguments (recall, ping)."""
+
+
+class AbortBody(Part):
+    """How to abort: hold where it is, land where it is, or return to the dock."""
+
+    action: Literal["hold", "land_now", "rtl"]
+
+
+class CommandEnvelope(Message):
+    """Fields every command carries: id, addressee, validity window and signature."""
+
+    id: Identifier
+    dock_id: DockId
+    issued_at: AwareDatetime
+    expires_at: AwareDatetime
+    sig: str | None = Field(None, max_length=512, title="Base64 Ed25519 signature")
+
+    @model_validator(mode="after")
+    def _expires_after_issue(self) -> CommandEnvelope:
+        if self.expires_at < self.issued_at:
+            raise ValueError("expires_at is before issued_at")
+        return self
+
+    def expired(self, now: datetime) -> bool:
+        """True once ``now`` is past ``expires_at``."""
+        return now > self.expires_at
+
+
+class DispatchCommand(CommandEnvelope):
+    """Launch and fly to an incident."""
+
+    type: Literal["dispatch"] = "dispatch"
+    body: DispatchBody
+
+
+class RetaskCommand(CommandEnvelope):
+    """Send the sortie in flight to a new target."""
+
+    type: Literal["retask"] = "retask"
+    body: RetaskBody
+
+
+class RecallCommand(CommandEnvelope):
+    """Go home now."""
+
+    type: Literal["recall"] = "recall"
+    body: EmptyBody = Field(default_factory=EmptyBody)
+
+
+class AbortCommand(CommandEnvelope):
+    """Stop the sortie: hold, land where it is, or return."""
+
+    type: Literal["abort"] = "abort"
+    body: AbortBody
+
+
+class PingCommand(CommandEnvelope):
+    """Liveness check; acknowledged and nothing else."""
+
+    type: Literal["ping"] = "ping"
+    body: EmptyBody = Field(default_factory=EmptyBody)
+
+
+Command = Annotated[
+    DispatchCommand | RetaskCommand | RecallCommand | AbortCommand | PingCommand,
+    Field(discriminator="type"),
+]
+
+
+def signing_payload(command: Message) -> bytes:
+    """The bytes an Ed25519 signature covers: the parsed envelope without ``sig``, canonical.
+
+    Canonical means the model's own JSON form with sorted keys and no spaces, so signer and
+    verifier agree however the fields were ordered or spelled on the wire.
+    """
+    data = command.model_dump(mode="json", exclude={"sig"})
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()

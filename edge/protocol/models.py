@@ -1,0 +1,271 @@
+"""Messages the edge publishes (v1): availability, state, telemetry, events, detections, ack."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from edge.energy import Airframe
+
+__all__ = [
+    "DOCK_ID_PATTERN",
+    "Ack",
+    "AckCode",
+    "Availability",
+    "Box",
+    "DetectedObject",
+    "Detections",
+    "DockId",
+    "DockStatus",
+    "Event",
+    "EventType",
+    "GeoPoint",
+    "Identifier",
+    "Limits",
+    "Message",
+    "Part",
+    "Phase",
+    "Position",
+    "Reason",
+    "State",
+    "Telemetry",
+    "now_utc",
+]
+
+DOCK_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+DockId = Annotated[str, Field(pattern=DOCK_ID_PATTERN, title="Dock id (safe in MQTT topics)")]
+Identifier = Annotated[str, Field(min_length=1, max_length=128)]
+Lat = Annotated[float, Field(ge=-90, le=90)]
+Lon = Annotated[float, Field(ge=-180, le=180)]
+Percent = Annotated[float, Field(ge=0, le=100)]
+
+
+def now_utc() -> datetime:
+    """The current time, timezone-aware UTC, as every message carries it."""
+    return datetime.now(UTC)
+
+
+class Message(BaseModel):
+    """Base of every v1 message: unknown fields ignored, no NaN or infinity, ``v`` = 1."""
+
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False, frozen=True)
+
+    v: Literal[1] = 1
+
+
+class Part(BaseModel):
+    """Base of the objects nested inside messages."""
+
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False, frozen=True)
+
+
+class Phase(StrEnum):
+    """Phases of a sortie, in the words a pilot would use."""
+
+    DOCKED = "docked"
+    PREFLIGHT = "preflight"
+    LAUNCHING = "launching"
+    EN_ROUTE = "en_route"
+    ON_SCENE = "on_scene"
+    RETURNING = "returning"
+    LANDING = "landing"
+    CHARGING = "charging"
+    ABORTED = "aborted"
+    FAILSAFE = "failsafe"
+
+
+class EventType(StrEnum):
+    """Names of sortie lifecycle events."""
+
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    PREFLIGHT_FAILED = "preflight_failed"
+    LID_OPEN = "lid_open"
+    ARMED = "armed"
+    AIRBORNE = "airborne"
+    EN_ROUTE = "en_route"
+    ON_SCENE = "on_scene"
+    RETASKED = "retasked"
+    RECALLED = "recalled"
+    ABORTED = "aborted"
+    RETURNING = "returning"
+    LANDING = "landing"
+    LANDED = "landed"
+    DISARMED = "disarmed"
+    LID_CLOSED = "lid_closed"
+    DOCKED = "docked"
+    CHARGING = "charging"
+    READY = "ready"
+    FAILSAFE = "failsafe"
+    VEHICLE_LINK_LOST = "vehicle_link_lost"
+    VEHICLE_LINK_RESTORED = "vehicle_link_restored"
+    RESUMED = "resumed"
+
+
+class AckCode(StrEnum):
+    """Codes of ``ack`` messages: one for success, one per reason a command is refused."""
+
+    ACCEPTED = "accepted"
+    MALFORMED_JSON = "malformed_json"
+    INVALID_FIELD = "invalid_field"
+    UNKNOWN_TYPE = "unknown_type"
+    UNSUPPORTED_VERSION = "unsupported_version"
+    TOO_LARGE = "too_large"
+    WRONG_DOCK = "wrong_dock"
+    EXPIRED = "expired"
+    DUPLICATE = "duplicate"
+    UNSIGNED = "unsigned"
+    BAD_SIGNATURE = "bad_signature"
+    REPLAYED = "replayed"
+    BUSY = "busy"
+    NOT_FLYING = "not_flying"
+    DOCK_NOT_READY = "dock_not_ready"
+    VEHICLE_NOT_READY = "vehicle_not_ready"
+    BATTERY_LOW = "battery_low"
+    WIND_HIGH = "wind_high"
+    OUT_OF_RANGE = "out_of_range"
+    NO_FLY = "no_fly"
+    ABOVE_CEILING = "above_ceiling"
+    INTERNAL_ERROR = "internal_error"
+
+
+class Availability(StrEnum):
+    """Payload of the retained ``availability`` topic (plain text, not JSON)."""
+
+    ONLINE = "online"
+    OFFLINE = "offline"
+
+
+class GeoPoint(Part):
+    """A WGS84 position on the ground."""
+
+    lat: Lat
+    lon: Lon
+
+
+class Position(Part):
+    """A WGS84 position with altitude above home and above mean sea level."""
+
+    lat: Lat
+    lon: Lon
+    alt_rel_m: float | None = None
+    alt_amsl_m: float | None = None
+
+
+class Reason(Part):
+    """A coded reason: why a dock is not ready or a command was refused."""
+
+    code: str = Field(max_length=64)
+    reason: str = Field(max_length=1000)
+
+
+class DockStatus(Part):
+    """The dock hardware as the edge sees it."""
+
+    lid: Literal["open", "closed", "opening", "closing", "unknown"] = "unknown"
+    charging: bool = False
+    wind_mps: float | None = Field(None, ge=0)
+    wind_from_deg: float | None = Field(None, ge=0, lt=360)
+
+
+class Limits(Part):
+    """What a dock can do, published so dispatch plans with the edge's own figures."""
+
+    max_range_m: float = Field(gt=0)
+    reserve_pct: Percent
+    ceiling_m: float = Field(gt=0)
+    wind_limit_mps: float = Field(gt=0)
+    transit_alt_m: float = Field(gt=0)
+    cruise_mps: float = Field(gt=0)
+    climb_mps: float = Field(gt=0)
+    descent_mps: float = Field(gt=0)
+    launch_overhead_s: float = Field(ge=0, title="Dispatch to climbing: lid, arming, checks")
+    airframe: Airframe = Field(default_factory=Airframe)
+
+
+class State(Message):
+    """Retained snapshot of a dock: phase, readiness, sortie, battery, position, dock."""
+
+    dock_id: DockId
+    t: AwareDatetime = Field(default_factory=now_utc)
+    phase: Phase
+    ready: bool
+    not_ready: list[Reason] = Field(default_factory=list, max_length=64)
+    sortie_id: Identifier | None = None
+    incident_id: Identifier | None = None
+    target: GeoPoint | None = None
+    battery_pct: Percent | None = None
+    position: Position | None = None
+    home: Position
+    dock: DockStatus = Field(default_factory=DockStatus)
+    limits: Limits | None = None
+
+
+class Telemetry(Message):
+    """Vehicle telemetry, 1-10 Hz, QoS 0."""
+
+    dock_id: DockId
+    t: AwareDatetime = Field(default_factory=now_utc)
+    lat: Lat
+    lon: Lon
+    alt_rel_m: float
+    alt_amsl_m: float
+    heading_deg: float = Field(ge=0, le=360)
+    ground_speed_mps: float = Field(ge=0)
+    battery_pct: Percent
+    flight_mode: str = Field(max_length=32)
+    armed: bool
+    in_air: bool
+    gps_fix: int = Field(ge=0, le=8)
+
+
+class Event(Message):
+    """One sortie lifecycle event; ``id`` is unique, so consumers store each exactly once."""
+
+    id: Identifier
+    dock_id: DockId
+    sortie_id: Identifier | None = None
+    incident_id: Identifier | None = None
+    type: EventType
+    at: AwareDatetime = Field(default_factory=now_utc)
+    phase: Phase | None = None
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+Box = Annotated[list[float], Field(min_length=4, max_length=4)]
+
+
+class DetectedObject(Part):
+    """One object in one frame, with its place on the ground when it could be projected."""
+
+    track_id: int | None = Field(None, ge=0)
+    cls: str = Field(max_length=64)
+    conf: float = Field(ge=0, le=1)
+    bbox: Box = Field(title="x1, y1, x2, y2 in frame pixels")
+    geo: GeoPoint | None = None
+
+
+class Detections(Message):
+    """Objects found in one analysed frame."""
+
+    dock_id: DockId
+    sortie_id: Identifier | None = None
+    frame: int = Field(ge=0)
+    t: AwareDatetime = Field(default_factory=now_utc)
+    objects: list[DetectedObject] = Field(default_factory=list, max_length=1000)
+
+
+class Ack(Message):
+    """Answer to every command received; ``cmd_id`` is null when no id could be read."""
+
+    cmd_id: Identifier | None
+    dock_id: DockId
+    ok: bool
+    code: AckCode
+    reason: str = Field("", max_length=2000)
+    at: AwareDatetime = Field(default_factory=now_utc)
+    failures: list[Reason] = Field(default_factory=list, max_length=64)
+    sortie_id: Identifier | None = None

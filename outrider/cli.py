@@ -1,0 +1,56 @@
+"""The ``outrider`` command line: each part of Outrider registers its own sub-commands."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from outrider import __version__
+
+# Each module has ``register(subparsers)`` and keeps heavy imports inside its handlers,
+# so that ``outrider --help`` stays fast.
+COMMAND_MODULES = [
+    "edge.protocol.cli",
+    "outrider.bench",
+    "outrider.certs",
+    "edge.video.cli",
+    "edge.cli",
+    "dispatch.cli",
+    "sim.cli",
+    "outrider.demo.cli",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser, with every registered sub-command."""
+    parser = argparse.ArgumentParser(
+        prog="outrider", description="Open drone-as-first-responder system on PX4."
+    )
+    parser.add_argument("--version", action="version", version=f"outrider {__version__}")
+    parser.add_argument(
+        "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one sub-command and return its exit status."""
+    from edge.errors import OutriderError
+
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        return int(args.func(args) or 0)
+    except OutriderError as exc:
+        sys.stderr.write(f"outrider: {exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        return 130

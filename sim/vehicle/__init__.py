@@ -1,0 +1,58 @@
+"""A PX4-compatible MAVLink vehicle for tests and demos: to MAVSDK it looks like PX4 SITL.
+
+Start one from a test (it runs in a child process and stops with the ``async with``)::
+
+    from sim.vehicle import launch
+
+    async with launch(home=(47.3977, 8.5456, 489.4), speed_factor=10) as vehicle:
+        await mavsdk.add_any_connection(vehicle.url)      # udpin://127.0.0.1:PORT
+        ...
+        await vehicle.inject("link_loss:5")                # or "gps_loss", "refuse_arm",
+        await vehicle.inject("battery_sag", to_pct=10)     # "battery_sag:drain=4"
+        truth = await vehicle.truth()                      # ground truth: lat, lon,
+        assert truth["mode"] == "RETURN_TO_LAUNCH"         # alt_rel_m, armed, battery_pct...
+        await vehicle.clear()                              # end every fault
+        await vehicle.kill()                               # vanish like a crashed autopilot
+
+``launch`` takes ``port`` (a free UDP port when omitted), ``instance`` (system id is
+instance + 1: give vehicles that share one MAVSDK instance different instances),
+``params`` (PX4 parameter overrides), ``faults`` (active from start), ``wind``,
+``battery_pct``, ``frame_rule`` and ``mission_start_delay_s``.
+
+From the shell the same vehicle is ``outrider sim vehicle --instance N --home LAT,LON,ALT``
+(PX4 SITL's ports: binds 14580+N, sends to 14540+N) and ``outrider sim fault --instance N
+link_loss:5`` injects a fault into it.
+
+What it models, and how it mirrors PX4:
+
+- Messages and rates of PX4's API link (HEARTBEAT as PX4 with custom modes, SYS_STATUS health
+  and pre-arm bits, attitude, positions, GPS, home, battery, landed state, mission progress);
+  SET_MESSAGE_INTERVAL and REQUEST_MESSAGE; the parameter protocol with PX4's defaults.
+- Every command is acknowledged; COMMAND_INT only in frame 5 by default (PX4 main); mode
+  changes are acknowledged twice like PX4 main's, and mission mode right after a first upload
+  is acknowledged and then refused, as PX4 does for a few tens of milliseconds.
+- A kinematic multicopter with PX4's speeds and accelerations, wind, a battery that drains with
+  ``edge.energy.Airframe.power_w``, PX4's RTL, land detection and auto-disarm, and PX4's
+  failsafes for low battery (COM_LOW_BAT_ACT), data-link loss (NAV_DLL_ACT after
+  COM_DL_LOSS_T) and position loss, with PX4's hold of COM_FAIL_ACT_T before acting.
+- Flight physics runs at ``speed_factor`` times wall-clock time; messages, command and mission
+  timing stay wall-clock so MAVSDK never times out.
+"""
+
+from sim.vehicle.config import Home, VehicleConfig
+from sim.vehicle.control import ControlError
+from sim.vehicle.faults import Fault, FaultKind, parse_fault
+from sim.vehicle.launch import SimVehicleProcess, launch
+from sim.vehicle.modes import FlightMode
+
+__all__ = [
+    "ControlError",
+    "Fault",
+    "FaultKind",
+    "FlightMode",
+    "Home",
+    "SimVehicleProcess",
+    "VehicleConfig",
+    "launch",
+    "parse_fault",
+]

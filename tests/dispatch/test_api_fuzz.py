@@ -1,0 +1,90 @@
+"""The OpenAPI contract under schemathesis: no server errors, every answer as documented."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.dispatch.conftest import TOKENS, RunningDispatch
+from tests.dispatch.test_incidents_api import docks_seen, near
+
+CHECKS = ",".join(
+    [
+        "not_a_server_error",
+        "status_code_conformance",
+        "content_type_conformance",
+        "response_schema_conformance",
+    ]
+)
+
+
+async def fuzz(service: RunningDispatch, report: Path, examples: int) -> tuple[int, int, str]:
+    """Run schemathesis against the live service; (exit code, requests sent, output)."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "schemathesis.cli",
+        "run",
+        f"{service.url}/openapi.json",
+        "--header",
+        f"Authorization: Bearer {TOKENS['admin']}",
+        "--checks",
+        CHECKS,
+        "--max-examples",
+        str(examples),
+        "--exclude-path-regex",
+        "mjpeg",
+        "--workers",
+        "1",
+        "--seed",
+        "7",
+        "--generation-database",
+        "none",
+        "--request-timeout",
+        "20",
+        "--report",
+        "ndjson",
+        "--report-ndjson-path",
+        str(report),
+        "--no-color",
+    ]
+    done = await asyncio.to_thread(
+        subprocess.run, cmd, capture_output=True, text=True, timeout=3600, cwd=report.parent
+    )
+    requests = 0
+    for line in (await asyncio.to_thread(report.read_text)).splitlines():
+        event = json.loads(line)
+        if "ScenarioFinished" in event:
+            recorder = event["ScenarioFinished"].get("recorder") or {}
+            requests += len(recorder.get("interactions") or {})
+    return done.returncode, requests, done.stdout[-4000:] + done.stderr[-2000:]
+
+
+async def run_contract(
+    service: RunningDispatch, edge_factory, tmp_path: Path, examples: int
+) -> int:
+    async with edge_factory("near", *near(0, 800)), edge_factory("far", *near(90, 2000)):
+        await docks_seen(service, 2)
+        code, requests, output = await fuzz(service, tmp_path / "events.ndjson", examples)
+    assert code == 0, output
+    return requests
+
+
+async def test_the_api_holds_its_contract_under_generated_requests(
+    dispatch_service: RunningDispatch, edge_factory, tmp_path: Path
+) -> None:
+    requests = await run_contract(dispatch_service, edge_factory, tmp_path, examples=15)
+    assert requests >= 500
+
+
+@pytest.mark.slow
+async def test_the_api_holds_its_contract_over_ten_thousand_requests(
+    dispatch_service: RunningDispatch, edge_factory, tmp_path: Path
+) -> None:
+    requests = await run_contract(dispatch_service, edge_factory, tmp_path, examples=500)
+    assert requests >= 10_000

@@ -1,0 +1,162 @@
+"""The web UI in a real headless Chromium: raise an incident by clicking the map, watch the
+drone fly and the video arrive; the officer's phone view behind its signed link."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.dispatch.conftest import TOKENS, RunningDispatch
+from tests.dispatch.test_incidents_api import docks_seen, near
+from tests.dispatch.test_video import frame, ws
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+ARTIFACTS = Path(
+    os.environ.get("OUTRIDER_ARTIFACTS", Path(__file__).resolve().parents[2] / "artifacts")
+)
+
+
+def ensure_chromium() -> str:
+    """Debian's Chromium, installed with apt-get when missing and allowed (root)."""
+    if Path(CHROMIUM).exists():
+        return CHROMIUM
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        pytest.skip("Chromium is not installed (apt-get install chromium, as root)")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for cmd in (["apt-get", "update"], ["apt-get", "install", "-y", "chromium"]):
+        done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
+        if done.returncode != 0:
+            pytest.skip(f"could not install Chromium: {done.stderr[-300:]}")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ensure_chromium()
+
+
+@pytest.fixture
+async def browser(chromium: str) -> AsyncIterator[object]:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        b = await p.chromium.launch(executable_path=chromium, args=ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            await b.close()
+
+
+async def stream_video(service: RunningDispatch, dock_id: str, stop: asyncio.Event) -> None:
+    async with ws(service, f"/api/v1/video/ingest/{dock_id}", "edge") as ingest:
+        n = 0
+        while not stop.is_set():
+            await ingest.send(frame(dock_id, n, "raw"))
+            await ingest.send(frame(dock_id, n, "redacted"))
+            n += 1
+            await asyncio.sleep(0.1)
+
+
+async def test_a_dispatcher_raises_an_incident_by_clicking_the_map_and_watches_the_sortie(
+    dispatch_service: RunningDispatch, edge_factory, browser
+) -> None:
+    stop = asyncio.Event()
+    async with (
+        edge_factory("near", *near(0, 700), fly=True, sortie_s=12),
+        edge_factory("far", *near(120, 2500)),
+    ):
+        await docks_seen(dispatch_service, 2)
+        async with asyncio.TaskGroup() as group:
+            group.create_task(stream_video(dispatch_service, "near", stop))
+            try:
+                page = await browser.new_page(viewport={"width": 1280, "height": 800})
+                await page.goto(dispatch_service.url)
+                await page.fill("#login-token", TOKENS["dispatcher"])
+                await page.click("#login-submit")
+                await page.wait_for_selector('tr[data-dock="near"][data-status="ready"]')
+                box = await page.locator("#map").bounding_box()
+                await page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+                await page.wait_for_selector("#raise", state="visible")
+                await page.select_option("#raise-type", "assault")
+                await page.fill("#raise-description", "two people fighting outside the station")
+                await page.click("#raise-submit")
+                await page.wait_for_selector("#incident", state="visible")
+                await page.wait_for_function(
+                    "document.querySelector('#inc-dock').textContent === 'near'"
+                )
+                where = "window.outrider.docks.find(d => d.id === 'near')"
+                await page.wait_for_function(f"{where} && {where}.in_air")
+                first = await page.evaluate(f"{where}.position")
+                moved = f"{where}.position.lat !== {first['lat']}"
+                await page.wait_for_function(f"{moved} || {where}.position.lon !== {first['lon']}")
+                await page.wait_for_function(
+                    "Number(document.querySelector('#video').dataset.frames || 0) >= 5"
+                )
+                await page.wait_for_function("window.outrider.trails.get('near').length >= 3")
+                assert "frames" in await page.inner_text("#video-stats")
+                await page.wait_for_function(
+                    "document.querySelectorAll('#inc-detections li').length >= 2", timeout=15000
+                )
+                timeline = await page.inner_text("#inc-timeline")
+                assert "near accepted" in timeline
+                await page.screenshot(path=str(ARTIFACTS / "dispatch-control-room.png"))
+            finally:
+                stop.set()
+
+
+async def test_an_officer_opens_the_phone_view_from_a_link_and_sees_video_and_timeline(
+    dispatch_service: RunningDispatch, edge_factory, browser
+) -> None:
+    stop = asyncio.Event()
+    async with edge_factory("near", *near(0, 700), fly=True, sortie_s=12):
+        await docks_seen(dispatch_service, 1)
+        lat, lon = near(45, 300)
+        incident = (
+            await dispatch_service.http.post(
+                "/api/v1/incidents", json={"lat": lat, "lon": lon, "type": "missing person"}
+            )
+        ).json()
+        link = (
+            await dispatch_service.http.post(f"/api/v1/incidents/{incident['id']}/links", json={})
+        ).json()
+        async with asyncio.TaskGroup() as group:
+            group.create_task(stream_video(dispatch_service, "near", stop))
+            try:
+                phone = await browser.new_page(
+                    viewport={"width": 390, "height": 844}, is_mobile=True
+                )
+                await phone.goto(link["url"])
+                await phone.wait_for_function(
+                    "document.querySelector('#status').textContent !== '…'"
+                )
+                await phone.wait_for_function(
+                    "Number(document.querySelector('#video').dataset.frames || 0) >= 3"
+                )
+                header = await phone.evaluate(
+                    "fetch(document.querySelector('#video').src).then(() => 1)"
+                )
+                assert header == 1
+                assert "accepted" in await phone.inner_text("#timeline")
+                await phone.screenshot(
+                    path=str(ARTIFACTS / "dispatch-officer-view.png"), full_page=True
+                )
+                expired = (
+                    await dispatch_service.http.post(
+                        f"/api/v1/incidents/{incident['id']}/links", json={"ttl_s": 0.2}
+                    )
+                ).json()
+                await asyncio.sleep(0.4)
+                await phone.goto(expired["url"])
+                await phone.wait_for_function(
+                    "document.querySelector('#conn').textContent.includes('expired')"
+                )
+            finally:
+                stop.set()
