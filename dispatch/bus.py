@@ -21,6 +21,7 @@ from urllib.parse import unquote, urlsplit
 import aiomqtt
 
 from dispatch.errors import UnavailableError
+from edge.comms.link import counting_queue
 from edge.errors import ConfigError
 
 __all__ = ["Broker", "Bus", "MqttBus", "Receiver", "parse_mqtt_url"]
@@ -80,20 +81,6 @@ def parse_mqtt_url(url: str) -> Broker:
         unquote(parts.password) if parts.password else None,
         tls,
     )
-
-
-def _counting_queue(on_full: Callable[[], None]) -> type[asyncio.Queue[aiomqtt.Message]]:
-    """An incoming-message queue type that drops a message when full and reports it (once,
-    here, rather than one log line per message from aiomqtt)."""
-
-    class CountingQueue(asyncio.Queue[aiomqtt.Message]):
-        def put_nowait(self, item: aiomqtt.Message) -> None:
-            if self.full():
-                on_full()
-                return
-            super().put_nowait(item)
-
-    return CountingQueue
 
 
 class MqttBus:
@@ -171,7 +158,7 @@ class MqttBus:
             keepalive=15,
             tls_context=tls,
             max_queued_incoming_messages=self.max_queued,
-            queue_type=_counting_queue(self.on_dropped),
+            queue_type=counting_queue(self.on_dropped),
         )
 
     async def run(self, receiver: Receiver) -> None:

@@ -38,6 +38,29 @@ def overrides(args: argparse.Namespace) -> dict[str, dict[str, object] | object]
     return out
 
 
+EXIT_GRACE_S = 10.0
+
+
+def _exit_after(seconds: float) -> None:
+    """Leave the process after ``seconds`` even if a thread still waits on the vehicle.
+
+    MAVSDK runs some requests (parameters) on executor threads that cannot be cancelled; one
+    waiting on a vehicle that vanished would otherwise hold the process at exit.
+    """
+    import logging
+    import os
+    import threading
+
+    def leave() -> None:
+        logging.getLogger(__name__).warning("a vehicle request is stuck; exiting without it")
+        logging.shutdown()
+        os._exit(0)
+
+    timer = threading.Timer(seconds, leave)
+    timer.daemon = True
+    timer.start()
+
+
 def _run(args: argparse.Namespace) -> int:
     import asyncio
     import signal
@@ -61,6 +84,8 @@ def _run(args: argparse.Namespace) -> int:
             await EdgeAgent(config, video=video).run()
         except asyncio.CancelledError:
             return
+        finally:
+            _exit_after(EXIT_GRACE_S)
 
     asyncio.run(main())
     return 0

@@ -34,7 +34,7 @@ from edge.outbox import Outbox
 from edge.protocol import Availability, Kind, Message, encode, topic
 from edge.ratelimit import TokenBucket
 
-__all__ = ["MqttLink", "backoff_delays"]
+__all__ = ["MqttLink", "backoff_delays", "counting_queue"]
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ def backoff_delays(initial_s: float, max_s: float, rng: random.Random | None = N
     return [rng.uniform(0.5, 1.0) * min(max_s, initial_s * 2**n) for n in range(12)]
 
 
-def _counting_queue(on_full: Callable[[], None]) -> type[asyncio.Queue[aiomqtt.Message]]:
+def counting_queue(on_full: Callable[[], None]) -> type[asyncio.Queue[aiomqtt.Message]]:
     """An incoming-message queue type that drops a message when full and reports it (once,
     here, rather than one log line per message from aiomqtt)."""
 
@@ -208,7 +208,7 @@ class MqttLink:
             # Acks and events are small and time-critical: no Nagle delay behind a PUBACK.
             socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
             max_queued_incoming_messages=MAX_QUEUED_CMDS,
-            queue_type=_counting_queue(self._queue_full),
+            queue_type=counting_queue(self._queue_full),
             will=aiomqtt.Will(
                 topic(self.dock_id, Kind.AVAILABILITY),
                 Availability.OFFLINE.value,

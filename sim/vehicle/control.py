@@ -146,8 +146,18 @@ async def _serve_client(
 async def serve_control(vehicle: SimVehicle) -> AsyncIterator[int]:
     """Listen on the vehicle's control port; yields the port actually bound."""
 
+    clients: set[asyncio.Task[None]] = set()
+
     async def client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await _serve_client(vehicle, reader, writer)
+        task = asyncio.current_task()
+        assert task is not None
+        clients.add(task)
+        try:
+            await _serve_client(vehicle, reader, writer)
+        except asyncio.CancelledError:
+            pass  # closed at the stop below; asyncio 3.11 logs a handler that ends cancelled
+        finally:
+            clients.discard(task)
 
     server = await asyncio.start_server(
         client, vehicle.config.host, vehicle.config.bind_control_port, limit=MAX_LINE
@@ -156,6 +166,10 @@ async def serve_control(vehicle: SimVehicle) -> AsyncIterator[int]:
         yield int(server.sockets[0].getsockname()[1])
     finally:
         server.close()
+        # connections still open would be destroyed pending when the loop closes
+        for task in list(clients):
+            task.cancel()
+        await asyncio.gather(*clients, return_exceptions=True)
 
 
 class ControlClient:

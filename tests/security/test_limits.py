@@ -12,8 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dispatch.bus import _counting_queue
-from edge.comms.link import CMD_BURST, CMD_RATE_PER_S
+from edge.comms.link import CMD_BURST, CMD_RATE_PER_S, counting_queue
 from edge.ratelimit import Budgets, TokenBucket
 from sim.broker import LocalBroker
 from tests.dispatch.conftest import RunningDispatch, wait_for
@@ -61,7 +60,7 @@ def test_budgets_are_per_key_and_forget_the_least_recently_used() -> None:
 
 def test_a_full_receive_queue_drops_and_counts_instead_of_raising() -> None:
     dropped: list[None] = []
-    queue = _counting_queue(lambda: dropped.append(None))(maxsize=2)
+    queue = counting_queue(lambda: dropped.append(None))(maxsize=2)
     for i in range(5):
         queue.put_nowait(i)  # type: ignore[arg-type]
     assert queue.qsize() == 2 and len(dropped) == 3

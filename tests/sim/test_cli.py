@@ -26,7 +26,7 @@ async def test_vehicle_fault_and_state_commands_work_together() -> None:
         sys.executable, "-m", "outrider", "sim", "vehicle", "--instance", "3",
         "--home=-33.8568,151.2153,12", "--speed-factor", "5", "--port", str(port),
         "--local-port", "0", "--control-port", str(control), "--param", "NAV_DLL_ACT=2",
-        stdout=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     try:
         assert proc.stdout is not None
@@ -44,9 +44,14 @@ async def test_vehicle_fault_and_state_commands_work_together() -> None:
         assert json.loads(out)["gps_ok"]
         code, _, err = await outrider("sim", "fault", *where, "battery_sag:to=500")
         assert code == 2 and "[invalid_fault]" in err
+        _, held = await asyncio.open_connection("127.0.0.1", control)  # still open at the stop
     finally:
         proc.terminate()
         assert await asyncio.wait_for(proc.wait(), 10) == 0  # a clean stop on SIGTERM
+    assert proc.stderr is not None
+    stderr = (await proc.stderr.read()).decode()
+    assert "Traceback" not in stderr and "destroyed but it is pending" not in stderr, stderr
+    held.close()
 
 
 async def test_bad_home_and_fault_specs_are_refused_with_a_code_before_anything_starts() -> None:
