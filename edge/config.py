@@ -91,6 +91,12 @@ class DockConfig(Section):
     ready_pct: float = Field(95.0, gt=0, le=100, title="Charged enough to count as ready")
     lid_timeout_s: float = Field(30.0, gt=0, title="Longest the lid may take before it is faulty")
 
+    @property
+    def recharge_pct(self) -> float:
+        """Below this a ready, docked drone goes back on charge (5 points under ``ready_pct``,
+        so it does not flip between ready and charging on every reading)."""
+        return max(0.0, self.ready_pct - 5.0)
+
 
 class MqttConfig(Section):
     """The broker link: URL, credentials, TLS files and the reconnect back-off."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from edge.config import EdgeConfig
 from edge.flight.vehicle import VehicleState
-from edge.protocol import AckCode, DockStatus, Position, Reason, State
+from edge.protocol import AckCode, DockStatus, Phase, Position, Reason, State
 from edge.sortie.machine import SortieMachine
 
 __all__ = ["not_ready", "snapshot"]
@@ -33,7 +33,9 @@ def not_ready(
         )
     reasons += [Reason(code=AckCode.VEHICLE_NOT_READY.value, reason=r) for r in vehicle.not_ready()]
     pct = vehicle.battery_pct
-    if pct is not None and pct < config.dock.ready_pct:
+    # once charged and docked, ready until the runner puts it back on charge
+    floor = config.dock.recharge_pct if machine.phase is Phase.DOCKED else config.dock.ready_pct
+    if pct is not None and pct < floor:
         reasons.append(
             Reason(
                 code=AckCode.BATTERY_LOW.value,

@@ -280,11 +280,15 @@ class MavsdkVehicle:
 
     async def arm(self) -> None:
         action, _ = self._plugins()
-        await self._call("arm", action.arm())  # an accepted arm command is an armed vehicle
+        await self._call("arm", action.arm())
+        # an accepted arm is an armed vehicle; the armed stream (1 Hz) could still say otherwise
+        # and end a short flight's wait for the disarm before it has happened
+        self._update(armed=True)
 
     async def disarm(self) -> None:
         action, _ = self._plugins()
         await self._call("disarm", action.disarm())
+        self._update(armed=False)
 
     async def takeoff(self, alt_rel_m: float) -> None:
         action, _ = self._plugins()

@@ -191,7 +191,11 @@ class Pilot:
             scene.radius_m if scene.pattern == "orbit" else 0.0
         )
         await self._wait(
-            lambda s: s.mission_current >= arrive or s.distance_to(target) <= near,
+            # the index alone could be the last mission's, still reported after a retask upload
+            lambda s: (
+                s.distance_to(target) <= near
+                or (s.mission_current >= arrive and s.distance_to(target) <= 2 * near)
+            ),
             self._budget_s(far, self.config.flight.cruise_mps),
             "arrival on scene",
         )

@@ -36,7 +36,6 @@ T = TypeVar("T")
 VideoFactory = Callable[[], AbstractAsyncContextManager[Any]]
 MAX_LEG_FAILURES = 4
 LINK_WAIT_S = 6 * 3600.0
-HYSTERESIS_PCT = 5.0
 
 
 async def first_of(*coros: Coroutine[Any, Any, Any]) -> tuple[int, Any]:
@@ -143,7 +142,7 @@ class SortieRunner:
                 self._orders.get(),
                 self.vehicle.wait_for(
                     lambda s: (
-                        s.battery_pct is not None and s.battery_pct < ready_pct - HYSTERESIS_PCT
+                        s.battery_pct is not None and s.battery_pct < self.config.dock.recharge_pct
                     ),
                     timeout_s=LINK_WAIT_S,
                     what="battery to need charging",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,9 @@ from edge.energy import Wind
 from edge.flight.vehicle import VehicleState
 from edge.geo import LatLon, destination
 from edge.preflight import PreflightFailed, check_dispatch, check_retask, request_from
-from edge.protocol import DockStatus, OnScene
+from edge.protocol import DockStatus, EventType, OnScene, Phase
+from edge.sortie.machine import SortieMachine
+from edge.state import not_ready
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 HOME = LatLon(51.5045, -0.0865)
@@ -138,3 +141,18 @@ def test_a_retask_checks_range_airspace_and_energy_from_where_the_drone_is(
             Wind(),
         )
     assert info.value.code == "no_fly"
+
+
+def test_a_charged_drone_stays_ready_until_it_needs_charging_again(config: EdgeConfig) -> None:
+    machine = SortieMachine("dock-01", lambda event: None)
+    ready_pct = config.dock.ready_pct
+
+    def reasons(pct: float) -> list[str]:
+        vehicle = replace(READY, battery_pct=pct)
+        return [r.code for r in not_ready(config, machine, vehicle, CLOSED, busy=False)]
+
+    machine.transition(Phase.CHARGING, EventType.CHARGING)
+    assert reasons(ready_pct - 1) == ["battery_low"] and reasons(ready_pct) == []
+    machine.transition(Phase.DOCKED, EventType.READY)
+    assert reasons(ready_pct - 1) == []  # a reading just under the mark does not unready it
+    assert reasons(config.dock.recharge_pct - 1) == ["battery_low"]

@@ -71,6 +71,22 @@ async def test_a_retask_sends_the_drone_on_to_the_new_target(
         await truth_at_home(vehicle)
 
 
+async def test_a_retask_from_on_scene_arrives_at_the_new_target_not_on_the_old_index(
+    broker: LocalBroker, listener: Listener, tmp_path: Path
+) -> None:
+    second = near(1.0, bearing=170)
+    async with sim_vehicle() as vehicle, dock_with_vehicle(broker, listener, vehicle, tmp_path):
+        await send(listener, dispatch(near(0.6), duration_s=60))
+        await listener.event("on_scene", 60)
+        body = {"target": {"lat": second.lat, "lon": second.lon}}
+        assert (await send(listener, command("retask", body=body)))["ok"]
+        await listener.wait(lambda: listener.event_types().count("on_scene") == 2, 90)
+        truth = await vehicle.truth()
+        assert distance_m(LatLon(truth["lat"], truth["lon"]), second) < 60
+        await send(listener, command("recall"))
+        await listener.event("docked", 90)
+
+
 async def test_a_recall_brings_it_home_and_a_second_dispatch_meanwhile_is_busy(
     broker: LocalBroker, listener: Listener, tmp_path: Path
 ) -> None:
