@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import getpass
 import logging
 import shutil
 import tempfile
@@ -92,6 +93,9 @@ class MosquittoBroker(LocalBroker):
         conf.write_text(
             f"listener {self.port} {self.host}\n"
             "allow_anonymous true\n"
+            # as root, Mosquitto would drop to its own user, which cannot write the persistence
+            # file here: it would come back from a restart with no sessions or queued messages
+            f"user {getpass.getuser()}\n"
             "persistence true\n"
             f"persistence_location {self._dir}/\n"
             "max_queued_messages 10000\n"

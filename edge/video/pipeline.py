@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
 
+from edge.aio import within
 from edge.detect import Detector
 from edge.errors import OutriderError
 from edge.geoproject import CameraPose
@@ -229,7 +230,7 @@ class VideoPipeline:
             had_objects = bool(message.objects)
             started = time.monotonic()
             try:
-                await asyncio.wait_for(publish(message), PUBLISH_TIMEOUT_S)
+                await within(publish(message), PUBLISH_TIMEOUT_S)
                 self.stats.published += 1
             except Exception as exc:  # a failing consumer must not stop the video
                 self.stats.publish_failures += 1

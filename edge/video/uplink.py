@@ -23,6 +23,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus, WebSocketException
 
+from edge.aio import within
 from edge.errors import ConfigError, OutriderError
 from edge.protocol.video import Rendition
 
@@ -180,7 +181,7 @@ class Uplink:
                     rendition = next(iter(self._pending))
                     data, t0 = self._pending.pop(rendition)
                     try:
-                        await asyncio.wait_for(ws.send(data), self._stall)
+                        await within(ws.send(data), self._stall)
                     except TimeoutError:
                         ws.transport.abort()  # a dead link: drop it now, no closing handshake
                         raise TimeoutError(f"a frame send stalled for {self._stall} s") from None

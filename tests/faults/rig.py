@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import getpass
 import logging
 import os
 import shutil
@@ -61,15 +60,10 @@ EDGE_ENV = {  # what tests.edge.helpers.edge_config sets, for an ``outrider edge
 
 
 def persistent_broker() -> MosquittoBroker:
-    """Mosquitto that keeps sessions, queued messages and retained state across a restart.
-
-    Started as root, Mosquitto drops to its own user unless told otherwise, and that user
-    cannot write its persistence file into the broker's private directory: it would come back
-    from a restart with nothing, as no broker in service does.
-    """
+    """Mosquitto, which keeps sessions, queued messages and retained state across a restart."""
     if not shutil.which("mosquitto"):
         pytest.skip("the fault suite needs mosquitto (sessions kept across broker restarts)")
-    return MosquittoBroker(extra_config=f"user {getpass.getuser()}\n")
+    return MosquittoBroker()
 
 
 class Rig:
