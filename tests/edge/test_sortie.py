@@ -6,6 +6,8 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from edge.geo import LatLon, distance_m
 from edge.protocol import State
 from sim.broker import LocalBroker
@@ -52,39 +54,39 @@ async def test_a_dispatch_flies_the_whole_sortie_and_reports_each_step_once_in_o
         await truth_at_home(vehicle)
 
 
+@pytest.mark.parametrize(
+    ("retask_in", "first_km", "second_km"), [("en_route", 1.2, 0.8), ("on_scene", 0.6, 1.0)]
+)
 async def test_a_retask_sends_the_drone_on_to_the_new_target(
-    broker: LocalBroker, listener: Listener, tmp_path: Path
+    retask_in: str,
+    first_km: float,
+    second_km: float,
+    broker: LocalBroker,
+    listener: Listener,
+    tmp_path: Path,
 ) -> None:
-    second = near(0.8, bearing=170)
+    """From on scene too, where the last mission's index must not pass for arrival."""
+    second = near(second_km, bearing=170)
+
+    def after_retask() -> list[str]:
+        types = listener.event_types()
+        return types[types.index("retasked") :] if "retasked" in types else []
+
     async with sim_vehicle() as vehicle, dock_with_vehicle(broker, listener, vehicle, tmp_path):
-        await send(listener, dispatch(near(1.2), duration_s=60))
-        await listener.event("en_route", 30)
+        await send(listener, dispatch(near(first_km), duration_s=60))
+        await listener.event(retask_in, 60)
         body = {"target": {"lat": second.lat, "lon": second.lon}}
         ack = await send(listener, command("retask", body=body))
         assert ack["ok"], ack
-        await listener.event("on_scene", 60)
-        truth = await vehicle.truth()
-        assert distance_m(LatLon(truth["lat"], truth["lon"]), second) < 60
-        await send(listener, command("recall"))
-        await listener.event("docked", 60)
-        assert listener.event_types()[4:8] == ["en_route", "retasked", "on_scene", "recalled"]
-        await truth_at_home(vehicle)
-
-
-async def test_a_retask_from_on_scene_arrives_at_the_new_target_not_on_the_old_index(
-    broker: LocalBroker, listener: Listener, tmp_path: Path
-) -> None:
-    second = near(1.0, bearing=170)
-    async with sim_vehicle() as vehicle, dock_with_vehicle(broker, listener, vehicle, tmp_path):
-        await send(listener, dispatch(near(0.6), duration_s=60))
-        await listener.event("on_scene", 60)
-        body = {"target": {"lat": second.lat, "lon": second.lon}}
-        assert (await send(listener, command("retask", body=body)))["ok"]
-        await listener.wait(lambda: listener.event_types().count("on_scene") == 2, 90)
+        await listener.wait(lambda: "on_scene" in after_retask(), 90, "on scene again")
         truth = await vehicle.truth()
         assert distance_m(LatLon(truth["lat"], truth["lon"]), second) < 60
         await send(listener, command("recall"))
         await listener.event("docked", 90)
+        types = listener.event_types()
+        at = types.index("retasked")
+        assert types[at - 1 : at + 3] == [retask_in, "retasked", "on_scene", "recalled"]
+        await truth_at_home(vehicle)
 
 
 async def test_a_recall_brings_it_home_and_a_second_dispatch_meanwhile_is_busy(
