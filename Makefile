@@ -28,7 +28,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy edge sim
+	$(BIN)/mypy edge sim dispatch outrider
 
 test: lint typecheck
 	$(BIN)/python -m pytest
