@@ -1,34 +1,32 @@
 """The MQTT link of dispatch: a ``Bus`` protocol and its aiomqtt adapter.
 
 The adapter knows topics, QoS and retain and nothing about behaviour: it hands every
-message to one receiver and publishes what it is given. Reconnection is explicit, in
-:meth:`MqttBus.run` only: ``while True`` / ``async with client`` / ``except MqttError`` with a
-capped backoff.
+message to one receiver and publishes what it is given. The client, its login and TLS, and the
+reconnect loop with its capped backoff come from :mod:`edge.comms.mqtt`, as the edge's do.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import ssl
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
-from urllib.parse import unquote, urlsplit
 
 import aiomqtt
 
+from dispatch.config import DispatchSettings
 from dispatch.errors import UnavailableError
-from edge.comms.link import counting_queue
+from edge.comms.mqtt import Backoff, BrokerSettings, make_client, stay_connected
 from edge.errors import ConfigError
 
-__all__ = ["Broker", "Bus", "MqttBus", "Receiver", "parse_mqtt_url"]
+__all__ = ["Bus", "MqttBus", "Receiver", "dispatch_broker"]
 
 logger = logging.getLogger(__name__)
 
 Receiver = Callable[[str, bytes], Awaitable[None]]
+KEEPALIVE_S = 15
+FIRST_BACKOFF_S = 0.2
 
 
 class Bus(Protocol):
@@ -49,37 +47,17 @@ class Bus(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class Broker:
-    """Where the broker is and how to log in."""
-
-    host: str
-    port: int
-    username: str | None = None
-    password: str | None = None
-    tls: bool = False
-
-
-def parse_mqtt_url(url: str) -> Broker:
-    """``mqtt://[user[:pass]@]host[:port]`` or ``mqtts://...`` (TLS).
+def dispatch_broker(settings: DispatchSettings) -> BrokerSettings:
+    """Dispatch's broker: ``mqtt_url``, overridden by ``mqtt_username`` and the files beside it.
 
     Raises:
-        ConfigError: for any other scheme or a missing host.
+        ConfigError: ``invalid_config`` for a URL that is not ``mqtt[s]://host[:port]``.
     """
-    parts = urlsplit(url)
-    if parts.scheme not in ("mqtt", "mqtts", "tcp") or not parts.hostname:
-        raise ConfigError(f"MQTT URL {url!r} is not mqtt://host[:port] or mqtts://host[:port]")
-    tls = parts.scheme == "mqtts"
-    try:
-        port = parts.port or (8883 if tls else 1883)
-    except ValueError as exc:
-        raise ConfigError(f"MQTT URL {url!r} has a bad port") from exc
-    return Broker(
-        parts.hostname,
-        port,
-        unquote(parts.username) if parts.username else None,
-        unquote(parts.password) if parts.password else None,
-        tls,
+    return BrokerSettings.from_url(
+        settings.mqtt_url,
+        username=settings.mqtt_username,
+        password_file=settings.mqtt_password_file,
+        ca_file=settings.mqtt_ca_file,
     )
 
 
@@ -87,7 +65,8 @@ class MqttBus:
     """aiomqtt adapter of :class:`Bus`.
 
     Args:
-        url: broker URL (see :func:`parse_mqtt_url`).
+        broker: where the broker is and how to log in (the password file, if any, is read at
+            every connect, so a rotated password is picked up without a restart).
         subscriptions: topic filters, subscribed at QoS 1 after every connect.
         client_id: the MQTT client id; with ``persistent`` it names the session the broker
             keeps, else a random suffix keeps instances apart.
@@ -95,96 +74,69 @@ class MqttBus:
         max_backoff_s: longest wait between reconnection attempts.
         persistent: keep the session across disconnects, so the broker queues QoS 1
             messages (events, acks) while this instance is away or restarting.
-        username: overrides the URL's username.
-        password_file: file holding the password (read at every connect, so a rotated
-            password is picked up without a restart); overrides the URL's password.
-        ca_file: CA certificate that the broker's TLS certificate must chain to.
         max_queued: bound on messages received but not yet handled; more are dropped.
         on_dropped: called once for each message dropped at that bound.
     """
 
     def __init__(
         self,
-        url: str,
+        broker: BrokerSettings,
         subscriptions: Sequence[str],
         *,
         client_id: str = "outrider-dispatch",
         timeout: float = 10.0,
         max_backoff_s: float = 5.0,
         persistent: bool = False,
-        username: str | None = None,
-        password_file: Path | None = None,
-        ca_file: Path | None = None,
         max_queued: int = 0,
         on_dropped: Callable[[], None] | None = None,
     ) -> None:
-        self.broker = parse_mqtt_url(url)
+        self.broker = broker
         self.subscriptions = list(subscriptions)
         self.persistent = persistent
         self.client_id = client_id if persistent else f"{client_id}-{uuid.uuid4().hex[:8]}"
         self.timeout = timeout
         self.max_backoff_s = max_backoff_s
-        self.username = username or self.broker.username
-        self.password_file = password_file
-        self.ca_file = ca_file
         self.max_queued = max_queued
         self.on_dropped = on_dropped or (lambda: None)
         self.connected = asyncio.Event()
         self._client: aiomqtt.Client | None = None
 
-    def _password(self) -> str | None:
-        if self.password_file is None:
-            return self.broker.password
-        try:
-            return self.password_file.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise ConfigError(
-                f"MQTT password file {self.password_file} cannot be read: {exc.strerror}"
-            ) from exc
-
     def _make_client(self) -> aiomqtt.Client:
-        b = self.broker
-        tls = None
-        if b.tls:
-            tls = ssl.create_default_context(cafile=str(self.ca_file) if self.ca_file else None)
-        return aiomqtt.Client(
-            b.host,
-            b.port,
-            username=self.username,
-            password=self._password(),
-            identifier=self.client_id,
-            clean_session=not self.persistent,
-            timeout=self.timeout,
-            keepalive=15,
-            tls_context=tls,
-            max_queued_incoming_messages=self.max_queued,
-            queue_type=counting_queue(self.on_dropped),
+        return make_client(
+            self.broker,
+            client_id=self.client_id,
+            persistent=self.persistent,
+            keepalive_s=KEEPALIVE_S,
+            timeout_s=self.timeout,
+            max_queued=self.max_queued,
+            on_dropped=self.on_dropped,
         )
 
     async def run(self, receiver: Receiver) -> None:
-        backoff = 0.2
-        while True:
-            try:
-                async with self._make_client() as client:
-                    for pattern in self.subscriptions:
-                        await client.subscribe(pattern, qos=1)
-                    self._client = client
-                    self.connected.set()
-                    logger.info(
-                        "connected to MQTT broker %s:%d", self.broker.host, self.broker.port
-                    )
-                    backoff = 0.2
-                    async for message in client.messages:
-                        payload = message.payload
-                        data = payload if isinstance(payload, bytes) else str(payload).encode()
-                        await receiver(message.topic.value, data)
-            except (aiomqtt.MqttError, ConfigError, OSError) as exc:
-                logger.warning("MQTT link down (%s); retrying in %.1f s", exc, backoff)
-            finally:
-                self._client = None
-                self.connected.clear()
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, self.max_backoff_s)
+        async def serve(client: aiomqtt.Client) -> None:
+            for pattern in self.subscriptions:
+                await client.subscribe(pattern, qos=1)
+            self._client = client
+            self.connected.set()
+            logger.info("connected to MQTT broker %s", self.broker.address)
+            async for message in client.messages:
+                payload = message.payload
+                data = payload if isinstance(payload, bytes) else str(payload).encode()
+                await receiver(message.topic.value, data)
+
+        await stay_connected(
+            self._make_client,
+            serve,
+            Backoff(FIRST_BACKOFF_S, self.max_backoff_s, jitter=False),
+            name="dispatch",
+            on_down=self._went_down,
+            # A password or CA file being replaced is retried too, not the end of dispatch.
+            retry_on=(aiomqtt.MqttError, ConfigError, OSError),
+        )
+
+    def _went_down(self) -> None:
+        self._client = None
+        self.connected.clear()
 
     async def publish(self, topic: str, payload: bytes, *, qos: int, retain: bool = False) -> None:
         client = self._client

@@ -15,7 +15,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from dispatch.auth import Authenticator
-from dispatch.bus import Bus, MqttBus
+from dispatch.bus import Bus, MqttBus, dispatch_broker
 from dispatch.choice import Chooser
 from dispatch.commander import Commander
 from dispatch.config import DispatchSettings
@@ -27,6 +27,7 @@ from dispatch.recorder import Recorder
 from dispatch.store.sql import SqlStore
 from dispatch.video import VideoRelay
 from edge.airspace import NoFlyZone, load_zones
+from edge.comms.mqtt import redact_url
 from edge.protocol.signing import load_private_key
 from edge.ratelimit import Budgets
 
@@ -61,13 +62,10 @@ class Runtime:
         self.metrics = Metrics()
         self.store = store or SqlStore(settings.db_url)
         self.bus: Bus = bus or MqttBus(
-            settings.mqtt_url,
+            dispatch_broker(settings),
             SUBSCRIPTIONS,
             client_id=settings.mqtt_client_id,
             persistent=True,
-            username=settings.mqtt_username,
-            password_file=settings.mqtt_password_file,
-            ca_file=settings.mqtt_ca_file,
             max_queued=MAX_QUEUED_MESSAGES,
             on_dropped=self.metrics.dropped.inc,
         )
@@ -118,7 +116,7 @@ class Runtime:
         logger.info(
             "dispatch runtime up: store %s, broker %s, %d no-fly zones",
             self.store.dialect,
-            self.settings.mqtt_url.rpartition("@")[2],
+            redact_url(self.settings.mqtt_url),
             len(self.zones),
         )
         return self

@@ -12,12 +12,12 @@ import contextvars
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from edge.comms.mqtt import BrokerSettings, parse_mqtt_url
 from edge.energy import Airframe, EnergyModel
 from edge.errors import ConfigError
 from edge.protocol import Limits, OnScene
@@ -101,6 +101,7 @@ class DockConfig(Section):
 class MqttConfig(Section):
     """The broker link: URL, credentials, TLS files and the reconnect back-off."""
 
+    model_config = ConfigDict(hide_input_in_errors=True)  # the URL may hold a password
     url: str = "mqtt://127.0.0.1:1883"
     username: str | None = None
     password: str | None = None
@@ -118,43 +119,24 @@ class MqttConfig(Section):
 
     @field_validator("url")
     @classmethod
-    def _scheme(cls, url: str) -> str:
-        parts = urlsplit(url)
-        if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
-            raise ValueError("must look like mqtt://host:port or mqtts://host:port")
+    def _parses(cls, url: str) -> str:
         try:
-            parts.port  # noqa: B018 - raises on a bad port
-        except ValueError as exc:
-            raise ValueError(f"bad port: {exc}") from None
+            parse_mqtt_url(url)
+        except ConfigError as exc:
+            raise ValueError(exc.reason) from None
         return url
 
-    @property
-    def host(self) -> str:
-        return urlsplit(self.url).hostname or "127.0.0.1"
-
-    @property
-    def port(self) -> int:
-        parts = urlsplit(self.url)
-        return parts.port or (8883 if parts.scheme == "mqtts" else 1883)
-
-    @property
-    def tls(self) -> bool:
-        return urlsplit(self.url).scheme == "mqtts"
-
-    @property
-    def credentials(self) -> tuple[str | None, str | None]:
-        """Username and password: the config's own, else those written in the URL."""
-        parts = urlsplit(self.url)
-        user = self.username or (unquote(parts.username) if parts.username else None)
-        password = self.password or (unquote(parts.password) if parts.password else None)
-        if password is None and self.password_file is not None:
-            try:
-                password = self.password_file.read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise ConfigError(
-                    f"mqtt.password_file {self.password_file} cannot be read: {exc.strerror}"
-                ) from exc
-        return user, password
+    def broker(self) -> BrokerSettings:
+        """Where the broker is and how to log in: the URL, overridden by the keys beside it."""
+        return BrokerSettings.from_url(
+            self.url,
+            username=self.username,
+            password=self.password,
+            password_file=self.password_file,
+            ca_file=self.ca_file,
+            cert_file=self.cert_file,
+            key_file=self.key_file,
+        )
 
 
 class VehicleConfig(Section):

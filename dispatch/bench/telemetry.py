@@ -21,7 +21,7 @@ from typing import Any
 import aiomqtt
 
 from dispatch.bench.choice import CENTRE, LIMITS
-from dispatch.bus import parse_mqtt_url
+from edge.comms.mqtt import parse_mqtt_url
 from edge.geo import destination
 from edge.protocol import Kind, Phase, Position, State, Telemetry, encode, topic
 

@@ -1,4 +1,4 @@
-"""The edge's MQTT link: one persistent session, kept up by one explicit reconnect loop.
+"""The edge's MQTT link: one persistent session, kept up by the shared reconnect loop.
 
 The link knows topics, QoS and retain, and nothing about sorties. It publishes three ways:
 
@@ -21,20 +21,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
-import socket
-import ssl
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 import aiomqtt
 
 from edge.aio import raise_if_cancelling, within
-from edge.config import MqttConfig
+from edge.comms.mqtt import Backoff, make_client, stay_connected
 from edge.outbox import Outbox
 from edge.protocol import Availability, Kind, Message, encode, topic
 from edge.ratelimit import TokenBucket
 
-__all__ = ["MqttLink", "backoff_delays", "counting_queue"]
+if TYPE_CHECKING:  # edge.config builds its broker settings with edge.comms.mqtt
+    from edge.config import MqttConfig
+
+__all__ = ["MqttLink"]
 
 logger = logging.getLogger(__name__)
 
@@ -43,26 +44,6 @@ CMD_RATE_PER_S = 5.0
 CMD_BURST = 20
 MAX_QUEUED_CMDS = 1000
 FLOOD_LOG_EVERY_S = 10.0
-
-
-def backoff_delays(initial_s: float, max_s: float, rng: random.Random | None = None) -> list[float]:
-    """The first reconnect delays: doubling from ``initial_s``, capped, with full jitter."""
-    rng = rng or random.Random()
-    return [rng.uniform(0.5, 1.0) * min(max_s, initial_s * 2**n) for n in range(12)]
-
-
-def counting_queue(on_full: Callable[[], None]) -> type[asyncio.Queue[aiomqtt.Message]]:
-    """An incoming-message queue type that drops a message when full and reports it (once,
-    here, rather than one log line per message from aiomqtt)."""
-
-    class CountingQueue(asyncio.Queue[aiomqtt.Message]):
-        def put_nowait(self, item: aiomqtt.Message) -> None:
-            if self.full():
-                on_full()
-                return
-            super().put_nowait(item)
-
-    return CountingQueue
 
 
 class MqttLink:
@@ -79,6 +60,7 @@ class MqttLink:
         self, config: MqttConfig, dock_id: str, outbox: Outbox, receiver: Receiver
     ) -> None:
         self.config = config
+        self.broker = config.broker()
         self.dock_id = dock_id
         self.outbox = outbox
         self.receiver = receiver
@@ -146,27 +128,10 @@ class MqttLink:
 
     async def run(self) -> None:
         """Connect, serve, and reconnect with capped exponential back-off, until cancelled."""
-        attempt = 0
-        while True:
-            try:
-                async with self._client() as client:
-                    attempt = 0
-                    await self._serve(client)
-            except* aiomqtt.MqttError as group:
-                self._went_down()
-                delays = backoff_delays(self.config.backoff_initial_s, self.config.backoff_max_s)
-                delay = delays[min(attempt, len(delays) - 1)]
-                attempt += 1
-                logger.warning(
-                    "%s: broker link down (%s); retry %d in %.1f s",
-                    self.dock_id,
-                    group.exceptions[0],
-                    attempt,
-                    delay,
-                )
-                await asyncio.sleep(delay)  # the back-off itself, not a wait for an event
-            finally:
-                self._went_down()
+        backoff = Backoff(self.config.backoff_initial_s, self.config.backoff_max_s)
+        await stay_connected(
+            self._client, self._serve, backoff, name=self.dock_id, on_down=self._went_down
+        )
 
     async def close(self, client: aiomqtt.Client) -> None:
         """Say ``offline`` before a clean disconnect (the will covers unclean ones)."""
@@ -184,37 +149,20 @@ class MqttLink:
         self.connected.clear()
 
     def _client(self) -> aiomqtt.Client:
-        user, password = self.config.credentials
-        tls = None
-        if self.config.tls:
-            tls = ssl.create_default_context(
-                cafile=str(self.config.ca_file) if self.config.ca_file else None
-            )
-            if self.config.cert_file:
-                tls.load_cert_chain(
-                    str(self.config.cert_file),
-                    str(self.config.key_file) if self.config.key_file else None,
-                )
-        return aiomqtt.Client(
-            self.config.host,
-            self.config.port,
-            username=user,
-            password=password,
-            identifier=self.config.client_id or f"outrider-edge-{self.dock_id}",
-            clean_session=False,
-            keepalive=self.config.keepalive_s,
-            timeout=self.config.timeout_s,
-            tls_context=tls,
-            # Acks and events are small and time-critical: no Nagle delay behind a PUBACK.
-            socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
-            max_queued_incoming_messages=MAX_QUEUED_CMDS,
-            queue_type=counting_queue(self._queue_full),
+        return make_client(
+            self.broker,
+            client_id=self.config.client_id or f"outrider-edge-{self.dock_id}",
+            persistent=True,
+            keepalive_s=self.config.keepalive_s,
+            timeout_s=self.config.timeout_s,
             will=aiomqtt.Will(
                 topic(self.dock_id, Kind.AVAILABILITY),
                 Availability.OFFLINE.value,
                 qos=1,
                 retain=True,
             ),
+            max_queued=MAX_QUEUED_CMDS,
+            on_dropped=self._queue_full,
         )
 
     async def _serve(self, client: aiomqtt.Client) -> None:
@@ -230,7 +178,7 @@ class MqttLink:
         self.connects += 1
         self.down_since = None
         self.connected.set()
-        logger.info("%s: broker link up (%s)", self.dock_id, self.config.url)
+        logger.info("%s: broker link up (%s)", self.dock_id, self.broker.address)
         self._state_dirty.set()
         self._wake_outbox.set()
         try:

@@ -19,7 +19,7 @@ from typing import Any, Self
 import aiomqtt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from dispatch.bus import parse_mqtt_url
+from edge.comms.mqtt import parse_mqtt_url
 from edge.errors import OutriderError
 from edge.geo import LatLon, bearing_deg
 from edge.protocol import (

@@ -10,13 +10,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dispatch.bus import parse_mqtt_url
 from dispatch.commander import Commander
 from dispatch.fleet import Fleet
 from dispatch.ingest import Ingest
 from dispatch.metrics import Metrics
 from dispatch.recorder import Recorder
 from dispatch.store.sql import SqlStore
+from edge.comms.mqtt import parse_mqtt_url
 from edge.protocol import Kind, encode
 from sim.broker import LocalBroker
 from tests.dispatch.conftest import RunningDispatch, wait_for

@@ -70,9 +70,11 @@ def test_environment_beats_the_file_and_flags_beat_both(
     monkeypatch.setenv("OUTRIDER_MQTT__URL", "mqtt://env:2")
     monkeypatch.setenv("OUTRIDER_FLIGHT__CRUISE_MPS", "11")
     config = load_config(path)
-    assert (config.mqtt.host, config.mqtt.port, config.flight.cruise_mps) == ("env", 2, 11)
+    broker = config.mqtt.broker()
+    assert (broker.host, broker.port, config.flight.cruise_mps) == ("env", 2, 11)
     config = load_config(path, mqtt={"url": "mqtts://flag:3"})
-    assert (config.mqtt.host, config.mqtt.port, config.mqtt.tls) == ("flag", 3, True)
+    broker = config.mqtt.broker()
+    assert (broker.host, broker.port, broker.tls) == ("flag", 3, True)
 
 
 def test_relative_paths_are_relative_to_the_file(tmp_path: Path) -> None:
@@ -88,4 +90,4 @@ def test_credentials_come_from_the_url_or_a_password_file(tmp_path: Path) -> Non
     path = _write(
         tmp_path, MINIMAL + '[mqtt]\nurl = "mqtts://d1@b:8883"\npassword_file = "dock.secret"\n'
     )
-    assert load_config(path).mqtt.credentials == ("d1", "s3cret")
+    assert load_config(path).mqtt.broker().credentials() == ("d1", "s3cret")

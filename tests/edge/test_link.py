@@ -8,7 +8,8 @@ import random
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from edge.comms.link import MqttLink, backoff_delays
+from edge.comms.link import MqttLink
+from edge.comms.mqtt import Backoff
 from edge.config import MqttConfig
 from edge.outbox import Outbox
 from edge.protocol import Event, EventType, Kind, Phase, Position, State
@@ -43,7 +44,8 @@ def event(n: int) -> Event:
 
 
 def test_backoff_doubles_up_to_its_cap_with_jitter() -> None:
-    delays = backoff_delays(0.5, 8.0, random.Random(1))
+    backoff = Backoff(0.5, 8.0, rng=random.Random(1))
+    delays = [backoff.next() for _ in range(12)]
     assert all(0.25 <= d <= 8.0 for d in delays)
     assert delays[0] <= 0.5 and max(delays) > 4.0
     assert delays[-1] <= 8.0

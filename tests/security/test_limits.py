@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edge.comms.link import CMD_BURST, CMD_RATE_PER_S, counting_queue
+from edge.comms.link import CMD_BURST, CMD_RATE_PER_S
+from edge.comms.mqtt import counting_queue
 from edge.ratelimit import Budgets, TokenBucket
 from sim.broker import LocalBroker
 from tests.dispatch.conftest import RunningDispatch, wait_for

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from dispatch.bus import MqttBus
 from dispatch.keys import PUBLIC_NAME, init_keys
 from edge.comms.dispatcher import CommandDispatcher, Outcome
+from edge.comms.mqtt import BrokerSettings
 from edge.errors import ConfigError
 from edge.outbox import Outbox
 from edge.protocol import Ack, Command, parse_command
@@ -37,14 +38,13 @@ async def test_new_passwords_and_a_new_server_certificate_are_picked_up_at_the_n
         vehicle={"connect_timeout_s": 0.5},
     )
     settings = secure_broker.dispatch_settings()
-    bus = MqttBus(
+    broker = BrokerSettings.from_url(
         settings["mqtt_url"],
-        ["dfr/v1/+/availability"],
-        persistent=True,
         username="dispatch",
         password_file=settings["mqtt_password_file"],
         ca_file=settings["mqtt_ca_file"],
     )
+    bus = MqttBus(broker, ["dfr/v1/+/availability"], persistent=True)
     heard: list[tuple[str, bytes]] = []
     changed = asyncio.Condition()
 
