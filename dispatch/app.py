@@ -16,11 +16,10 @@ from dispatch.api.errors import install_handlers
 from dispatch.api.routes import ops, pages
 from dispatch.metrics import Metrics
 from dispatch.runtime import Runtime
+from edge.protocol.video import API_PREFIX
 from outrider import __version__
 
 __all__ = ["API_PREFIX", "create_app"]
-
-API_PREFIX = "/api/v1"
 
 
 def _operation_id(route: APIRoute) -> str:

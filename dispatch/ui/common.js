@@ -42,7 +42,8 @@ export function fmtTime(iso) {
   return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
 }
 
-// Live video of one dock over WebSocket: each message is uint32 header length, JSON header, JPEG.
+// Live video of one dock over WebSocket: each message is uint32 header length, JSON header, JPEG
+// (the framing of edge/protocol/video.py, relayed unchanged from the edge).
 export class VideoFeed {
   constructor(img, statsEl, onHeader = null) {
     this.img = img;

@@ -1,10 +1,12 @@
-"""Video uplink frames (edge → dispatch WebSocket): a small JSON header, then the JPEG.
+"""Video frames on the wire: where the edge sends them, and a small JSON header before the JPEG.
 
 One binary WebSocket message per frame::
 
     uint32 big-endian header length N | N bytes of UTF-8 JSON (FrameHeader) | JPEG bytes
 
-The edge connects to ``/api/v1/video/ingest/{dock_id}`` with ``Authorization: Bearer <token>``.
+The edge connects to :data:`INGEST_PATH` (``/api/v1/video/ingest/{dock_id}``) with
+``Authorization: Bearer <token>``. Dispatch relays each message unchanged to its viewers'
+WebSockets, so the control room's browser (``dispatch/ui/common.js``) reads the same framing.
 """
 
 from __future__ import annotations
@@ -17,8 +19,22 @@ from pydantic import AwareDatetime, Field, ValidationError
 from edge.errors import ProtocolError
 from edge.protocol.models import DetectedObject, DockId, Identifier, Message, now_utc
 
-__all__ = ["MAX_FRAME_BYTES", "FrameHeader", "Rendition", "pack_frame", "unpack_frame"]
+__all__ = [
+    "API_PREFIX",
+    "INGEST_PATH",
+    "INGEST_ROUTE",
+    "MAX_FRAME_BYTES",
+    "VIDEO_PREFIX",
+    "FrameHeader",
+    "Rendition",
+    "pack_frame",
+    "unpack_frame",
+]
 
+API_PREFIX = "/api/v1"  # dispatch's HTTP API, which the edge's video uplink is part of
+VIDEO_PREFIX = "/video"  # the video routes, under the API
+INGEST_ROUTE = "/ingest/{dock_id}"  # the edge's uplink, under the video routes
+INGEST_PATH = API_PREFIX + VIDEO_PREFIX + INGEST_ROUTE
 MAX_FRAME_BYTES = 8 * 1024 * 1024
 MAX_HEADER_BYTES = 256 * 1024
 Rendition = Literal["raw", "redacted"]

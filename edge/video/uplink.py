@@ -25,13 +25,11 @@ from websockets.exceptions import InvalidStatus, WebSocketException
 
 from edge.aio import within
 from edge.errors import ConfigError, OutriderError
-from edge.protocol.video import Rendition
+from edge.protocol.video import INGEST_PATH, Rendition
 
 __all__ = ["FrameSink", "Uplink", "UplinkStats", "ingest_url"]
 
 logger = logging.getLogger(__name__)
-
-INGEST_PATH = "/api/v1/video/ingest/{dock_id}"
 
 
 class FrameSink(Protocol):
@@ -66,7 +64,7 @@ def ingest_url(base: str, dock_id: str) -> str:
     if scheme is None or not parts.netloc:
         raise ConfigError(f"video uplink URL {base!r} must be http(s):// or ws(s)://host[:port]")
     path = parts.path.rstrip("/")
-    if "/api/v1/video/ingest/" not in path:
+    if INGEST_PATH.removesuffix("{dock_id}") not in path:
         path += INGEST_PATH.format(dock_id=quote(dock_id, safe=""))
     return urlunsplit((scheme, parts.netloc, path, "", ""))
 

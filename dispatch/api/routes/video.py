@@ -19,9 +19,9 @@ from dispatch.models import ViewerStats
 from dispatch.runtime import Runtime
 from dispatch.video import Viewer
 from edge.errors import OutriderError, ProtocolError
-from edge.protocol.video import Rendition
+from edge.protocol.video import INGEST_ROUTE, VIDEO_PREFIX, Rendition
 
-router = APIRouter(prefix="/video", tags=["video"])
+router = APIRouter(prefix=VIDEO_PREFIX, tags=["video"])
 logger = logging.getLogger(__name__)
 
 SEND_TIMEOUT_S = 10.0
@@ -48,7 +48,7 @@ async def check_dock(rt: Runtime, who: Principal, dock_id: str) -> None:
         raise ForbiddenError("a view link only opens its own incident's video")
 
 
-@router.websocket("/ingest/{dock_id}")
+@router.websocket(INGEST_ROUTE)
 async def ingest(ws: WebSocket, dock_id: str) -> None:
     """The edge's uplink: binary ``pack_frame`` messages, ``Authorization: Bearer <token>``."""
     rt = get_runtime(ws)
