@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dispatch.api import api_router
-from dispatch.api.errors import install_handlers
+from dispatch.api.error_handlers import install_handlers
 from dispatch.api.routes import ops, pages
 from dispatch.metrics import Metrics
 from dispatch.runtime import Runtime

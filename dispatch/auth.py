@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dispatch.config import Role, TokenConfig
-from dispatch.errors import AuthError, ForbiddenError
+from dispatch.service_errors import AuthError, ForbiddenError
 
 __all__ = ["RANK", "Authenticator", "Principal"]
 

@@ -16,7 +16,7 @@ from typing import Protocol
 import aiomqtt
 
 from dispatch.config import DispatchSettings
-from dispatch.errors import UnavailableError
+from dispatch.service_errors import UnavailableError
 from edge.comms.mqtt import Backoff, BrokerSettings, make_client, stay_connected
 from edge.errors import ConfigError
 

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dispatch.errors import DockReason
 from dispatch.fleet import AIRBORNE_PHASES, IDLE_PHASES, DockView, Fleet, Floats
+from dispatch.service_errors import DockReason
 from edge.airspace import NoFlyZone, blocked_by, plan_route
 from edge.energy import EnergyModel, Wind
 from edge.geo import EARTH_RADIUS_M, LatLon, distance_m

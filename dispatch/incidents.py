@@ -18,13 +18,6 @@ from sqlalchemy.exc import IntegrityError
 from dispatch.choice import Chooser, Mission, Option
 from dispatch.commander import Commander
 from dispatch.config import DispatchConfig
-from dispatch.errors import (
-    CommandError,
-    ConflictError,
-    DockReason,
-    NoDockError,
-    NotFoundError,
-)
 from dispatch.fleet import AIRBORNE_PHASES, Fleet
 from dispatch.metrics import Metrics
 from dispatch.models import (
@@ -33,6 +26,13 @@ from dispatch.models import (
     IncidentRecord,
     IncidentStatus,
     RetaskCreate,
+)
+from dispatch.service_errors import (
+    CommandError,
+    ConflictError,
+    DockReason,
+    NoDockError,
+    NotFoundError,
 )
 from dispatch.store.sql import SqlStore, Tx
 from edge.geo import LatLon

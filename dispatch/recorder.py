@@ -16,10 +16,10 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from dispatch.commander import Commander
-from dispatch.errors import DispatchError, DockReason
 from dispatch.incidents import IncidentService, note
 from dispatch.metrics import Metrics
 from dispatch.models import IncidentRecord, IncidentStatus
+from dispatch.service_errors import DispatchError, DockReason
 from dispatch.store.sql import SqlStore
 from edge.protocol import Ack, DetectedObject, Event, EventType, Phase, now_utc
 

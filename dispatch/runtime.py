@@ -25,7 +25,7 @@ from dispatch.ingest import SUBSCRIPTIONS, Ingest
 from dispatch.metrics import Metrics
 from dispatch.recorder import Recorder
 from dispatch.store.sql import SqlStore
-from dispatch.video import VideoRelay
+from dispatch.video_relay import VideoRelay
 from edge.airspace import NoFlyZone, load_zones
 from edge.comms.mqtt import redact_url
 from edge.protocol.signing import load_private_key

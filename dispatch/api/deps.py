@@ -9,8 +9,8 @@ from starlette.requests import HTTPConnection
 
 from dispatch.auth import Principal
 from dispatch.config import Role
-from dispatch.errors import AuthError
 from dispatch.runtime import Runtime
+from dispatch.service_errors import AuthError
 
 __all__ = [
     "SESSION_COOKIE",

@@ -24,8 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import StaticPool
 
 from dispatch.audit import AuditEntry, canonical, entry_hash
-from dispatch.errors import UnavailableError
 from dispatch.models import CommandRecord, IncidentRecord, TimelineRecord
+from dispatch.service_errors import UnavailableError
 from dispatch.store import tables as t
 from dispatch.store.migrations import migrate
 from edge.protocol import Ack, Event

@@ -25,8 +25,8 @@ from rich.console import Console
 from edge.errors import ConfigError, OutriderError
 from outrider.demo.config import DemoConfig, load_demo_config
 from outrider.demo.report import RunRecord, ScenarioReport, build_report
-from outrider.demo.runner import ScenarioRunner
 from outrider.demo.scenario import Scenario, load_scenario, world_scene
+from outrider.demo.scenario_runner import ScenarioRunner
 from outrider.demo.stack import DemoStack, resolve_model
 from outrider.demo.vehicles import Px4Vehicles, SimVehicles, VehicleSource
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from outrider.demo.errors import DemoError
+from outrider.demo.demo_errors import DemoError
 
 __all__ = ["ChildProcess", "outrider_command"]
 

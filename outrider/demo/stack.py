@@ -23,7 +23,7 @@ from typing import Any, Self
 import httpx
 
 from outrider.demo.config import DemoConfig, DemoDock
-from outrider.demo.errors import DemoError
+from outrider.demo.demo_errors import DemoError
 from outrider.demo.files import DemoTokens, RunFiles, dispatch_settings, dumps_toml, edge_settings
 from outrider.demo.procs import ChildProcess, outrider_command
 from outrider.demo.vehicles import VehicleLink, VehicleSource

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Protocol
 
 from outrider.demo.config import DemoDock
-from outrider.demo.errors import DemoError
+from outrider.demo.demo_errors import DemoError
 
 __all__ = ["Px4Vehicles", "SimVehicles", "VehicleLink", "VehicleSource", "free_px4_instances"]
 

@@ -17,8 +17,8 @@ from outrider.demo.report import (
     incident_report,
     match_actors,
 )
-from outrider.demo.runner import deciding_code, effective_reasons, free_dock, is_permanent
 from outrider.demo.scenario import IncidentSpec, Scenario
+from outrider.demo.scenario_runner import deciding_code, effective_reasons, free_dock, is_permanent
 from outrider.demo.summary import summary
 from sim.camera import Actor
 

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from shapely.geometry import Polygon
 
 from dispatch.choice import Chooser, Mission, Option
-from dispatch.errors import DockReason
 from dispatch.fleet import Fleet
+from dispatch.service_errors import DockReason
 from edge.airspace import NoFlyZone
 from edge.geo import LatLon, destination
 from edge.protocol import (

@@ -15,7 +15,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus
 
 from dispatch.metrics import Metrics
-from dispatch.video import VideoRelay
+from dispatch.video_relay import VideoRelay
 from edge.errors import ProtocolError
 from edge.protocol import DetectedObject
 from edge.protocol.video import FrameHeader, Rendition, pack_frame, unpack_frame

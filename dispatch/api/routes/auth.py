@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from dispatch.api.deps import SESSION_COOKIE, LinkViewer, RuntimeDep
-from dispatch.errors import AuthError
 from dispatch.models import LoginCreate, PrincipalPublic
+from dispatch.service_errors import AuthError
 from edge.protocol import now_utc
 
 router = APIRouter(prefix="/auth", tags=["auth"])

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from dispatch.api.deps import LinkViewer, RuntimeDep, Viewer
-from dispatch.errors import ForbiddenError, NotFoundError
 from dispatch.models import DockPublic
+from dispatch.service_errors import ForbiddenError, NotFoundError
 from dispatch.views import dock_public
 
 router = APIRouter(prefix="/docks", tags=["docks"])

@@ -14,10 +14,10 @@ from starlette.websockets import WebSocketDisconnect
 
 from dispatch.api.deps import Dispatcher, LinkViewer, RuntimeDep, authenticate, get_runtime
 from dispatch.auth import Principal
-from dispatch.errors import ForbiddenError, NotFoundError
 from dispatch.models import ViewerStats
 from dispatch.runtime import Runtime
-from dispatch.video import Viewer
+from dispatch.service_errors import ForbiddenError, NotFoundError
+from dispatch.video_relay import Viewer
 from edge.errors import OutriderError, ProtocolError
 from edge.protocol.video import INGEST_ROUTE, VIDEO_PREFIX, Rendition
 

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from dispatch.errors import NoDockError, http_status
+from dispatch.service_errors import NoDockError, http_status
 from edge.errors import OutriderError
 
 __all__ = ["install_handlers"]
