@@ -88,7 +88,7 @@ async def test_edge_and_dispatch_speak_only_tls_with_their_own_credentials(
         ping = rt.commander.build("ping", "dock-01", None, 30)
         ack = await rt.commander.send(ping, actor="user:test", incident_id=None, wait_s=10)
         assert ack is not None and ack.ok, ack
-    assert agent.link is not None and agent.link.config.tls
+    assert agent.link is not None and agent.link.broker.tls
     assert agent.link.config.url.startswith("mqtts://")
 
 
