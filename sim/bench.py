@@ -97,8 +97,8 @@ def _cpu_seconds(pid: int) -> float:
 
 
 def _expected_rate() -> float:
-    from sim.vehicle.telemetry import PX4_RATES_HZ
-    from sim.vehicle.wire import MSG
+    from sim.vehicle.mavlink.messages import MSG
+    from sim.vehicle.mavlink.streams import PX4_RATES_HZ
 
     return sum(hz for mid, hz in PX4_RATES_HZ.items() if mid != MSG.ORBIT_EXECUTION_STATUS)
 
@@ -129,8 +129,8 @@ async def _capacity(n: int, seconds: float) -> Capacity:
 
 async def _sortie(speed_factor: float) -> dict[str, float]:
     from edge.geo import LatLon, destination
+    from sim.mavsdk_pilot import Pilot, Waypoint, mission_items
     from sim.vehicle.launch import launch
-    from sim.vehicle.pilot import Pilot, Waypoint, mission_items
 
     params = {"MPC_XY_CRUISE": 10.0}
     async with launch(speed_factor=speed_factor, params=params) as vehicle:

@@ -116,7 +116,7 @@ def config_from_args(args: argparse.Namespace, offset: int = 0) -> Any:
 
 
 def _vehicle(args: argparse.Namespace) -> int:
-    from sim.vehicle.runner import run_vehicles
+    from sim.vehicle.serve import run_vehicles
 
     configs = [config_from_args(args, i) for i in range(max(1, args.count))]
     return run_vehicles(configs, exit_on_stdin_eof=args.exit_on_stdin_eof)
@@ -158,7 +158,7 @@ def _state(args: argparse.Namespace) -> int:
 
 
 def _sortie(args: argparse.Namespace) -> int:
-    from sim.vehicle.sortie import run_sortie
+    from sim.scripted_sortie import run_sortie
 
     return run_sortie(speed_factor=args.speed_factor, home=args.home)
 
@@ -221,7 +221,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--control-port", type=int)
     p.set_defaults(func=_state)
 
-    p = cmds.add_parser("sortie", help="fly one scripted sortie through MAVSDK, printing phases")
+    p = cmds.add_parser("sortie", help="fly one scripted sortie through the edge's vehicle adapter")
     p.add_argument("--speed-factor", type=float, default=5.0)
     p.add_argument("--home", default=DEFAULT_HOME)
     p.set_defaults(func=_sortie)

@@ -13,6 +13,16 @@ import math
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from edge.flight.mavlink_enums import (
+    MAV_CMD_DO_CHANGE_SPEED,
+    MAV_CMD_DO_JUMP,
+    MAV_CMD_NAV_LAND,
+    MAV_CMD_NAV_LOITER_TIME,
+    MAV_CMD_NAV_LOITER_TURNS,
+    MAV_CMD_NAV_WAYPOINT,
+    MAV_FRAME_GLOBAL_RELATIVE_ALT_INT,
+    MAV_FRAME_MISSION,
+)
 from edge.geo import LatLon, bearing_deg, destination
 
 __all__ = [
@@ -26,15 +36,6 @@ __all__ = [
     "orbit_entry",
 ]
 
-# MAVLink numbers (common.xml), so that no module but the adapter needs pymavlink or mavsdk.
-NAV_WAYPOINT = 16
-NAV_LOITER_TURNS = 18
-NAV_LOITER_TIME = 19
-NAV_LAND = 21
-DO_JUMP = 177
-DO_CHANGE_SPEED = 178
-FRAME_MISSION = 2
-FRAME_GLOBAL_RELATIVE_ALT_INT = 6
 RING_POINTS = 12
 
 
@@ -83,7 +84,7 @@ class RawItem:
     """The fields of one MISSION_ITEM_INT (``seq`` and ``current`` are set at upload)."""
 
     command: int
-    frame: int = FRAME_MISSION
+    frame: int = MAV_FRAME_MISSION
     param1: float = 0.0
     param2: float = 0.0
     param3: float = 0.0
@@ -98,7 +99,7 @@ def _located(command: int, point: LatLon, alt: float, *params: float) -> RawItem
     p = [*params, 0.0, 0.0, 0.0, 0.0][:4]
     return RawItem(
         command,
-        FRAME_GLOBAL_RELATIVE_ALT_INT,
+        MAV_FRAME_GLOBAL_RELATIVE_ALT_INT,
         p[0],
         p[1],
         p[2],
@@ -110,7 +111,7 @@ def _located(command: int, point: LatLon, alt: float, *params: float) -> RawItem
 
 
 def _speed(mps: float) -> RawItem:
-    return RawItem(DO_CHANGE_SPEED, FRAME_MISSION, 1.0, float(mps), -1.0)
+    return RawItem(MAV_CMD_DO_CHANGE_SPEED, MAV_FRAME_MISSION, 1.0, float(mps), -1.0)
 
 
 def orbit_entry(center: LatLon, radius_m: float, coming_from: LatLon) -> LatLon:
@@ -181,15 +182,24 @@ class MissionPlan:
 
     def _encode(self, step: Step, first_index: int) -> list[RawItem]:
         if isinstance(step, Waypoint):
-            return [_located(NAV_WAYPOINT, step.point, step.alt_rel_m, 0.0, self.acceptance_m, 0.0)]
+            return [
+                _located(
+                    MAV_CMD_NAV_WAYPOINT, step.point, step.alt_rel_m, 0.0, self.acceptance_m, 0.0
+                )
+            ]
         if isinstance(step, Loiter):
-            return [_located(NAV_LOITER_TIME, step.point, step.alt_rel_m, step.seconds)]
+            return [_located(MAV_CMD_NAV_LOITER_TIME, step.point, step.alt_rel_m, step.seconds)]
         if isinstance(step, Land):
-            return [_located(NAV_LAND, step.point, 0.0, 0.0, 0.0, 0.0, math.nan)]
+            return [_located(MAV_CMD_NAV_LAND, step.point, 0.0, 0.0, 0.0, 0.0, math.nan)]
         if self.orbit_style == "loiter_turns":
             return [
                 _located(
-                    NAV_LOITER_TURNS, step.center, step.alt_rel_m, step.turns, 0.0, step.radius_m
+                    MAV_CMD_NAV_LOITER_TURNS,
+                    step.center,
+                    step.alt_rel_m,
+                    step.turns,
+                    0.0,
+                    step.radius_m,
                 )
             ]
         return _ring(step, first_index, self.acceptance_m)
@@ -209,7 +219,7 @@ def _ring(orbit: Orbit, first_index: int, acceptance_m: float) -> list[RawItem]:
     acceptance = min(acceptance_m, orbit.radius_m * math.sin(math.pi / points))
     items = [
         _located(
-            NAV_WAYPOINT,
+            MAV_CMD_NAV_WAYPOINT,
             destination(orbit.center, orbit.start_deg + 360.0 * k / points, orbit.radius_m),
             orbit.alt_rel_m,
             0.0,
@@ -219,5 +229,5 @@ def _ring(orbit: Orbit, first_index: int, acceptance_m: float) -> list[RawItem]:
         for k in range(points)
     ]
     repeats = max(1, math.ceil(orbit.turns))
-    items.append(RawItem(DO_JUMP, FRAME_MISSION, float(first_index), float(repeats)))
+    items.append(RawItem(MAV_CMD_DO_JUMP, MAV_FRAME_MISSION, float(first_index), float(repeats)))
     return items

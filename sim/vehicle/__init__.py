@@ -37,13 +37,24 @@ What it models, and how it mirrors PX4:
   COM_DL_LOSS_T) and position loss, with PX4's hold of COM_FAIL_ACT_T before acting.
 - Flight physics runs at ``speed_factor`` times wall-clock time; messages, command and mission
   timing stay wall-clock so MAVSDK never times out.
+
+In layers, each importing only from the ones below it (``tests/sim/test_layers.py``):
+
+- :mod:`sim.vehicle.physics`: the plant, a kinematic body and its battery.
+- :mod:`sim.vehicle.autopilot`: PX4's logic: state, modes, navigator, missions, RTL and orbit,
+  failsafes, parameters.
+- :mod:`sim.vehicle.mavlink`: what a ground station sees: UDP link, framing, messages and their
+  streams, and the command, mission and parameter protocols.
+- On top, the vehicle itself: ``sim_vehicle`` (the parts wired together and the main loop),
+  ``config``, ``faults``, ``control`` (the control socket), ``serve`` (vehicles in this
+  process) and ``launch`` (a vehicle in a child process).
 """
 
+from sim.vehicle.autopilot.modes import FlightMode
 from sim.vehicle.config import Home, VehicleConfig
 from sim.vehicle.control import ControlError
 from sim.vehicle.faults import Fault, FaultKind, parse_fault
 from sim.vehicle.launch import SimVehicleProcess, launch
-from sim.vehicle.modes import FlightMode
 
 __all__ = [
     "ControlError",

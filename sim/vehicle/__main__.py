@@ -8,7 +8,7 @@ import sys
 
 from edge.errors import OutriderError
 from sim.cli import add_vehicle_arguments, config_from_args
-from sim.vehicle.runner import run_vehicles
+from sim.vehicle.serve import run_vehicles
 
 
 def main() -> int:

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from edge.energy import Airframe
 from edge.errors import ConfigError
+from sim.vehicle.autopilot.vehicle_state import Home
 from sim.vehicle.faults import Fault
 
 __all__ = [
@@ -26,16 +27,6 @@ API_REMOTE_BASE_PORT = 14540
 CONTROL_BASE_PORT = 24540
 
 FrameRule = Literal["global_int_only", "any_global"]
-
-
-class Home(BaseModel):
-    """Where the vehicle starts and returns to: WGS84 degrees and metres above mean sea level."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-    lat: float = Field(47.397742, ge=-89.0, le=89.0)
-    lon: float = Field(8.545594, ge=-180.0, le=180.0)
-    alt_amsl: float = Field(489.4, ge=-500.0, le=9000.0)
 
 
 class VehicleConfig(BaseModel):

@@ -29,11 +29,11 @@ from typing import TYPE_CHECKING, Any, Self
 from pydantic import ValidationError
 
 from edge.errors import OutriderError
+from sim.vehicle.autopilot.params import UnknownParam
 from sim.vehicle.faults import Fault, FaultKind, parse_fault
-from sim.vehicle.params import UnknownParam
 
 if TYPE_CHECKING:
-    from sim.vehicle.vehicle import SimVehicle
+    from sim.vehicle.sim_vehicle import SimVehicle
 
 __all__ = ["ControlClient", "ControlError", "serve_control"]
 

@@ -1,4 +1,4 @@
-"""Faults the sim vehicle can be given, at start or while it runs, and their parsing.
+"""Faults the sim vehicle can be given, at start or while it runs: parsing, timing and effect.
 
 A fault is written on the command line as ``KIND[:ARG][,key=value...]``::
 
@@ -8,18 +8,28 @@ A fault is written on the command line as ``KIND[:ARG][,key=value...]``::
     battery_sag:to=12            battery drops to 12 %
     battery_sag:drain=4          battery drains four times faster
     refuse_arm                   every arm command is refused
+
+:class:`FaultState` holds the faults a running vehicle has and applies them as their time
+comes: a lost GPS clears the state's fix, a battery sag changes the battery, a lost link and a
+refused arm are asked for by the link and the arming checks.
 """
 
 from __future__ import annotations
 
+import logging
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from edge.errors import ConfigError
+from sim.vehicle.autopilot.vehicle_state import VehicleState
 
-__all__ = ["Fault", "FaultKind", "parse_fault"]
+__all__ = ["Fault", "FaultKind", "FaultState", "parse_fault"]
+
+logger = logging.getLogger(__name__)
 
 
 class FaultKind(StrEnum):
@@ -92,3 +102,90 @@ def parse_fault(text: str) -> Fault:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "fault"
         raise ConfigError(f"fault {text!r}: {where}: {first['msg']}", code="invalid_fault") from exc
+
+
+@dataclass
+class _Active:
+    fault: Fault
+    starts: float
+    ends: float
+    applied: bool = False
+
+
+class FaultState:
+    """Injected faults, applied to the vehicle as their time comes.
+
+    Args:
+        state: the vehicle's shared state (GPS flag and battery are changed here).
+        wall: the wall clock; fault times are wall-clock seconds.
+    """
+
+    def __init__(self, state: VehicleState, wall: Callable[[], float]) -> None:
+        self.s = state
+        self.wall = wall
+        self._faults: list[_Active] = []
+
+    def inject(self, fault: Fault) -> None:
+        """Schedule ``fault`` to begin after its ``after_s``."""
+        starts = self.wall() + fault.after_s
+        self._faults.append(_Active(fault, starts, starts + fault.duration_s))
+        logger.info("fault %s injected", fault.kind.value)
+        self.tick(self.wall())
+
+    def clear(self, kind: FaultKind | None = None) -> int:
+        """End faults of ``kind`` (all when ``None``); returns how many ended."""
+        ended = [a for a in self._faults if kind is None or a.fault.kind is kind]
+        self._faults = [a for a in self._faults if a not in ended]
+        if any(a.fault.kind is FaultKind.BATTERY_SAG for a in ended):
+            self.s.battery.drain_factor = 1.0
+        self._apply_gps()
+        return len(ended)
+
+    def tick(self, now: float) -> None:
+        """Start faults whose time has come and drop those that are over."""
+        keep = []
+        for active in self._faults:
+            fault = active.fault
+            sag = fault.kind is FaultKind.BATTERY_SAG
+            if sag and active.starts <= now:
+                if fault.to_pct is not None and not active.applied:
+                    self.s.battery.set_pct(min(fault.to_pct, self.s.battery.pct))
+                    active.applied = True
+                if fault.drain_factor is not None:
+                    self.s.battery.drain_factor = fault.drain_factor
+            one_shot_done = sag and fault.drain_factor is None and active.applied
+            if active.ends <= now or one_shot_done:
+                if sag and fault.drain_factor is not None:
+                    self.s.battery.drain_factor = 1.0
+                continue
+            keep.append(active)
+        self._faults = keep
+        self._apply_gps()
+
+    def _now_active(self, kind: FaultKind) -> _Active | None:
+        now = self.wall()
+        return next(
+            (a for a in self._faults if a.fault.kind is kind and a.starts <= now < a.ends), None
+        )
+
+    def _apply_gps(self) -> None:
+        self.s.gps_ok = self._now_active(FaultKind.GPS_LOSS) is None
+
+    def link_down(self) -> bool:
+        return self._now_active(FaultKind.LINK_LOSS) is not None
+
+    def arm_refusal(self) -> str | None:
+        active = self._now_active(FaultKind.REFUSE_ARM)
+        return active.fault.reason if active else None
+
+    def active(self) -> list[dict[str, object]]:
+        """The faults in force or still to come, for the ground-truth snapshot."""
+        now = self.wall()
+        return [
+            {
+                "kind": a.fault.kind.value,
+                "active": a.starts <= now < a.ends,
+                "ends_in_s": a.ends - now if math.isfinite(a.ends) else None,
+            }
+            for a in self._faults
+        ]

@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from edge.geo import LatLon
+from sim.mavsdk_pilot import Pilot
 from sim.vehicle import SimVehicleProcess, launch
-from sim.vehicle.pilot import Pilot
 
 HOME = LatLon(47.397742, 8.545594)
 HOME_ALT = 489.4

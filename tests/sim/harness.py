@@ -9,10 +9,10 @@ from typing import Any
 
 from pymavlink.dialects.v20 import common as mavlink
 
+from sim.vehicle.autopilot.modes import LandedState
+from sim.vehicle.autopilot.params import encode_value
 from sim.vehicle.config import VehicleConfig
-from sim.vehicle.modes import LandedState
-from sim.vehicle.params import encode_value
-from sim.vehicle.vehicle import SimVehicle
+from sim.vehicle.sim_vehicle import SimVehicle
 
 GCS = ("127.0.0.1", 14540)
 

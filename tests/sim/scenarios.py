@@ -1,6 +1,6 @@
 """MAVSDK flight scenarios that run alike against PX4 SITL and the sim vehicle, and what they saw.
 
-Each scenario flies through a :class:`~sim.vehicle.pilot.Pilot` only (no ground truth), so the
+Each scenario flies through a :class:`~sim.mavsdk_pilot.Pilot` only (no ground truth), so the
 same code measures both autopilots; the result is a dict of observations to compare.
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 from mavsdk.plugins.action import ActionError
 
 from edge.geo import LatLon, destination, distance_m
-from sim.vehicle.pilot import Pilot, Waypoint, mission_items
+from sim.mavsdk_pilot import Pilot, Waypoint, mission_items
 
 Observed = dict[str, Any]
 Scenario = Callable[[Pilot, LatLon], Awaitable[Observed]]

@@ -6,8 +6,8 @@ import pytest
 from mavsdk.plugins.action import ActionError
 
 from edge.geo import LatLon, destination, distance_m
+from sim.mavsdk_pilot import Pilot, Waypoint, mission_items
 from sim.vehicle import SimVehicleProcess, launch
-from sim.vehicle.pilot import Pilot, Waypoint, mission_items
 from tests.sim.conftest import HOME, HOME_ALT
 
 FAST = 20.0

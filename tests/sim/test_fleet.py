@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from edge.geo import LatLon, destination, distance_m
+from sim.mavsdk_pilot import Pilot, Waypoint, mission_items
 from sim.vehicle import launch
-from sim.vehicle.pilot import Pilot, Waypoint, mission_items
 from tests.sim.conftest import HOME, HOME_ALT
 
 FLEET = 10

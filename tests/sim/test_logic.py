@@ -8,7 +8,7 @@ import pytest
 
 from edge.energy import Airframe, EnergyModel
 from edge.geo import LatLon, destination, distance_m
-from sim.vehicle.modes import LandedState
+from sim.vehicle.autopilot.modes import LandedState
 from tests.sim.harness import Bench, waypoint
 
 HOME = LatLon(47.397742, 8.545594)

@@ -8,12 +8,25 @@ import struct
 import pytest
 from pymavlink.dialects.v20 import common as mavlink
 
+from edge.flight.mavlink_enums import (
+    MAV_MISSION_ACCEPTED,
+    MAV_MISSION_INVALID_PARAM5_X,
+    MAV_MISSION_INVALID_PARAM7,
+    MAV_MISSION_INVALID_SEQUENCE,
+    MAV_MISSION_UNSUPPORTED,
+    MAV_MISSION_UNSUPPORTED_FRAME,
+    MAV_RESULT_ACCEPTED,
+    MAV_RESULT_DENIED,
+    MAV_RESULT_TEMPORARILY_REJECTED,
+    MAV_RESULT_UNSUPPORTED,
+)
 from edge.geo import LatLon, destination
-from sim.vehicle.commands import Result
-from sim.vehicle.framing import frame
-from sim.vehicle.mission import MissionResult
-from sim.vehicle.telemetry import PX4_RATES_HZ
-from sim.vehicle.wire import statustexts
+from sim.vehicle.autopilot.mission_runner import MissionState
+from sim.vehicle.autopilot.modes import LandedState
+from sim.vehicle.mavlink.framing import frame
+from sim.vehicle.mavlink.messages import MSG, statustexts
+from sim.vehicle.mavlink.streams import PX4_RATES_HZ
+from sim.vehicle.physics.battery import ChargeState
 from tests.sim.harness import Bench, waypoint
 
 HOME = LatLon(47.397742, 8.545594)
@@ -27,7 +40,7 @@ def test_heartbeat_says_px4_quadrotor_in_auto_loiter_and_standby() -> None:
     assert (hb.type, hb.autopilot, hb.system_status) == (2, 12, 3)
     assert hb.base_mode & 1 and not hb.base_mode & 128
     assert ((hb.custom_mode >> 16) & 0xFF, hb.custom_mode >> 24) == (4, 3)
-    assert bench.arm() == Result.ACCEPTED
+    assert bench.arm() == MAV_RESULT_ACCEPTED
     bench.run(1.1)
     hb = bench.last("HEARTBEAT")
     assert hb.base_mode & 128 and hb.system_status == 4
@@ -51,27 +64,27 @@ def test_every_stream_goes_out_at_px4s_wall_clock_rate_whatever_the_speed_factor
 
 def test_set_message_interval_and_request_message_are_honoured() -> None:
     bench = Bench()
-    assert bench.command(511, 33, 200_000) == Result.ACCEPTED  # GLOBAL_POSITION_INT at 5 Hz
+    assert bench.command(511, 33, 200_000) == MAV_RESULT_ACCEPTED  # GLOBAL_POSITION_INT at 5 Hz
     bench.clear()
     bench.run(2.0, step=0.01)
     assert len(bench.messages("GLOBAL_POSITION_INT")) == pytest.approx(10, abs=1)
-    assert bench.command(511, 30, -1) == Result.ACCEPTED  # ATTITUDE off
+    assert bench.command(511, 30, -1) == MAV_RESULT_ACCEPTED  # ATTITUDE off
     bench.clear()
     bench.run(1.0)
     assert not bench.messages("ATTITUDE")
-    assert bench.command(512, 148) == Result.ACCEPTED
+    assert bench.command(512, 148) == MAV_RESULT_ACCEPTED
     version = bench.last("AUTOPILOT_VERSION")
     assert version.capabilities & 0x4 and version.capabilities & 0x8  # MISSION_INT, COMMAND_INT
-    assert bench.command(512, 242) == Result.ACCEPTED and bench.messages("HOME_POSITION")
-    assert bench.command(512, 9999) == Result.DENIED
+    assert bench.command(512, 242) == MAV_RESULT_ACCEPTED and bench.messages("HOME_POSITION")
+    assert bench.command(512, 9999) == MAV_RESULT_DENIED
 
 
 def test_unknown_commands_are_unsupported_and_a_missionless_start_is_denied() -> None:
     bench = Bench()
-    assert bench.command(31_337) == Result.UNSUPPORTED
-    assert bench.command(300) == Result.DENIED
+    assert bench.command(31_337) == MAV_RESULT_UNSUPPORTED
+    assert bench.command(300) == MAV_RESULT_DENIED
     assert "No valid mission" in bench.last("STATUSTEXT").text
-    assert bench.command(176, 0, 4, 4) == Result.DENIED  # no custom-mode flag
+    assert bench.command(176, 0, 4, 4) == MAV_RESULT_DENIED  # no custom-mode flag
 
 
 def test_set_mode_is_acked_twice_and_only_flyable_modes_are_taken_when_armed() -> None:
@@ -79,9 +92,9 @@ def test_set_mode_is_acked_twice_and_only_flyable_modes_are_taken_when_armed() -
     bench.command(176, 1, 3, 0)  # POSCTL on the ground: PX4 lets it be selected
     assert [a.result for a in bench.messages("COMMAND_ACK")] == [0, 0]
     assert bench.state.mode.value == "POSCTL"
-    assert bench.arm() == Result.TEMPORARILY_REJECTED  # but not armed without sticks
+    assert bench.arm() == MAV_RESULT_TEMPORARILY_REJECTED  # but not armed without sticks
     bench.command(176, 1, 4, 3)
-    assert bench.arm() == Result.ACCEPTED
+    assert bench.arm() == MAV_RESULT_ACCEPTED
     bench.command(176, 1, 3, 0)
     assert [a.result for a in bench.messages("COMMAND_ACK")] == [0, 1]
     assert "Switching to Position is currently not available" in bench.last("STATUSTEXT").text
@@ -94,7 +107,7 @@ def test_command_int_is_accepted_only_in_global_int_by_default() -> None:
     x, y = round(POINT.lat * 1e7), round(POINT.lon * 1e7)
     for mav_frame in (0, 3, 6):
         assert bench.command(192, -1, 1, frame=mav_frame, x=x, y=y, z=500.0) == 9
-    assert bench.command(192, -1, 1, frame=5, x=x, y=y, z=500.0) == Result.ACCEPTED
+    assert bench.command(192, -1, 1, frame=5, x=x, y=y, z=500.0) == MAV_RESULT_ACCEPTED
 
 
 def test_any_global_frame_rule_takes_relative_frames_as_height_above_home() -> None:
@@ -104,7 +117,7 @@ def test_any_global_frame_rule_takes_relative_frames_as_height_above_home() -> N
     bench.command(22)
     bench.run_until(lambda s: s.mode.value == "HOLD" and not s.landed, 60)
     x, y = round(POINT.lat * 1e7), round(POINT.lon * 1e7)
-    assert bench.command(192, -1, 1, frame=6, x=x, y=y, z=12.0) == Result.ACCEPTED
+    assert bench.command(192, -1, 1, frame=6, x=x, y=y, z=12.0) == MAV_RESULT_ACCEPTED
     bench.run_until(lambda s: s.body.ground_speed < 0.05 and s.dist_home_xy() > 99.0, 60)
     assert bench.state.body.alt == pytest.approx(12.0, abs=0.3)
     assert bench.command(192, -1, 1, frame=1, x=x, y=y, z=12.0) == 9
@@ -112,23 +125,23 @@ def test_any_global_frame_rule_takes_relative_frames_as_height_above_home() -> N
 
 def test_positions_off_the_earth_are_denied() -> None:
     bench = Bench()
-    assert bench.command(179, 0, 0, 0, 0, 1e30, 8.5, 500.0) == Result.DENIED  # DO_SET_HOME
-    assert bench.command(192, -1, 1, 0, 0, 47.4, 400.0, 500.0) == Result.DENIED  # reposition
-    assert bench.command(192, -1, 1, 0, 0, 47.4, 8.5, 1e9) == Result.DENIED
+    assert bench.command(179, 0, 0, 0, 0, 1e30, 8.5, 500.0) == MAV_RESULT_DENIED  # DO_SET_HOME
+    assert bench.command(192, -1, 1, 0, 0, 47.4, 400.0, 500.0) == MAV_RESULT_DENIED  # reposition
+    assert bench.command(192, -1, 1, 0, 0, 47.4, 8.5, 1e9) == MAV_RESULT_DENIED
     bench.run(1.1)
     assert bench.last("HOME_POSITION").latitude == round(HOME.lat * 1e7)
 
 
 def test_arming_and_disarming_follow_px4s_rules() -> None:
     bench = Bench(speed_factor=10.0)
-    assert bench.command(400, 0) == Result.ACCEPTED  # disarm when disarmed: fine
+    assert bench.command(400, 0) == MAV_RESULT_ACCEPTED  # disarm when disarmed: fine
     bench.send_param("MIS_TAKEOFF_ALT", 5.0)
-    assert bench.arm() == Result.ACCEPTED
+    assert bench.arm() == MAV_RESULT_ACCEPTED
     bench.command(22)
     bench.run_until(lambda s: not s.landed and s.body.alt > 3, 30)
-    assert bench.command(400, 0) == Result.TEMPORARILY_REJECTED  # in the air
+    assert bench.command(400, 0) == MAV_RESULT_TEMPORARILY_REJECTED  # in the air
     assert any("not landed" in m.text for m in bench.messages("STATUSTEXT"))
-    assert bench.command(400, 0, 21196) == Result.ACCEPTED  # forced: motors off
+    assert bench.command(400, 0, 21196) == MAV_RESULT_ACCEPTED  # forced: motors off
     bench.run_until(lambda s: s.body.alt <= 0.0, 10)
 
 
@@ -164,7 +177,7 @@ def test_param_set_is_echoed_twice_and_a_wrong_type_is_refused() -> None:
 def test_mission_upload_download_set_current_and_clear() -> None:
     bench = Bench()
     items = [waypoint(i, POINT.lat + i * 1e-4, POINT.lon, 20.0 + i) for i in range(3)]
-    assert bench.upload(items) == MissionResult.ACCEPTED
+    assert bench.upload(items) == MAV_MISSION_ACCEPTED
     bench.clear()
     bench.send(mavlink.MAVLink_mission_request_list_message(1, 1, 0))
     assert bench.last("MISSION_COUNT").count == 3
@@ -173,11 +186,11 @@ def test_mission_upload_download_set_current_and_clear() -> None:
         got = bench.last("MISSION_ITEM_INT")
         assert (got.seq, got.x, got.z, got.current) == (seq, items[seq].x, 20.0 + seq, seq == 0)
     bench.send(mavlink.MAVLink_mission_request_int_message(1, 1, 7, 0))
-    assert bench.last("MISSION_ACK").type == MissionResult.INVALID_SEQUENCE
+    assert bench.last("MISSION_ACK").type == MAV_MISSION_INVALID_SEQUENCE
     bench.send(mavlink.MAVLink_mission_set_current_message(1, 1, 2))
     assert bench.last("MISSION_CURRENT").seq == 2
     bench.send(mavlink.MAVLink_mission_clear_all_message(1, 1, 0))
-    assert bench.last("MISSION_ACK").type == MissionResult.ACCEPTED
+    assert bench.last("MISSION_ACK").type == MAV_MISSION_ACCEPTED
     bench.send(mavlink.MAVLink_mission_request_list_message(1, 1, 0))
     assert bench.last("MISSION_COUNT").count == 0
 
@@ -185,9 +198,9 @@ def test_mission_upload_download_set_current_and_clear() -> None:
 @pytest.mark.parametrize(
     ("item", "result"),
     [
-        (waypoint(0, POINT.lat, POINT.lon, 20.0, command=31_000), MissionResult.UNSUPPORTED),
-        (waypoint(0, 91.0, POINT.lon, 20.0), MissionResult.INVALID_PARAM5_X),
-        (waypoint(0, POINT.lat, POINT.lon, math.nan), MissionResult.INVALID_PARAM7),
+        (waypoint(0, POINT.lat, POINT.lon, 20.0, command=31_000), MAV_MISSION_UNSUPPORTED),
+        (waypoint(0, 91.0, POINT.lon, 20.0), MAV_MISSION_INVALID_PARAM5_X),
+        (waypoint(0, POINT.lat, POINT.lon, math.nan), MAV_MISSION_INVALID_PARAM7),
     ],
 )
 def test_a_bad_item_ends_the_upload_with_px4s_reason(item: object, result: int) -> None:
@@ -201,7 +214,7 @@ def test_an_item_in_a_local_frame_is_refused_as_an_unsupported_frame() -> None:
     bench = Bench()
     item = waypoint(0, POINT.lat, POINT.lon, 20.0)
     item.frame = 1
-    assert bench.upload([item]) == MissionResult.UNSUPPORTED_FRAME
+    assert bench.upload([item]) == MAV_MISSION_UNSUPPORTED_FRAME
 
 
 def test_a_missing_item_is_asked_for_again_until_the_upload_times_out() -> None:
@@ -223,7 +236,7 @@ def test_geofence_and_rally_points_are_kept_apart_from_the_plan() -> None:
     fence = [waypoint(i, POINT.lat + i * 1e-4, POINT.lon, 0.0, command=5001) for i in range(3)]
     for item in fence:
         item.mission_type, item.param1 = 1, 3
-    assert bench.upload(fence, mission_type=1) == MissionResult.ACCEPTED
+    assert bench.upload(fence, mission_type=1) == MAV_MISSION_ACCEPTED
     bench.send(mavlink.MAVLink_mission_request_list_message(1, 1, 0))
     assert bench.last("MISSION_COUNT").count == 0
     bench.send(mavlink.MAVLink_mission_request_list_message(1, 1, 1))
@@ -253,3 +266,16 @@ def test_fast_framing_gives_pymavlink_s_bytes_for_every_message_the_vehicle_send
     for seq, msg in enumerate(messages):
         mav.seq = seq
         assert frame(msg, seq, 1) == msg.pack(mav), msg.get_type()
+
+
+def test_the_sims_own_mavlink_enums_have_pymavlinks_values() -> None:
+    for ours, theirs in (
+        (LandedState, "MAV_LANDED_STATE"),
+        (ChargeState, "MAV_BATTERY_CHARGE_STATE"),
+        (MissionState, "MISSION_STATE"),
+    ):
+        for member in ours:
+            assert getattr(mavlink, f"{theirs}_{member.name}") == member.value, member
+    ids = {name: value for name, value in vars(MSG).items() if name.isupper()}
+    for name, value in ids.items():
+        assert getattr(mavlink, f"MAVLINK_MSG_ID_{name}") == value, name

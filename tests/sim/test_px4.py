@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from edge.geo import LatLon
+from sim.mavsdk_pilot import Pilot
 from sim.px4 import DOCK_PARAMS, PX4_BUILD_ENV, Px4Sitl
 from sim.vehicle import launch
-from sim.vehicle.pilot import Pilot
 from tests.sim.scenarios import SCENARIOS, Observed, Scenario
 
 pytestmark = [

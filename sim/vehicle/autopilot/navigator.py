@@ -4,8 +4,9 @@ The navigator turns the flight mode into a setpoint for the kinematic body once 
 step, with PX4's multicopter behaviour and status texts: take-off spools up for
 COM_SPOOLUP_TIME, ramps in over MPC_TKO_RAMP_T, climbs at MPC_TKO_SPEED and then holds; hold
 brakes and stays (a reposition from the ground takes off first); RTL and orbit are in
-:mod:`sim.vehicle.rtl`; land descends at PX4's landing speeds. Landing is detected after four
-seconds on the ground; the vehicle disarms itself COM_DISARM_LAND later and falls back to hold.
+:mod:`sim.vehicle.autopilot.rtl`; land descends at PX4's landing speeds. Landing is detected
+after four seconds on the ground; the vehicle disarms itself COM_DISARM_LAND later and falls
+back to hold.
 """
 
 from __future__ import annotations
@@ -13,12 +14,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from sim.vehicle.mission import MissionStore
-from sim.vehicle.mission_exec import MissionRunner
-from sim.vehicle.modes import FlightMode, LandedState
-from sim.vehicle.physics import GRAVITY, Setpoint
-from sim.vehicle.rtl import Orbit, ReturnToLaunch, land_setpoint, orbit_setpoint
-from sim.vehicle.state import Notifier, Severity, VehicleState
+from edge.flight.mavlink_enums import (
+    MAV_SEVERITY_INFO,
+    MAV_SEVERITY_WARNING,
+)
+from sim.vehicle.autopilot.mission_runner import MissionRunner
+from sim.vehicle.autopilot.mission_store import MissionStore
+from sim.vehicle.autopilot.modes import FlightMode, LandedState
+from sim.vehicle.autopilot.rtl import Orbit, ReturnToLaunch, land_setpoint, orbit_setpoint
+from sim.vehicle.autopilot.vehicle_state import Notifier, VehicleState
+from sim.vehicle.physics.body import GRAVITY, Setpoint
 
 __all__ = ["Navigator", "Orbit"]
 
@@ -99,7 +104,7 @@ class Navigator:
         s.armed_at = s.sim_time
         self._armed_wall = self.wall()
         self._landed_time = 0.0
-        self.notify.statustext(Severity.INFO, "Armed by external command")
+        self.notify.statustext(MAV_SEVERITY_INFO, "Armed by external command")
         if s.mode is not FlightMode.TAKEOFF:
             self._enter(s.mode)
 
@@ -109,7 +114,7 @@ class Navigator:
             return
         s.armed = False
         s.failsafe = None
-        self.notify.statustext(Severity.INFO, f"Disarmed by {reason}")
+        self.notify.statustext(MAV_SEVERITY_INFO, f"Disarmed by {reason}")
         if reason == "landing":
             self.set_mode(FlightMode.HOLD)  # PX4 falls back to hold once landed
 
@@ -151,11 +156,11 @@ class Navigator:
         minimum = self.s.params["MIS_TAKEOFF_ALT"]
         if alt_rel is None:
             self.notify.statustext(
-                Severity.INFO, f"Using default takeoff altitude: {minimum:.1f} m"
+                MAV_SEVERITY_INFO, f"Using default takeoff altitude: {minimum:.1f} m"
             )
         elif alt_rel < minimum:
             self.notify.statustext(
-                Severity.WARNING, f"Using minimum takeoff altitude: {minimum:.1f} m"
+                MAV_SEVERITY_WARNING, f"Using minimum takeoff altitude: {minimum:.1f} m"
             )
         target = minimum if alt_rel is None else max(alt_rel, minimum)
         self.set_mode(FlightMode.TAKEOFF)
@@ -186,7 +191,7 @@ class Navigator:
 
     def _done(self) -> None:
         """The mission ended: PX4 says so and loiters at the last waypoint."""
-        self.notify.statustext(Severity.INFO, "Mission finished, loitering")
+        self.notify.statustext(MAV_SEVERITY_INFO, "Mission finished, loitering")
         n, e = self.mission.last_point()
         self.s.mode = FlightMode.HOLD
         self.hold_target = (n, e, min(self.s.body.d, -AIRBORNE_ALT_M))
@@ -286,14 +291,14 @@ class Navigator:
                 s.landed = False
                 s.taken_off_since_arming = True
                 self._ground_time = 0.0
-                self.notify.statustext(Severity.INFO, "Takeoff detected")
+                self.notify.statustext(MAV_SEVERITY_INFO, "Takeoff detected")
             return
         if b.d >= -0.01 and b.vd > -0.05:
             self._ground_time += dt
             if self._ground_time >= LAND_DETECT_S:
                 s.landed = True
                 self._landed_time = 0.0
-                self.notify.statustext(Severity.INFO, "Landing detected")
+                self.notify.statustext(MAV_SEVERITY_INFO, "Landing detected")
                 self.mission.on_landed()
         else:
             self._ground_time = 0.0

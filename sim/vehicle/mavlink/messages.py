@@ -8,9 +8,16 @@ from typing import Any, TypeAlias
 
 from pymavlink.dialects.v20 import common as mavlink
 
-from sim.vehicle.battery import ChargeState
-from sim.vehicle.modes import base_mode, custom_mode
-from sim.vehicle.state import VehicleState
+from edge.flight.mavlink_enums import (
+    MAV_AUTOPILOT_PX4,
+    MAV_STATE_ACTIVE,
+    MAV_STATE_CRITICAL,
+    MAV_STATE_STANDBY,
+    MAV_TYPE_QUADROTOR,
+)
+from sim.vehicle.autopilot.modes import base_mode, custom_mode
+from sim.vehicle.autopilot.vehicle_state import VehicleState
+from sim.vehicle.physics.battery import ChargeState
 
 __all__ = ["MSG", "Message", "mavlink"]
 
@@ -29,9 +36,6 @@ CAPABILITIES = 0xE8FF & ~0x20
 PX4_VERSION = (1 << 24) | (17 << 16) | 0x40  # 1.17.0 alpha, as PX4 main reports itself
 STATUSTEXT_CHUNK = 50
 
-MAV_TYPE_QUADROTOR = 2
-MAV_AUTOPILOT_PX4 = 12
-MAV_STATE_STANDBY, MAV_STATE_ACTIVE, MAV_STATE_CRITICAL = 3, 4, 5
 UINT16_MAX = 65535
 
 
@@ -54,6 +58,17 @@ class MSG:
     HOME_POSITION = 242
     EXTENDED_SYS_STATE = 245
     ORBIT_EXECUTION_STATUS = 360
+    # the rest of PX4's API-link streams (sensor_messages)
+    SCALED_PRESSURE = 29
+    SERVO_OUTPUT_RAW = 36
+    ATTITUDE_TARGET = 83
+    POSITION_TARGET_LOCAL_NED = 85
+    HIGHRES_IMU = 105
+    TIMESYNC = 111
+    DISTANCE_SENSOR = 132
+    ESTIMATOR_STATUS = 230
+    VIBRATION = 241
+    ODOMETRY = 331
 
 
 def clamp_int(x: float, lo: int, hi: int) -> int:

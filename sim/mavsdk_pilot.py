@@ -1,8 +1,10 @@
-"""A MAVSDK ground station that flies one vehicle step by step, for the demo, benchmark and tests.
+"""A MAVSDK ground station that flies one vehicle step by step, for the benchmark and tests.
 
 The only module of ``sim`` that imports ``mavsdk``: it is the client side, used against the sim
-vehicle and against real PX4 SITL alike. Every step waits on a telemetry stream with a
-timeout, like PX4's own ``AutopilotTester``; nothing sleeps to wait.
+vehicle and against real PX4 SITL alike, and sends raw MAVLink items so that tests can compare
+the two item by item. Every step waits on a telemetry stream with a timeout, like PX4's own
+``AutopilotTester``; nothing sleeps to wait. (The edge flies through its own adapter,
+:class:`edge.flight.mavsdk_vehicle.MavsdkVehicle`, and so does ``outrider sim sortie``.)
 """
 
 from __future__ import annotations
@@ -24,13 +26,18 @@ from mavsdk.asyncio.plugins.telemetry import TelemetryAsync
 from mavsdk.plugins.mission_raw import MissionItem
 
 from edge.errors import FlightError
+from edge.flight.mavlink_enums import (
+    MAV_CMD_DO_CHANGE_SPEED,
+    MAV_CMD_NAV_LOITER_TIME,
+    MAV_CMD_NAV_RETURN_TO_LAUNCH,
+    MAV_CMD_NAV_WAYPOINT,
+    MAV_FRAME_GLOBAL_RELATIVE_ALT_INT,
+    MAV_FRAME_MISSION,
+)
 
 __all__ = ["Pilot", "Waypoint", "mission_items"]
 
 T = TypeVar("T")
-
-NAV_WAYPOINT, NAV_LOITER_TIME, NAV_RTL = 16, 19, 20
-FRAME_GLOBAL_RELATIVE_ALT_INT, FRAME_MISSION = 6, 2
 
 
 @dataclass(frozen=True)
@@ -51,15 +58,18 @@ def mission_items(points: Sequence[Waypoint], *, rtl: bool = False) -> list[Miss
     raw: list[tuple[int, int, tuple[float, float, float, float], int, int, float]] = []
     for p in points:
         if math.isfinite(p.speed_mps):
-            raw.append((FRAME_MISSION, 178, (1.0, p.speed_mps, -1.0, 0.0), 0, 0, 0.0))
-        command = NAV_LOITER_TIME if p.loiter_s > 0 else NAV_WAYPOINT
+            speed = (1.0, p.speed_mps, -1.0, 0.0)
+            raw.append((MAV_FRAME_MISSION, MAV_CMD_DO_CHANGE_SPEED, speed, 0, 0, 0.0))
+        command = MAV_CMD_NAV_LOITER_TIME if p.loiter_s > 0 else MAV_CMD_NAV_WAYPOINT
         params = (p.loiter_s, p.acceptance_m, 0.0, math.nan)
-        if command == NAV_LOITER_TIME:
+        if command == MAV_CMD_NAV_LOITER_TIME:
             params = (p.loiter_s, 0.0, 0.0, math.nan)
         xy = (round(p.lat * 1e7), round(p.lon * 1e7))
-        raw.append((FRAME_GLOBAL_RELATIVE_ALT_INT, command, params, xy[0], xy[1], p.alt_rel_m))
+        raw.append((MAV_FRAME_GLOBAL_RELATIVE_ALT_INT, command, params, *xy, p.alt_rel_m))
     if rtl:
-        raw.append((FRAME_MISSION, NAV_RTL, (0.0, 0.0, 0.0, 0.0), 0, 0, 0.0))
+        raw.append(
+            (MAV_FRAME_MISSION, MAV_CMD_NAV_RETURN_TO_LAUNCH, (0.0, 0.0, 0.0, 0.0), 0, 0, 0.0)
+        )
     return [
         MissionItem(seq, frame, cmd, int(seq == 0), 1, *params, x, y, z, 0)
         for seq, (frame, cmd, params, x, y, z) in enumerate(raw)

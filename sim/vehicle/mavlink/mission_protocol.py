@@ -13,16 +13,24 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sim.vehicle.mission import (
+from edge.flight.mavlink_enums import (
+    MAV_MISSION_ACCEPTED,
+    MAV_MISSION_ERROR,
+    MAV_MISSION_INVALID_SEQUENCE,
+    MAV_MISSION_NO_SPACE,
+    MAV_MISSION_TYPE_ALL,
+    MAV_MISSION_TYPE_MISSION,
+    MAV_MISSION_UNSUPPORTED,
+)
+from sim.vehicle.autopilot.mission_store import (
     GLOBAL_FRAMES,
     MAX_ITEMS,
+    MISSION_TYPES,
     MissionItem,
-    MissionResult,
     MissionStore,
-    MissionType,
     check_item,
 )
-from sim.vehicle.wire import Message, mavlink
+from sim.vehicle.mavlink.messages import Message, mavlink
 
 __all__ = ["MissionProtocol"]
 
@@ -30,7 +38,6 @@ logger = logging.getLogger(__name__)
 
 RETRY_S = 0.25
 GIVE_UP_S = 5.0
-ALL_TYPES = 255
 
 
 @dataclass
@@ -131,16 +138,16 @@ class MissionProtocol:
 
     def _count(self, msg: Message) -> None:
         peer, kind = (msg.get_srcSystem(), msg.get_srcComponent()), msg.mission_type
-        if kind not in tuple(MissionType):
-            self._ack(peer, MissionResult.UNSUPPORTED, kind)
+        if kind not in MISSION_TYPES:
+            self._ack(peer, MAV_MISSION_UNSUPPORTED, kind)
             return
         if msg.count > MAX_ITEMS:
-            self._ack(peer, MissionResult.NO_SPACE, kind)
+            self._ack(peer, MAV_MISSION_NO_SPACE, kind)
             return
         if msg.count == 0:
             self._upload = None
             self.store.clear(kind)
-            self._ack(peer, MissionResult.ACCEPTED, kind)
+            self._ack(peer, MAV_MISSION_ACCEPTED, kind)
             self.on_changed(kind)
             return
         now = self.wall()
@@ -165,7 +172,7 @@ class MissionProtocol:
             return
         item = item_from_message(msg)
         result = check_item(item)
-        if result != MissionResult.ACCEPTED:
+        if result != MAV_MISSION_ACCEPTED:
             self._upload = None
             self._ack(up.peer, result, up.kind)
             return
@@ -177,7 +184,7 @@ class MissionProtocol:
             return
         self._upload = None
         self.store.replace(up.kind, up.items)
-        self._ack(up.peer, MissionResult.ACCEPTED, up.kind)
+        self._ack(up.peer, MAV_MISSION_ACCEPTED, up.kind)
         self.on_changed(up.kind)
 
     # ---------------------------------------------------------- download
@@ -194,10 +201,10 @@ class MissionProtocol:
         peer, kind = (msg.get_srcSystem(), msg.get_srcComponent()), msg.mission_type
         items = self.store.items(kind)
         if not 0 <= msg.seq < len(items):
-            self._ack(peer, MissionResult.INVALID_SEQUENCE, kind)
+            self._ack(peer, MAV_MISSION_INVALID_SEQUENCE, kind)
             return
         it = items[msg.seq]
-        current = int(kind == MissionType.MISSION and it.seq == self.store.current)
+        current = int(kind == MAV_MISSION_TYPE_MISSION and it.seq == self.store.current)
         if msg.get_type() == "MISSION_REQUEST_INT":
             x, y = _int_coord(it, it.lat), _int_coord(it, it.lon)
             cls = mavlink.MAVLink_mission_item_int_message
@@ -210,14 +217,14 @@ class MissionProtocol:
     # ------------------------------------------------------ clear, current
     def _clear(self, msg: Message) -> None:
         kind = msg.mission_type
-        kinds = list(MissionType) if kind == ALL_TYPES else [kind]
+        kinds = list(MISSION_TYPES) if kind == MAV_MISSION_TYPE_ALL else [kind]
         peer = (msg.get_srcSystem(), msg.get_srcComponent())
-        if not all(k in tuple(MissionType) for k in kinds):
-            self._ack(peer, MissionResult.UNSUPPORTED, kind)
+        if not all(k in MISSION_TYPES for k in kinds):
+            self._ack(peer, MAV_MISSION_UNSUPPORTED, kind)
             return
         for k in kinds:
             self.store.clear(k)
-        self._ack(peer, MissionResult.ACCEPTED, kind)
+        self._ack(peer, MAV_MISSION_ACCEPTED, kind)
         for k in kinds:
             self.on_changed(k)
 
@@ -226,4 +233,4 @@ class MissionProtocol:
             self.on_set_current()
             return
         peer = (msg.get_srcSystem(), msg.get_srcComponent())
-        self._ack(peer, MissionResult.ERROR, MissionType.MISSION)
+        self._ack(peer, MAV_MISSION_ERROR, MAV_MISSION_TYPE_MISSION)

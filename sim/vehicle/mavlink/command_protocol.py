@@ -1,11 +1,11 @@
 """COMMAND_LONG / COMMAND_INT handling: every command gets a COMMAND_ACK, as PX4 answers it.
 
 COMMAND_INT frames follow ``frame_rule``: ``"global_int_only"`` (PX4 main since 2026-02: only
-MAV_FRAME_GLOBAL_INT, anything else is answered COMMAND_UNSUPPORTED_MAV_FRAME, 9) or
+MAV_FRAME_GLOBAL_INT, anything else is answered MAV_RESULT_COMMAND_UNSUPPORTED_MAV_FRAME, 9) or
 ``"any_global"`` (older PX4: the four global frames, relative ones meaning altitude above home).
 DO_SET_MODE is acknowledged twice, as PX4 main does: ACCEPTED on receipt, then ACCEPTED or
 TEMPORARILY_REJECTED with "Switching to ... is currently not available" (a mission being
-checked right after its upload is one such case, see :mod:`sim.vehicle.modeswitch`).
+checked right after its upload is one such case, see :mod:`sim.vehicle.autopilot.mode_switch`).
 """
 
 from __future__ import annotations
@@ -14,31 +14,49 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sim.vehicle.modes import FlightMode, mode_from_custom
-from sim.vehicle.modeswitch import ModeSwitch
-from sim.vehicle.navigator import Navigator, Orbit
-from sim.vehicle.state import Notifier, Severity, VehicleState
-from sim.vehicle.telemetry import Telemetry
-from sim.vehicle.wire import Message, command_ack
+from edge.flight.mavlink_enums import (
+    MAV_CMD_COMPONENT_ARM_DISARM,
+    MAV_CMD_DO_CHANGE_SPEED,
+    MAV_CMD_DO_FLIGHTTERMINATION,
+    MAV_CMD_DO_ORBIT,
+    MAV_CMD_DO_REPOSITION,
+    MAV_CMD_DO_SET_HOME,
+    MAV_CMD_DO_SET_MISSION_CURRENT,
+    MAV_CMD_DO_SET_MODE,
+    MAV_CMD_GET_HOME_POSITION,
+    MAV_CMD_MISSION_START,
+    MAV_CMD_NAV_LAND,
+    MAV_CMD_NAV_RETURN_TO_LAUNCH,
+    MAV_CMD_NAV_TAKEOFF,
+    MAV_CMD_PREFLIGHT_REBOOT_SHUTDOWN,
+    MAV_CMD_REQUEST_AUTOPILOT_CAPABILITIES,
+    MAV_CMD_REQUEST_MESSAGE,
+    MAV_CMD_SET_MESSAGE_INTERVAL,
+    MAV_FRAME_GLOBAL_INT,
+    MAV_RESULT_ACCEPTED,
+    MAV_RESULT_COMMAND_UNSUPPORTED_MAV_FRAME,
+    MAV_RESULT_DENIED,
+    MAV_RESULT_FAILED,
+    MAV_RESULT_TEMPORARILY_REJECTED,
+    MAV_RESULT_UNSUPPORTED,
+    MAV_SEVERITY_CRITICAL,
+    MAV_SEVERITY_INFO,
+)
+from sim.vehicle.autopilot.mission_store import GLOBAL_FRAMES, RELATIVE_FRAMES
+from sim.vehicle.autopilot.mode_switch import ModeSwitch
+from sim.vehicle.autopilot.modes import FlightMode, mode_from_custom
+from sim.vehicle.autopilot.navigator import Navigator, Orbit
+from sim.vehicle.autopilot.vehicle_state import Notifier, VehicleState
+from sim.vehicle.mavlink.messages import MSG, Message, command_ack
+from sim.vehicle.mavlink.streams import Telemetry
 
-__all__ = ["CommandHandler", "Result"]
-
-
-class Result:
-    """MAV_RESULT values."""
-
-    ACCEPTED = 0
-    TEMPORARILY_REJECTED = 1
-    DENIED = 2
-    UNSUPPORTED = 3
-    FAILED = 4
-    COMMAND_UNSUPPORTED_MAV_FRAME = 9  # PX4 main's answer to a COMMAND_INT in another frame
-
+__all__ = ["CommandHandler"]
 
 INT32_MAX = 2**31 - 1
-FRAME_GLOBAL, FRAME_REL, FRAME_GLOBAL_INT, FRAME_REL_INT = 0, 3, 5, 6
-FORCE_MAGIC = 21196
-POSITIONED = frozenset({22, 34, 179, 192})  # takeoff, orbit, set home, reposition
+FORCE_MAGIC = 21196  # param2 of an arm/disarm that skips the checks (PX4 and ArduPilot)
+POSITIONED = frozenset(
+    {MAV_CMD_NAV_TAKEOFF, MAV_CMD_DO_ORBIT, MAV_CMD_DO_SET_HOME, MAV_CMD_DO_REPOSITION}
+)
 ORBIT_DEFAULT_RADIUS = 10.0
 ORBIT_DEFAULT_SPEED = 5.0
 
@@ -73,7 +91,7 @@ class Command:
             lat = None if msg.x in (INT32_MAX, 0) and msg.y in (INT32_MAX, 0) else msg.x * 1e-7
             lon = None if lat is None else msg.y * 1e-7
             alt = msg.z if math.isfinite(msg.z) else None
-            rel = msg.frame in (FRAME_REL, FRAME_REL_INT)
+            rel = msg.frame in RELATIVE_FRAMES
             return Command(msg.command, p, lat, lon, alt, rel, msg.frame, src)
         lat, lon = msg.param5, msg.param6
         given = math.isfinite(lat) and math.isfinite(lon) and not (lat == 0 and lon == 0)
@@ -119,36 +137,36 @@ class CommandHandler:
         self.arm_refusal = arm_refusal
         self.on_mission_current = on_mission_current
         self._handlers: dict[int, Callable[[Command], int | None]] = {
-            400: self._arm_disarm,
-            22: self._takeoff,
-            21: self._land,
-            20: self._rtl,
-            176: self._set_mode,
-            300: self._mission_start,
-            192: self._reposition,
-            34: self._orbit,
-            178: self._change_speed,
-            179: self._set_home,
-            224: self._set_mission_current,
-            511: self._set_interval,
-            512: self._request_message,
-            520: lambda c: self._request(148),
-            410: lambda c: self._request(242),
-            185: lambda c: Result.DENIED,
-            246: lambda c: Result.DENIED,
+            MAV_CMD_COMPONENT_ARM_DISARM: self._arm_disarm,
+            MAV_CMD_NAV_TAKEOFF: self._takeoff,
+            MAV_CMD_NAV_LAND: self._land,
+            MAV_CMD_NAV_RETURN_TO_LAUNCH: self._rtl,
+            MAV_CMD_DO_SET_MODE: self._set_mode,
+            MAV_CMD_MISSION_START: self._mission_start,
+            MAV_CMD_DO_REPOSITION: self._reposition,
+            MAV_CMD_DO_ORBIT: self._orbit,
+            MAV_CMD_DO_CHANGE_SPEED: self._change_speed,
+            MAV_CMD_DO_SET_HOME: self._set_home,
+            MAV_CMD_DO_SET_MISSION_CURRENT: self._set_mission_current,
+            MAV_CMD_SET_MESSAGE_INTERVAL: self._set_interval,
+            MAV_CMD_REQUEST_MESSAGE: self._request_message,
+            MAV_CMD_REQUEST_AUTOPILOT_CAPABILITIES: lambda c: self._request(MSG.AUTOPILOT_VERSION),
+            MAV_CMD_GET_HOME_POSITION: lambda c: self._request(MSG.HOME_POSITION),
+            MAV_CMD_DO_FLIGHTTERMINATION: lambda c: MAV_RESULT_DENIED,
+            MAV_CMD_PREFLIGHT_REBOOT_SHUTDOWN: lambda c: MAV_RESULT_DENIED,
         }
 
     def handle(self, msg: Message) -> None:
         """Carry out one COMMAND_LONG / COMMAND_INT addressed to this vehicle and ACK it."""
         cmd = Command.from_message(msg)
         if cmd.frame is not None and not self._frame_ok(cmd.frame):
-            result: int | None = Result.COMMAND_UNSUPPORTED_MAV_FRAME
+            result: int | None = MAV_RESULT_COMMAND_UNSUPPORTED_MAV_FRAME
         else:
             handler = self._handlers.get(cmd.command)
             if handler is None:
-                result = Result.UNSUPPORTED
+                result = MAV_RESULT_UNSUPPORTED
             elif cmd.command in POSITIONED and not cmd.position_ok:
-                result = Result.DENIED
+                result = MAV_RESULT_DENIED
             else:
                 result = handler(cmd)
         if result is not None:
@@ -159,8 +177,8 @@ class CommandHandler:
 
     def _frame_ok(self, frame: int) -> bool:
         if self.frame_rule == "global_int_only":
-            return frame == FRAME_GLOBAL_INT
-        return frame in (FRAME_GLOBAL, FRAME_REL, FRAME_GLOBAL_INT, FRAME_REL_INT)
+            return frame == MAV_FRAME_GLOBAL_INT
+        return frame in GLOBAL_FRAMES
 
     def _alt_rel(self, cmd: Command) -> float | None:
         if cmd.alt is None:
@@ -173,58 +191,62 @@ class CommandHandler:
         if cmd.params[0] >= 0.5:
             reason = None if force else self.arm_refusal()
             if reason:
-                self.notify.statustext(Severity.CRITICAL, reason)
-                return Result.TEMPORARILY_REJECTED
+                self.notify.statustext(MAV_SEVERITY_CRITICAL, reason)
+                return MAV_RESULT_TEMPORARILY_REJECTED
             self.nav.arm()
-            return Result.ACCEPTED
+            return MAV_RESULT_ACCEPTED
         if not self.s.landed and not force:
-            self.notify.statustext(Severity.CRITICAL, "Disarming denied: not landed")
-            return Result.TEMPORARILY_REJECTED
+            self.notify.statustext(MAV_SEVERITY_CRITICAL, "Disarming denied: not landed")
+            return MAV_RESULT_TEMPORARILY_REJECTED
         self.nav.disarm()
-        return Result.ACCEPTED
+        return MAV_RESULT_ACCEPTED
 
     # ------------------------------------------------------------ modes
     def _unavailable(self, mode: FlightMode) -> int:
         self.notify.statustext(
-            Severity.CRITICAL, f"Switching to {mode.px4_name} is currently not available"
+            MAV_SEVERITY_CRITICAL, f"Switching to {mode.px4_name} is currently not available"
         )
-        return Result.TEMPORARILY_REJECTED
+        return MAV_RESULT_TEMPORARILY_REJECTED
 
     def _set_mode(self, cmd: Command) -> int | None:
         """DO_SET_MODE: PX4 acknowledges receipt at once and then the outcome, so two ACKs."""
         base, main, sub = cmd.params[0], cmd.params[1], cmd.params[2]
         if not (math.isfinite(base) and math.isfinite(main) and math.isfinite(sub)):
-            return Result.DENIED
+            return MAV_RESULT_DENIED
         mode = mode_from_custom(int(main), int(sub)) if int(base) & 1 else None
         if mode is None:
-            return Result.DENIED
-        self.ack(cmd.command, Result.ACCEPTED, cmd.source)
-        return Result.ACCEPTED if self.modes.enter(mode) else Result.TEMPORARILY_REJECTED
+            return MAV_RESULT_DENIED
+        self.ack(cmd.command, MAV_RESULT_ACCEPTED, cmd.source)
+        return MAV_RESULT_ACCEPTED if self.modes.enter(mode) else MAV_RESULT_TEMPORARILY_REJECTED
 
     def _mission_start(self, cmd: Command) -> int | None:
         store, first = self.nav.mission.store, cmd.params[0]
         if not (self.s.gps_ok and self.modes.mission_valid()):
-            self.notify.statustext(Severity.CRITICAL, "Mission start denied! No valid mission")
-            return Result.DENIED
+            self.notify.statustext(MAV_SEVERITY_CRITICAL, "Mission start denied! No valid mission")
+            return MAV_RESULT_DENIED
         if math.isfinite(first) and first >= 0 and not store.set_current(int(first)):
-            return Result.DENIED
-        return Result.ACCEPTED if self.modes.enter(FlightMode.MISSION) else Result.DENIED
+            return MAV_RESULT_DENIED
+        return MAV_RESULT_ACCEPTED if self.modes.enter(FlightMode.MISSION) else MAV_RESULT_DENIED
 
     def _land(self, cmd: Command) -> int:
         if not self.modes.enter(FlightMode.LAND):
-            return Result.TEMPORARILY_REJECTED
-        self.notify.statustext(Severity.INFO, "Landing at current position")
-        return Result.ACCEPTED
+            return MAV_RESULT_TEMPORARILY_REJECTED
+        self.notify.statustext(MAV_SEVERITY_INFO, "Landing at current position")
+        return MAV_RESULT_ACCEPTED
 
     def _rtl(self, cmd: Command) -> int:
-        return Result.ACCEPTED if self.modes.enter(FlightMode.RTL) else Result.TEMPORARILY_REJECTED
+        return (
+            MAV_RESULT_ACCEPTED
+            if self.modes.enter(FlightMode.RTL)
+            else MAV_RESULT_TEMPORARILY_REJECTED
+        )
 
     def _takeoff(self, cmd: Command) -> int:
         if not self.s.gps_ok:
             self._unavailable(FlightMode.TAKEOFF)
-            return Result.TEMPORARILY_REJECTED
+            return MAV_RESULT_TEMPORARILY_REJECTED
         self.nav.takeoff(self._alt_rel(cmd))
-        return Result.ACCEPTED
+        return MAV_RESULT_ACCEPTED
 
     # ------------------------------------------------------ guided moves
     def _reposition(self, cmd: Command) -> int:
@@ -235,7 +257,7 @@ class CommandHandler:
         alt = self._alt_rel(cmd)
         speed = cmd.params[0] if math.isfinite(cmd.params[0]) and cmd.params[0] > 0 else None
         self.nav.reposition(n, e, None if alt is None else -alt, speed)
-        return Result.ACCEPTED
+        return MAV_RESULT_ACCEPTED
 
     def _orbit(self, cmd: Command) -> int:
         if not self.s.gps_ok:
@@ -249,47 +271,47 @@ class CommandHandler:
         alt = self._alt_rel(cmd)
         d = b.d if alt is None else -max(1.0, alt)
         self.nav.start_orbit(Orbit(n, e, d, radius, min(speed, self.s.params["MPC_XY_VEL_MAX"])))
-        return Result.ACCEPTED
+        return MAV_RESULT_ACCEPTED
 
     def _change_speed(self, cmd: Command) -> int:
         speed = cmd.params[1]
         if not math.isfinite(speed):
-            return Result.DENIED
+            return MAV_RESULT_DENIED
         if speed > 0:
             self.nav.change_speed(min(speed, self.s.params["MPC_XY_VEL_MAX"]))
-        return Result.ACCEPTED
+        return MAV_RESULT_ACCEPTED
 
     def _set_home(self, cmd: Command) -> int:
         if cmd.params[0] >= 0.5 or cmd.lat is None:
             self.s.home_n, self.s.home_e = self.s.body.n, self.s.body.e
         else:
             self.s.home_n, self.s.home_e = self.s.local(cmd.lat, cmd.lon or 0.0)
-        return Result.ACCEPTED
+        return MAV_RESULT_ACCEPTED
 
     def _set_mission_current(self, cmd: Command) -> int:
         seq = cmd.params[0]
         if not math.isfinite(seq) or not self.nav.mission.store.set_current(int(seq)):
-            return Result.DENIED
+            return MAV_RESULT_DENIED
         self.on_mission_current()
-        return Result.ACCEPTED
+        return MAV_RESULT_ACCEPTED
 
     # --------------------------------------------------------- messages
     def _set_interval(self, cmd: Command) -> int:
         msg_id, interval = cmd.params[0], cmd.params[1]
         if not (math.isfinite(msg_id) and math.isfinite(interval)):
-            return Result.DENIED
+            return MAV_RESULT_DENIED
         ok = self.telemetry.set_interval(int(msg_id), interval)
-        return Result.ACCEPTED if ok else Result.FAILED
+        return MAV_RESULT_ACCEPTED if ok else MAV_RESULT_FAILED
 
     def _request_message(self, cmd: Command) -> int:
         msg_id = cmd.params[0]
         if not math.isfinite(msg_id):
-            return Result.DENIED
+            return MAV_RESULT_DENIED
         return self._request(int(msg_id))
 
     def _request(self, msg_id: int) -> int:
         msg = self.telemetry.build(msg_id)
         if msg is None:
-            return Result.DENIED
+            return MAV_RESULT_DENIED
         self.send(msg)
-        return Result.ACCEPTED
+        return MAV_RESULT_ACCEPTED

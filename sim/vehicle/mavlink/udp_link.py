@@ -13,8 +13,8 @@ import logging
 from collections.abc import Callable
 from typing import Any, cast
 
-from sim.vehicle.framing import frame
-from sim.vehicle.wire import Message, mavlink
+from sim.vehicle.mavlink.framing import frame
+from sim.vehicle.mavlink.messages import Message, mavlink
 
 __all__ = ["LinkStats", "MavlinkLink"]
 

@@ -11,10 +11,9 @@ import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from sim.vehicle import wire
-from sim.vehicle.state import VehicleState
-from sim.vehicle.wire import MSG, Message
-from sim.vehicle.wire_extra import EXTRA_RATES_HZ
+from sim.vehicle.autopilot.vehicle_state import VehicleState
+from sim.vehicle.mavlink import messages
+from sim.vehicle.mavlink.messages import MSG, Message
 
 __all__ = ["PX4_RATES_HZ", "Telemetry"]
 
@@ -35,7 +34,17 @@ PX4_RATES_HZ: dict[int, float] = {
     MSG.SYSTEM_TIME: 1.0,
     MSG.HOME_POSITION: 0.5,
     MSG.BATTERY_STATUS: 0.5,
-    **EXTRA_RATES_HZ,
+    # the rest of the streams, built in sensor_messages
+    MSG.ODOMETRY: 30.0,
+    MSG.HIGHRES_IMU: 50.0,
+    MSG.ATTITUDE_TARGET: 10.0,
+    MSG.POSITION_TARGET_LOCAL_NED: 10.0,
+    MSG.SERVO_OUTPUT_RAW: 10.0,
+    MSG.DISTANCE_SENSOR: 10.0,
+    MSG.TIMESYNC: 10.0,  # a request, as PX4 sends
+    MSG.SCALED_PRESSURE: 1.0,
+    MSG.ESTIMATOR_STATUS: 1.0,
+    MSG.VIBRATION: 0.5,
 }
 # Streams PX4 stops sending while the estimator has no global position.
 NEEDS_POSITION = frozenset({MSG.GLOBAL_POSITION_INT, MSG.LOCAL_POSITION_NED})
@@ -66,19 +75,19 @@ class Telemetry:
     ) -> None:
         s = state
         self._builders: dict[int, Callable[[], Message | None]] = {
-            MSG.HEARTBEAT: lambda: wire.heartbeat(s),
-            MSG.SYSTEM_TIME: lambda: wire.system_time(s),
-            MSG.GPS_RAW_INT: lambda: wire.gps_raw_int(s),
-            MSG.ATTITUDE: lambda: wire.attitude(s),
-            MSG.ATTITUDE_QUATERNION: lambda: wire.attitude_quaternion(s),
-            MSG.LOCAL_POSITION_NED: lambda: wire.local_position_ned(s),
-            MSG.GLOBAL_POSITION_INT: lambda: wire.global_position_int(s),
-            MSG.VFR_HUD: lambda: wire.vfr_hud(s),
-            MSG.ALTITUDE: lambda: wire.altitude(s),
-            MSG.BATTERY_STATUS: lambda: wire.battery_status(s),
-            MSG.AUTOPILOT_VERSION: lambda: wire.autopilot_version(sysid),
-            MSG.HOME_POSITION: lambda: wire.home_position(s),
-            MSG.EXTENDED_SYS_STATE: lambda: wire.extended_sys_state(s),
+            MSG.HEARTBEAT: lambda: messages.heartbeat(s),
+            MSG.SYSTEM_TIME: lambda: messages.system_time(s),
+            MSG.GPS_RAW_INT: lambda: messages.gps_raw_int(s),
+            MSG.ATTITUDE: lambda: messages.attitude(s),
+            MSG.ATTITUDE_QUATERNION: lambda: messages.attitude_quaternion(s),
+            MSG.LOCAL_POSITION_NED: lambda: messages.local_position_ned(s),
+            MSG.GLOBAL_POSITION_INT: lambda: messages.global_position_int(s),
+            MSG.VFR_HUD: lambda: messages.vfr_hud(s),
+            MSG.ALTITUDE: lambda: messages.altitude(s),
+            MSG.BATTERY_STATUS: lambda: messages.battery_status(s),
+            MSG.AUTOPILOT_VERSION: lambda: messages.autopilot_version(sysid),
+            MSG.HOME_POSITION: lambda: messages.home_position(s),
+            MSG.EXTENDED_SYS_STATE: lambda: messages.extended_sys_state(s),
             **builders,
         }
         self.state = state

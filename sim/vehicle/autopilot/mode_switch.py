@@ -12,9 +12,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from sim.vehicle.modes import FlightMode
-from sim.vehicle.navigator import Navigator
-from sim.vehicle.state import Notifier, Severity, VehicleState
+from edge.flight.mavlink_enums import (
+    MAV_SEVERITY_CRITICAL,
+)
+from sim.vehicle.autopilot.modes import FlightMode
+from sim.vehicle.autopilot.navigator import Navigator
+from sim.vehicle.autopilot.vehicle_state import Notifier, VehicleState
 
 __all__ = ["ModeSwitch"]
 
@@ -72,7 +75,7 @@ class ModeSwitch:
         """Enter ``mode`` or report why not; ``True`` when the mode changed."""
         reason = self.refusal(mode)
         if reason is not None:
-            self.notify.statustext(Severity.CRITICAL, reason)
+            self.notify.statustext(MAV_SEVERITY_CRITICAL, reason)
             return False
         self.nav.set_mode(mode)
         return True

@@ -2,7 +2,7 @@
 
 MAVSDK shows these through ``odometry``, ``imu``, ``scaled_pressure``, ``distance_sensor`` and
 ``actuator_output_status``; PX4 SITL sends them whether anyone listens or not, so the sim does
-too (the cost is in ``outrider bench sim``).
+too (the cost is in ``outrider bench sim``). Their rates are in :mod:`sim.vehicle.mavlink.streams`.
 """
 
 from __future__ import annotations
@@ -10,25 +10,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from sim.vehicle.physics import GRAVITY
-from sim.vehicle.state import VehicleState
-from sim.vehicle.wire import Message, boot_ms, clamp_int, mavlink
+from sim.vehicle.autopilot.vehicle_state import VehicleState
+from sim.vehicle.mavlink.messages import MSG, Message, boot_ms, clamp_int, mavlink
+from sim.vehicle.physics.body import GRAVITY
 
-__all__ = ["EXTRA_RATES_HZ", "extra_builders"]
+__all__ = ["sensor_builders"]
 
-# message id -> PX4's rate on the API link, Hz
-EXTRA_RATES_HZ: dict[int, float] = {
-    331: 30.0,  # ODOMETRY
-    105: 50.0,  # HIGHRES_IMU
-    83: 10.0,  # ATTITUDE_TARGET
-    85: 10.0,  # POSITION_TARGET_LOCAL_NED
-    36: 10.0,  # SERVO_OUTPUT_RAW
-    132: 10.0,  # DISTANCE_SENSOR
-    111: 10.0,  # TIMESYNC (a request, as PX4 sends)
-    29: 1.0,  # SCALED_PRESSURE
-    230: 1.0,  # ESTIMATOR_STATUS
-    241: 0.5,  # VIBRATION
-}
 NAN21 = [math.nan] * 21
 SEA_LEVEL_HPA = 1013.25
 RANGE_MAX_M = 100.0
@@ -128,21 +115,21 @@ def timesync(wall_ns: int) -> Message:
     return mavlink.MAVLink_timesync_message(0, wall_ns)
 
 
-def extra_builders(
+def sensor_builders(
     s: VehicleState,
     target: Callable[[], tuple[float, float, float]],
     wall_ns: Callable[[], int],
 ) -> dict[int, Callable[[], Message | None]]:
-    """Builders by message id for :class:`~sim.vehicle.telemetry.Telemetry`."""
+    """Builders by message id for :class:`~sim.vehicle.mavlink.streams.Telemetry`."""
     return {
-        331: lambda: odometry(s),
-        105: lambda: highres_imu(s),
-        83: lambda: attitude_target(s),
-        85: lambda: position_target(s, target()),
-        36: lambda: servo_output_raw(s),
-        132: lambda: distance_sensor(s),
-        111: lambda: timesync(wall_ns()),
-        29: lambda: scaled_pressure(s),
-        230: lambda: estimator_status(s),
-        241: lambda: vibration(s),
+        MSG.ODOMETRY: lambda: odometry(s),
+        MSG.HIGHRES_IMU: lambda: highres_imu(s),
+        MSG.ATTITUDE_TARGET: lambda: attitude_target(s),
+        MSG.POSITION_TARGET_LOCAL_NED: lambda: position_target(s, target()),
+        MSG.SERVO_OUTPUT_RAW: lambda: servo_output_raw(s),
+        MSG.DISTANCE_SENSOR: lambda: distance_sensor(s),
+        MSG.TIMESYNC: lambda: timesync(wall_ns()),
+        MSG.SCALED_PRESSURE: lambda: scaled_pressure(s),
+        MSG.ESTIMATOR_STATUS: lambda: estimator_status(s),
+        MSG.VIBRATION: lambda: vibration(s),
     }

@@ -15,11 +15,22 @@ import math
 from collections.abc import Callable
 from enum import IntEnum
 
-from sim.vehicle import mission as m
-from sim.vehicle.mission import MissionItem, MissionStore
-from sim.vehicle.modes import FlightMode
-from sim.vehicle.physics import Setpoint
-from sim.vehicle.state import Notifier, Severity, VehicleState
+from edge.flight.mavlink_enums import (
+    MAV_CMD_DO_CHANGE_SPEED,
+    MAV_CMD_DO_JUMP,
+    MAV_CMD_NAV_DELAY,
+    MAV_CMD_NAV_LAND,
+    MAV_CMD_NAV_LOITER_TIME,
+    MAV_CMD_NAV_LOITER_UNLIM,
+    MAV_CMD_NAV_RETURN_TO_LAUNCH,
+    MAV_CMD_NAV_TAKEOFF,
+    MAV_CMD_NAV_WAYPOINT,
+    MAV_SEVERITY_INFO,
+)
+from sim.vehicle.autopilot.mission_store import MissionItem, MissionStore
+from sim.vehicle.autopilot.modes import FlightMode
+from sim.vehicle.autopilot.vehicle_state import Notifier, VehicleState
+from sim.vehicle.physics.body import Setpoint
 
 __all__ = ["MissionRunner", "MissionState"]
 
@@ -86,12 +97,12 @@ class MissionRunner:
         if self.s.mode is not FlightMode.MISSION:
             return False
         item = self._item()
-        return self.phase == "takeoff" or (item is not None and item.command == m.NAV_TAKEOFF)
+        return self.phase == "takeoff" or (item is not None and item.command == MAV_CMD_NAV_TAKEOFF)
 
     def in_landing(self) -> bool:
         item = self._item()
         active = self.s.mode is FlightMode.MISSION and item is not None
-        return active and item is not None and item.command == m.NAV_LAND and self._descending
+        return active and item is not None and item.command == MAV_CMD_NAV_LAND and self._descending
 
     def wants_takeoff(self) -> bool:
         """Whether a landed, armed vehicle in mission mode should climb away."""
@@ -106,12 +117,12 @@ class MissionRunner:
         self.phase = "takeoff" if self.s.landed else "items"
         if not self.s.armed:  # selected on the ground: PX4 says nothing until it flies
             return
-        self.notify.statustext(Severity.INFO, "Executing Mission")
+        self.notify.statustext(MAV_SEVERITY_INFO, "Executing Mission")
         first = next((it for it in self.store.items() if it.has_position), None)
         if first is not None:
             alt = first.alt_rel(self.s.origin.alt_amsl)
             if alt > self.s.body.alt + self.s.params["NAV_MC_ALT_RAD"]:
-                self.notify.statustext(Severity.INFO, f"Climb to {alt:.1f} meters above home")
+                self.notify.statustext(MAV_SEVERITY_INFO, f"Climb to {alt:.1f} meters above home")
         self.notify.mission_current()
 
     def _restart(self) -> None:
@@ -138,7 +149,11 @@ class MissionRunner:
 
     def on_landed(self) -> None:
         item = self._item()
-        if self.s.mode is FlightMode.MISSION and item is not None and item.command == m.NAV_LAND:
+        if (
+            self.s.mode is FlightMode.MISSION
+            and item is not None
+            and item.command == MAV_CMD_NAV_LAND
+        ):
             self.notify.mission_reached(item.seq)
             self._finish()
 
@@ -199,7 +214,7 @@ class MissionRunner:
     def _run_do_items(self, dt: float) -> None:
         for _ in range(64):
             item = self._item()
-            if item is None or item.is_nav or item.command == m.NAV_RETURN_TO_LAUNCH:
+            if item is None or item.is_nav or item.command == MAV_CMD_NAV_RETURN_TO_LAUNCH:
                 return
             if self._run(item, dt) is not None:
                 return
@@ -227,24 +242,24 @@ class MissionRunner:
 
     def _run(self, item: MissionItem, dt: float) -> Setpoint | None:
         cmd = item.command
-        if cmd == m.DO_CHANGE_SPEED:
+        if cmd == MAV_CMD_DO_CHANGE_SPEED:
             if item.param2 > 0:
                 self.speed = item.param2
             elif item.param2 == -2:
                 self.speed = None
-        elif cmd == m.DO_JUMP:  # PX4 does not report a jump as reached
+        elif cmd == MAV_CMD_DO_JUMP:  # PX4 does not report a jump as reached
             left = self._jumps.setdefault(item.seq, int(item.param2))
             if left != 0:
                 self._jumps[item.seq] = left - 1 if left > 0 else left
             self._advance(int(item.param1) if left != 0 else None)
             return None
-        elif cmd == m.NAV_DELAY:
+        elif cmd == MAV_CMD_NAV_DELAY:
             if not self._wait(dt, item.param1):
                 return self._hold()
-        elif cmd == m.NAV_RETURN_TO_LAUNCH:
+        elif cmd == MAV_CMD_NAV_RETURN_TO_LAUNCH:
             self.notify.mission_reached(item.seq)
             self.complete = True
-            self.notify.statustext(Severity.INFO, "Mission finished, loitering")
+            self.notify.statustext(MAV_SEVERITY_INFO, "Mission finished, loitering")
             self.on_rtl()
             return self._hold()
         elif item.is_nav:
@@ -270,23 +285,27 @@ class MissionRunner:
         s, p = self.s, self.s.params
         n, e, d = self._target(item)
         lim = s.limits(self.speed)
-        if item.command == m.NAV_TAKEOFF:
+        if item.command == MAV_CMD_NAV_TAKEOFF:
             lim.up_speed = s.takeoff_speed()
             n, e = self._anchor or (n, e)
             if s.body.d <= d + p["NAV_MC_ALT_RAD"]:
                 self._reached(item)
                 return None
             return Setpoint("position", n, e, d, limits=lim)
-        if item.command == m.NAV_LAND:
+        if item.command == MAV_CMD_NAV_LAND:
             return self._land(item, n, e)
         dist = math.hypot(n - s.body.n, e - s.body.e)
         radius = item.param2 if item.param2 > 0 else p["NAV_ACC_RAD"]
         if self._waited is not None or (
             dist <= radius and abs(d - s.body.d) <= p["NAV_MC_ALT_RAD"]
         ):
-            if item.command == m.NAV_LOITER_UNLIM:
+            if item.command == MAV_CMD_NAV_LOITER_UNLIM:
                 return Setpoint("position", n, e, d, limits=lim)
-            hold = item.param1 if item.command in (m.NAV_WAYPOINT, m.NAV_LOITER_TIME) else 0.0
+            hold = (
+                item.param1
+                if item.command in (MAV_CMD_NAV_WAYPOINT, MAV_CMD_NAV_LOITER_TIME)
+                else 0.0
+            )
             if self._wait(dt, max(0.0, hold)):
                 self._reached(item)
                 return None
@@ -310,13 +329,17 @@ class MissionRunner:
 
     def _corner_speed(self, item: MissionItem, n: float, e: float, speed: float) -> float:
         """Speed to pass ``item`` with: slower the sharper the turn, zero where it stops."""
-        if item.command != m.NAV_WAYPOINT or item.param1 > 0:
+        if item.command != MAV_CMD_NAV_WAYPOINT or item.param1 > 0:
             return 0.0
         nxt = next(
-            (it for it in self.store.items()[item.seq + 1 :] if it.is_nav or it.command == 20),
+            (
+                it
+                for it in self.store.items()[item.seq + 1 :]
+                if it.is_nav or it.command == MAV_CMD_NAV_RETURN_TO_LAUNCH
+            ),
             None,
         )
-        if nxt is None or not nxt.has_position or nxt.command == m.NAV_LAND:
+        if nxt is None or not nxt.has_position or nxt.command == MAV_CMD_NAV_LAND:
             return 0.0
         b = self.s.body
         nn, ne = self.s.local(nxt.lat, nxt.lon)

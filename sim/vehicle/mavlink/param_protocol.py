@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from sim.vehicle.params import (
+from sim.vehicle.autopilot.params import (
     ParamStore,
     ParamTypeMismatch,
     UnknownParam,
@@ -17,7 +17,7 @@ from sim.vehicle.params import (
     decode_value,
     encode_value,
 )
-from sim.vehicle.wire import Message, mavlink
+from sim.vehicle.mavlink.messages import Message, mavlink
 
 __all__ = ["ParamProtocol"]
 

@@ -6,25 +6,28 @@ import math
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from edge.geo import LatLon, from_local_en, to_local_en
-from sim.vehicle.battery import Battery
-from sim.vehicle.config import Home
-from sim.vehicle.modes import FlightMode, LandedState
-from sim.vehicle.params import ParamStore
-from sim.vehicle.physics import Body, Limits
+from sim.vehicle.autopilot.modes import FlightMode, LandedState
+from sim.vehicle.autopilot.params import ParamStore
+from sim.vehicle.physics.battery import Battery
+from sim.vehicle.physics.body import Body, Limits
 
-__all__ = ["Notifier", "Severity", "VehicleState"]
+__all__ = ["Home", "Notifier", "VehicleState"]
 
 
-class Severity:
-    """MAV_SEVERITY levels used in STATUSTEXT."""
+class Home(BaseModel):
+    """Where the vehicle starts and returns to: WGS84 degrees and metres above mean sea level.
 
-    EMERGENCY = 0
-    CRITICAL = 2
-    ERROR = 3
-    WARNING = 4
-    NOTICE = 5
-    INFO = 6
+    It is the origin of the local frame every position of the vehicle is measured in.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    lat: float = Field(47.397742, ge=-89.0, le=89.0)
+    lon: float = Field(8.545594, ge=-180.0, le=180.0)
+    alt_amsl: float = Field(489.4, ge=-500.0, le=9000.0)
 
 
 class Notifier(Protocol):

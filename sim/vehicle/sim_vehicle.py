@@ -14,25 +14,26 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from edge.flight.mavlink_enums import MAV_CMD_DO_SET_MODE, MAV_MISSION_TYPE_MISSION, MAV_TYPE_GCS
 from edge.geo import LatLon, from_local_en
-from sim.vehicle import wire
-from sim.vehicle.battery import Battery
-from sim.vehicle.commands import CommandHandler
+from sim.vehicle.autopilot.failsafes import Failsafes
+from sim.vehicle.autopilot.mission_store import MissionStore
+from sim.vehicle.autopilot.mode_switch import ModeSwitch
+from sim.vehicle.autopilot.modes import FlightMode
+from sim.vehicle.autopilot.navigator import Navigator
+from sim.vehicle.autopilot.params import ParamStore
+from sim.vehicle.autopilot.vehicle_state import VehicleState
 from sim.vehicle.config import VehicleConfig
-from sim.vehicle.failsafe import Failsafes
-from sim.vehicle.fault_state import FaultState
-from sim.vehicle.link import Address, MavlinkLink
-from sim.vehicle.mission import MissionStore, MissionType
-from sim.vehicle.mission_protocol import MissionProtocol
-from sim.vehicle.modes import FlightMode
-from sim.vehicle.modeswitch import ModeSwitch
-from sim.vehicle.navigator import Navigator
-from sim.vehicle.param_protocol import ParamProtocol
-from sim.vehicle.params import ParamStore
-from sim.vehicle.state import VehicleState
-from sim.vehicle.telemetry import Telemetry
-from sim.vehicle.wire import MSG, Message, mavlink
-from sim.vehicle.wire_extra import extra_builders
+from sim.vehicle.faults import FaultState
+from sim.vehicle.mavlink import messages
+from sim.vehicle.mavlink.command_protocol import CommandHandler
+from sim.vehicle.mavlink.messages import MSG, Message, mavlink
+from sim.vehicle.mavlink.mission_protocol import MissionProtocol
+from sim.vehicle.mavlink.param_protocol import ParamProtocol
+from sim.vehicle.mavlink.sensor_messages import sensor_builders
+from sim.vehicle.mavlink.streams import Telemetry
+from sim.vehicle.mavlink.udp_link import Address, MavlinkLink
+from sim.vehicle.physics.battery import Battery
 
 __all__ = ["SimVehicle"]
 
@@ -40,7 +41,6 @@ logger = logging.getLogger(__name__)
 
 PHYSICS_PERIOD_S = 0.02
 MIN_SLEEP_S = 0.004
-MAV_TYPE_GCS = 6
 REACHED_REPEAT_S = 1.0
 
 
@@ -75,7 +75,7 @@ class SimVehicle:
                 MSG.SYS_STATUS: self._sys_status,
                 MSG.MISSION_CURRENT: self._mission_current,
                 MSG.ORBIT_EXECUTION_STATUS: self._orbit_status,
-                **extra_builders(self.state, self.nav.target, lambda: int(wall() * 1e9)),
+                **sensor_builders(self.state, self.nav.target, lambda: int(wall() * 1e9)),
             },
         )
         self.modes = ModeSwitch(self.state, self.nav, self, wall, config.mission_start_delay_s)
@@ -100,7 +100,7 @@ class SimVehicle:
     def statustext(self, severity: int, text: str) -> None:
         logger.info("vehicle %d: %s", self.sysid, text)
         self._text_id = self._text_id % 65535 + 1
-        for msg in wire.statustexts(severity, text, self._text_id):
+        for msg in messages.statustexts(severity, text, self._text_id):
             self.link.send(msg)
 
     def mission_reached(self, seq: int) -> None:
@@ -153,12 +153,12 @@ class SimVehicle:
 
     def _sys_status(self) -> Message:
         armable = self.arm_refusal() is None
-        return wire.sys_status(self.state, armable)
+        return messages.sys_status(self.state, armable)
 
     def _mission_current(self) -> Message:
         in_mission = self.state.mode is FlightMode.MISSION
         total = len(self.store.items())
-        return wire.mission_current(
+        return messages.mission_current(
             self.store.current, total, int(self.nav.mission.state), in_mission
         )
 
@@ -168,10 +168,10 @@ class SimVehicle:
             return None
         centre = from_local_en(LatLon(self.config.home.lat, self.config.home.lon), o.e, o.n)
         alt = self.config.home.alt_amsl - o.d
-        return wire.orbit_status(self.state, o.radius, centre.lat, centre.lon, alt)
+        return messages.orbit_status(self.state, o.radius, centre.lat, centre.lon, alt)
 
     def _mission_changed(self, kind: int) -> None:
-        if kind == MissionType.MISSION:
+        if kind == MAV_MISSION_TYPE_MISSION:
             self.modes.mission_uploaded(len(self.store.items()))
             self._last_reached = None
             self.nav.mission.uploaded()
@@ -205,7 +205,7 @@ class SimVehicle:
             return
         main, sub = (msg.custom_mode >> 16) & 0xFF, (msg.custom_mode >> 24) & 0xFF
         fake = mavlink.MAVLink_command_long_message(
-            self.sysid, 1, 176, 0, msg.base_mode, main, sub, 0, 0, 0, 0
+            self.sysid, 1, MAV_CMD_DO_SET_MODE, 0, msg.base_mode, main, sub, 0, 0, 0, 0
         )
         fake._header = msg._header
         self.commands.handle(fake)

@@ -4,6 +4,15 @@ from __future__ import annotations
 
 from enum import IntEnum, StrEnum
 
+from edge.flight.mavlink_enums import (
+    MAV_MODE_FLAG_AUTO_ENABLED,
+    MAV_MODE_FLAG_CUSTOM_MODE_ENABLED,
+    MAV_MODE_FLAG_GUIDED_ENABLED,
+    MAV_MODE_FLAG_MANUAL_INPUT_ENABLED,
+    MAV_MODE_FLAG_SAFETY_ARMED,
+    MAV_MODE_FLAG_STABILIZE_ENABLED,
+)
+
 __all__ = [
     "MAIN_AUTO",
     "MAIN_POSCTL",
@@ -21,14 +30,6 @@ MAIN_AUTO = 4
 MAIN_ACRO = 5
 MAIN_OFFBOARD = 6
 MAIN_STABILIZED = 7
-
-# HEARTBEAT base_mode flags as PX4 sets them.
-FLAG_CUSTOM_MODE_ENABLED = 1
-FLAG_AUTO_ENABLED = 4
-FLAG_GUIDED_ENABLED = 8
-FLAG_STABILIZE_ENABLED = 16
-FLAG_MANUAL_INPUT_ENABLED = 64
-FLAG_SAFETY_ARMED = 128
 
 
 class FlightMode(StrEnum):
@@ -117,10 +118,18 @@ def custom_mode(mode: FlightMode) -> int:
 
 def base_mode(mode: FlightMode, armed: bool) -> int:
     """HEARTBEAT ``base_mode`` flags for a flight mode, as PX4 sets them."""
-    flags = FLAG_CUSTOM_MODE_ENABLED | FLAG_STABILIZE_ENABLED | FLAG_GUIDED_ENABLED
-    flags |= FLAG_AUTO_ENABLED if mode.px4[0] == MAIN_AUTO else FLAG_MANUAL_INPUT_ENABLED
+    flags = (
+        MAV_MODE_FLAG_CUSTOM_MODE_ENABLED
+        | MAV_MODE_FLAG_STABILIZE_ENABLED
+        | MAV_MODE_FLAG_GUIDED_ENABLED
+    )
+    flags |= (
+        MAV_MODE_FLAG_AUTO_ENABLED
+        if mode.px4[0] == MAIN_AUTO
+        else MAV_MODE_FLAG_MANUAL_INPUT_ENABLED
+    )
     if armed:
-        flags |= FLAG_SAFETY_ARMED
+        flags |= MAV_MODE_FLAG_SAFETY_ARMED
     return flags
 
 

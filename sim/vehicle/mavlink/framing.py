@@ -13,7 +13,7 @@ from typing import Any
 
 from pymavlink.dialects.v20.common import x25crc  # fastcrc's C code when it is installed
 
-from sim.vehicle.wire import Message
+from sim.vehicle.mavlink.messages import Message
 
 __all__ = ["frame"]
 

@@ -12,8 +12,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from sim.vehicle.physics import Setpoint
-from sim.vehicle.state import Notifier, Severity, VehicleState
+from edge.flight.mavlink_enums import (
+    MAV_SEVERITY_INFO,
+)
+from sim.vehicle.autopilot.vehicle_state import Notifier, VehicleState
+from sim.vehicle.physics.body import Setpoint
 
 __all__ = ["Orbit", "ReturnToLaunch", "land_setpoint", "orbit_setpoint"]
 
@@ -81,10 +84,10 @@ class ReturnToLaunch:
         self._waited = 0.0
         self.phase = "done" if s.landed else "climb"
         if not s.landed:
-            self.notify.statustext(Severity.INFO, "Returning to launch")
+            self.notify.statustext(MAV_SEVERITY_INFO, "Returning to launch")
             alt = -self.return_d
             self.notify.statustext(
-                Severity.INFO,
+                MAV_SEVERITY_INFO,
                 f"RTL: start return at {s.origin.alt_amsl + alt:.0f} m "
                 f"({alt:.0f} m above destination)",
             )
@@ -110,6 +113,6 @@ class ReturnToLaunch:
             delay = p["RTL_LAND_DELAY"]
             if 0 <= delay <= self._waited:
                 self.phase = "land"
-                self.notify.statustext(Severity.INFO, "RTL: land at destination")
+                self.notify.statustext(MAV_SEVERITY_INFO, "RTL: land at destination")
             return Setpoint("position", hn, he, s.body.d, limits=lim)
         return land_setpoint(s, hn, he)

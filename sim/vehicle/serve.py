@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from sim.vehicle.config import VehicleConfig
-from sim.vehicle.vehicle import SimVehicle
+from sim.vehicle.sim_vehicle import SimVehicle
 
 __all__ = ["run_vehicles"]
 

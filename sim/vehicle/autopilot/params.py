@@ -11,6 +11,8 @@ import math
 import struct
 from dataclasses import dataclass
 
+from edge.flight.mavlink_enums import MAV_PARAM_TYPE_INT32, MAV_PARAM_TYPE_REAL32
+
 __all__ = [
     "PARAM_INT32",
     "PARAM_REAL32",
@@ -20,8 +22,8 @@ __all__ = [
     "UnknownParam",
 ]
 
-PARAM_INT32 = 6  # MAV_PARAM_TYPE_INT32
-PARAM_REAL32 = 9  # MAV_PARAM_TYPE_REAL32
+PARAM_INT32 = MAV_PARAM_TYPE_INT32
+PARAM_REAL32 = MAV_PARAM_TYPE_REAL32
 
 logger = logging.getLogger(__name__)
 

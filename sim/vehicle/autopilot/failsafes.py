@@ -21,10 +21,16 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from sim.vehicle.battery import ChargeState
-from sim.vehicle.modes import FlightMode
-from sim.vehicle.navigator import Navigator
-from sim.vehicle.state import Notifier, Severity, VehicleState
+from edge.flight.mavlink_enums import (
+    MAV_SEVERITY_CRITICAL,
+    MAV_SEVERITY_EMERGENCY,
+    MAV_SEVERITY_INFO,
+    MAV_SEVERITY_WARNING,
+)
+from sim.vehicle.autopilot.modes import FlightMode
+from sim.vehicle.autopilot.navigator import Navigator
+from sim.vehicle.autopilot.vehicle_state import Notifier, VehicleState
+from sim.vehicle.physics.battery import ChargeState
 
 __all__ = ["Failsafes"]
 
@@ -89,12 +95,12 @@ class Failsafes:
         delay = self.s.params["COM_FAIL_ACT_T"]
         if at_once or delay <= 0 or mode is FlightMode.HOLD:
             self._pending = None
-            self.notify.statustext(Severity.CRITICAL, "Failsafe activated")
+            self.notify.statustext(MAV_SEVERITY_CRITICAL, "Failsafe activated")
             self.nav.set_mode(mode)
             return
         if self._pending is None:
             self.notify.statustext(
-                Severity.CRITICAL, f"Failsafe activated: entering Hold for {delay:.0f} seconds"
+                MAV_SEVERITY_CRITICAL, f"Failsafe activated: entering Hold for {delay:.0f} seconds"
             )
             self.nav.set_mode(FlightMode.HOLD)
         self._pending = (mode, self.s.sim_time + delay)
@@ -107,7 +113,7 @@ class Failsafes:
             self._pending = None  # the pilot took over, or it is down already
         elif self.s.sim_time >= due:
             self._pending = None
-            self.notify.statustext(Severity.CRITICAL, "Failsafe activated")
+            self.notify.statustext(MAV_SEVERITY_CRITICAL, "Failsafe activated")
             self.nav.set_mode(mode)
 
     def _battery(self) -> None:
@@ -121,15 +127,15 @@ class Failsafes:
         self.battery_level = level
         action = self.s.params.get_int("COM_LOW_BAT_ACT")
         if level is ChargeState.LOW:
-            self.notify.statustext(Severity.WARNING, "Low battery")
+            self.notify.statustext(MAV_SEVERITY_WARNING, "Low battery")
         elif level is ChargeState.CRITICAL:
-            self.notify.statustext(Severity.CRITICAL, "Critical battery")
+            self.notify.statustext(MAV_SEVERITY_CRITICAL, "Critical battery")
             if action in (1, 3) and self.flying:
                 self._act(FlightMode.RTL, "battery critical")
             elif action == 2 and self.flying:
                 self._act(FlightMode.LAND, "battery critical")
         elif level is ChargeState.EMERGENCY:
-            self.notify.statustext(Severity.EMERGENCY, "Emergency battery level")
+            self.notify.statustext(MAV_SEVERITY_EMERGENCY, "Emergency battery level")
             if action in (1, 2, 3) and self.flying:
                 self._act(FlightMode.LAND, "battery emergency", at_once=True)
 
@@ -142,9 +148,9 @@ class Failsafes:
             return
         self.link_lost = lost
         if not lost:
-            self.notify.statustext(Severity.INFO, "GCS connection regained")
+            self.notify.statustext(MAV_SEVERITY_INFO, "GCS connection regained")
             return
-        self.notify.statustext(Severity.CRITICAL, "Connection to ground station lost")
+        self.notify.statustext(MAV_SEVERITY_CRITICAL, "Connection to ground station lost")
         mode = _DLL_ACTIONS.get(p.get_int("NAV_DLL_ACT"))
         exempt = p.get_int("COM_DLL_EXCEPT")
         if (exempt & 1 and self.s.mode is FlightMode.MISSION) or (
