@@ -20,10 +20,10 @@ from typing import Any
 
 import aiomqtt
 
-from dispatch.bench.choice import CENTRE, LIMITS
 from dispatch.bus import parse_mqtt_url
 from edge.geo import destination
 from edge.protocol import Kind, Phase, Position, State, Telemetry, encode, topic
+from outrider.bench.dock_choice import CENTRE, LIMITS
 
 DOCKS_PER_CONNECTION = 100
 
