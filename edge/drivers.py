@@ -62,8 +62,15 @@ class Driver(Generic[Opener]):
     module: str
 
 
-def import_plugins(package: str, kind: str) -> list[ModuleType]:
+def import_plugins(
+    package: str, kind: str, skipped: dict[str, str] | None = None
+) -> list[ModuleType]:
     """Every module of ``package`` that imports; one whose runtime is missing is logged.
+
+    Args:
+        package: the package whose modules are the plugins.
+        kind: what they are, for the log.
+        skipped: filled with the name of each module that did not import, and why.
 
     Returns:
         the imported modules, in name order.
@@ -74,6 +81,8 @@ def import_plugins(package: str, kind: str) -> list[ModuleType]:
             found.append(importlib.import_module(f"{package}.{info.name}"))
         except ImportError as exc:
             logger.info("%s %s skipped: %s", kind, info.name, exc)
+            if skipped is not None:
+                skipped[info.name] = str(exc)
     return found
 
 
@@ -120,12 +129,13 @@ class DriverRegistry(Generic[Opener]):
         self.default = default
         self.elsewhere = dict(elsewhere or {})
         self._drivers: dict[str, Driver[Opener]] = {}
+        self._skipped: dict[str, str] = {}
         self._discovered = False
 
     def _discover(self) -> None:
         if not self._discovered:
             self._discovered = True
-            for module in import_plugins(self.package, f"{self.kind} driver"):
+            for module in import_plugins(self.package, f"{self.kind} driver", self._skipped):
                 self.add(module)
 
     def add(self, module: ModuleType) -> Driver[Opener]:
@@ -166,7 +176,11 @@ class DriverRegistry(Generic[Opener]):
     def missing(self, key: str) -> str:
         """Why ``key`` is not available, and what would make it so."""
         where = self.elsewhere.get(key, "no such driver")
-        return f"{self.kind} {key!r} is not available here ({where}); available: {self.keys()}"
+        message = f"{self.kind} {key!r} is not available here ({where}); available: {self.keys()}"
+        if self._skipped:
+            why = "; ".join(f"{name}: {reason}" for name, reason in sorted(self._skipped.items()))
+            message += f"; drivers that could not load: {why}"
+        return message
 
     def validate(self, value: object) -> DriverConfig:
         """A config table (or a config already built) checked by its driver's config class."""
