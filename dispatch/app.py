@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from importlib import metadata
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
@@ -17,9 +18,16 @@ from dispatch.api.routes import ops, pages
 from dispatch.metrics import Metrics
 from dispatch.runtime import Runtime
 from edge.protocol.video import API_PREFIX
-from outrider import __version__
 
 __all__ = ["API_PREFIX", "create_app"]
+
+
+def _version() -> str:
+    """The installed distribution's version (dispatch does not import the command line)."""
+    try:
+        return metadata.version("outrider")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "0+unknown"
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -65,7 +73,7 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     app = FastAPI(
         title="Outrider dispatch",
-        version=__version__,
+        version=_version(),
         summary="Incidents in, best dock out, fleet state, live video, timeline and audit log.",
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,

@@ -21,7 +21,7 @@ from edge.airspace import NoFlyZone, load_zones
 from edge.comms.dispatcher import CommandDispatcher
 from edge.comms.link import MqttLink
 from edge.config import EdgeConfig
-from edge.dock import Dock
+from edge.dock import Dock, open_dock
 from edge.failsafe import FailsafeMonitor
 from edge.flight.vehicle import Vehicle
 from edge.geoproject import CameraPose
@@ -58,28 +58,12 @@ class VideoSession:
 VideoStarter = Callable[[VideoSession], AbstractAsyncContextManager[Any]]
 
 
-def make_dock(config: EdgeConfig) -> Dock:
-    """The dock hardware driver the config names."""
-    hw = config.dock.hardware
-    if hw.type == "sim":
-        from edge.energy import Wind
-        from sim.dock import SimDock
-
-        control = None
-        if hw.vehicle_control:
-            host, _, port = hw.vehicle_control.rpartition(":")
-            control = (host, int(port))
-        return SimDock(
-            lid_time_s=hw.lid_time_s,
-            charge_pct_per_s=hw.charge_pct_per_s,
-            wind=Wind(hw.wind_mps, hw.wind_from_deg),
-            vehicle_control=control,
-        )
-    raise NotImplementedError(hw.type)  # pragma: no cover - the union has one member today
-
-
 def make_vehicle(config: EdgeConfig) -> Vehicle:
-    """The MAVSDK vehicle of the config's ``[vehicle]`` section."""
+    """The MAVSDK vehicle of the config's ``[vehicle]`` section.
+
+    The vehicle needs no driver registry: a real PX4, PX4 SITL and the sim vehicle all speak
+    MAVLink, so ``vehicle.url`` is the whole choice.
+    """
     from edge.flight.mavsdk_vehicle import MavsdkVehicle
 
     return MavsdkVehicle(config.vehicle, config.autopilot_params())
@@ -105,7 +89,7 @@ class EdgeAgent:
     ) -> None:
         self.config = config
         self.dock_id = config.dock.id
-        self.dock = dock or make_dock(config)
+        self.dock = dock or open_dock(config.dock.hardware)
         self.vehicle = vehicle or make_vehicle(config)
         self.video = video
         self.zones: list[NoFlyZone] = [z for p in config.airspace.nofly for z in load_zones(p)]

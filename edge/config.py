@@ -18,6 +18,8 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from edge.comms.mqtt import BrokerSettings, parse_mqtt_url
+from edge.dock import DockHardware
+from edge.drivers import DRIVER_MISSING
 from edge.energy import Airframe, EnergyModel
 from edge.errors import ConfigError
 from edge.protocol import Limits, OnScene
@@ -60,34 +62,16 @@ class HomeConfig(Section):
     )
 
 
-class SimDockConfig(Section):
-    """The simulated dock hardware (``sim.dock``): lid motor, charger and weather sensor."""
-
-    type: Literal["sim"] = "sim"
-    lid_time_s: float = Field(3.0, ge=0, title="Time the lid takes to open or close")
-    charge_pct_per_s: float = Field(0.5, gt=0, title="Charge rate, battery percent per second")
-    wind_mps: float = Field(0.0, ge=0, title="Wind the weather sensor reads at start")
-    wind_from_deg: float = Field(0.0, ge=0, lt=360)
-    vehicle_control: str | None = Field(
-        None, title="host:port of the sim vehicle's control socket the charger feeds"
-    )
-
-    @field_validator("vehicle_control")
-    @classmethod
-    def _address(cls, value: str | None) -> str | None:
-        if value is not None:
-            host, _, port = value.rpartition(":")
-            if not host or not port.isdigit() or not 0 < int(port) < 65536:
-                raise ValueError("must be host:port")
-        return value
-
-
 class DockConfig(Section):
     """The dock: its id, where it is, its hardware and when its drone counts as ready."""
 
     id: DockId
     home: HomeConfig
-    hardware: SimDockConfig = Field(default_factory=SimDockConfig)
+    hardware: DockHardware = Field(
+        default_factory=dict,  # the default driver, validated like a table naming no type
+        validate_default=True,
+        title="The dock's hardware driver; `type` picks it (see edge.dock)",
+    )
     ready_pct: float = Field(95.0, gt=0, le=100, title="Charged enough to count as ready")
     lid_timeout_s: float = Field(30.0, gt=0, title="Longest the lid may take before it is faulty")
 
@@ -380,7 +364,8 @@ def load_config(path: Path | None, **overrides: Any) -> EdgeConfig:
 
     Raises:
         ConfigError: when the file cannot be read or any key is missing, unknown or invalid;
-            the reason names every bad key.
+            the reason names every bad key. The code is ``driver_missing`` when a driver the
+            config names (dock hardware, camera source) is not available here.
     """
     data: dict[str, Any] = {}
     if path is not None:
@@ -396,6 +381,9 @@ def load_config(path: Path | None, **overrides: Any) -> EdgeConfig:
         return EdgeConfig(**overrides)
     except ValidationError as exc:
         where = f"config file {path}" if path else "configuration"
-        raise ConfigError(f"{where}: {_describe(exc)}") from None
+        missing = any(err["type"] == DRIVER_MISSING for err in exc.errors())
+        raise ConfigError(
+            f"{where}: {_describe(exc)}", code=DRIVER_MISSING if missing else None
+        ) from None
     finally:
         _FILE_DATA.reset(token)

@@ -64,9 +64,7 @@ def snapshot(
             alt_rel_m=vehicle.alt_rel_m,
             alt_amsl_m=vehicle.alt_amsl_m,
         )
-    overhead = ARM_AND_CLIMB_OUT_S
-    if config.dock.hardware.type == "sim":
-        overhead += config.dock.hardware.lid_time_s
+    overhead = ARM_AND_CLIMB_OUT_S + config.dock.hardware.lid_time_s
     return State(
         dock_id=config.dock.id,
         phase=machine.phase,

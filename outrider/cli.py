@@ -22,6 +22,13 @@ COMMAND_MODULES = [
     "sim.cli",
     "outrider.demo.cli",
 ]
+# A dock's install may leave the simulator out: then its commands and drivers are left out.
+OPTIONAL_PACKAGES = ("sim",)
+
+
+def _optional_missing(exc: ImportError) -> bool:
+    """Whether ``exc`` says an optional package is not installed."""
+    return (exc.name or "").split(".")[0] in OPTIONAL_PACKAGES
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,8 +42,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
-        importlib.import_module(name).register(sub)
+        try:
+            module = importlib.import_module(name)
+        except ImportError as exc:
+            if not _optional_missing(exc):
+                raise
+            continue
+        module.register(sub)
     return parser
+
+
+def register_sim_drivers() -> None:
+    """Make the simulator's dock and camera available to configs, when ``sim`` imports."""
+    try:
+        from sim.drivers import register
+    except ImportError as exc:
+        if not _optional_missing(exc):
+            raise
+        logging.getLogger(__name__).info("simulated dock and camera not available: %s", exc)
+        return
+    register()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -47,6 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    register_sim_drivers()
     try:
         return int(args.func(args) or 0)
     except OutriderError as exc:

@@ -1,8 +1,10 @@
 """A simulated dock: a lid that takes time to move, a charger, and a wind sensor tests can script.
 
-It implements :class:`edge.dock.Dock`. Charging feeds a ``charge`` coroutine with the percent
-added each tick (for the sim vehicle, through its control socket), so the vehicle's battery
-fills while it sits in the dock; with no callback the dock only reports that it is charging.
+It implements :class:`edge.dock.Dock` and is the ``sim`` dock driver (``KEY``,
+:class:`SimDockConfig`, :func:`open_dock`), which :func:`sim.drivers.register` adds to the
+edge's registry. Charging feeds a ``charge`` coroutine with the percent added each tick (for
+the sim vehicle, through its control socket), so the vehicle's battery fills while it sits
+in the dock; with no callback the dock only reports that it is charging.
 """
 
 from __future__ import annotations
@@ -12,14 +14,16 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import Literal, Self
+from typing import Final, Literal, Self
+
+from pydantic import Field, field_validator
 
 from edge.aio import within
-from edge.dock import DockError
+from edge.dock import DockError, DockHardwareConfig
 from edge.energy import Wind
 from edge.protocol import DockStatus
 
-__all__ = ["SimDock"]
+__all__ = ["KEY", "SimDock", "SimDockConfig", "open_dock"]
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +32,28 @@ CHARGE_TICK_S = 0.2
 CHARGE_TIMEOUT_S = 5.0
 CALM = Wind()
 Charger = Callable[[float], Awaitable[None]]
+KEY: Final = "sim"
+
+
+class SimDockConfig(DockHardwareConfig):
+    """The simulated dock hardware: lid motor, charger and weather sensor."""
+
+    type: Literal["sim"] = KEY
+    charge_pct_per_s: float = Field(0.5, gt=0, title="Charge rate, battery percent per second")
+    wind_mps: float = Field(0.0, ge=0, title="Wind the weather sensor reads at start")
+    wind_from_deg: float = Field(0.0, ge=0, lt=360)
+    vehicle_control: str | None = Field(
+        None, title="host:port of the sim vehicle's control socket the charger feeds"
+    )
+
+    @field_validator("vehicle_control")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        if value is not None:
+            host, _, port = value.rpartition(":")
+            if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError("must be host:port")
+        return value
 
 
 class SimDock:
@@ -164,3 +190,17 @@ class SimDock:
                     )
                 except Exception:  # a charger fault must not stop the dock
                     logger.exception("charger could not feed the vehicle battery")
+
+
+def open_dock(config: SimDockConfig) -> SimDock:
+    """The sim dock ``config`` describes, charging the sim vehicle at ``vehicle_control``."""
+    control = None
+    if config.vehicle_control:
+        host, _, port = config.vehicle_control.rpartition(":")
+        control = (host, int(port))
+    return SimDock(
+        lid_time_s=config.lid_time_s,
+        charge_pct_per_s=config.charge_pct_per_s,
+        wind=Wind(config.wind_mps, config.wind_from_deg),
+        vehicle_control=control,
+    )

@@ -1,4 +1,4 @@
-"""Shared fixtures: a real MQTT broker of the test's own on a free port."""
+"""Shared fixtures: a real MQTT broker of the test's own on a free port; the sim drivers."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ from collections.abc import AsyncIterator
 import pytest
 
 from sim.broker import LocalBroker, local_broker
+from sim.drivers import register
+
+register()  # `type = "sim"` docks and cameras, as the command line's wiring makes them
 
 
 @pytest.fixture

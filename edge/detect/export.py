@@ -8,6 +8,7 @@ result to the docks.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import sys
 from pathlib import Path
 from typing import Literal
@@ -26,9 +27,15 @@ def export_model(model: Path, fmt: ExportFormat = "onnx", imgsz: int = 640) -> P
     The export carries the class names and input size in its metadata, which the plugins read.
 
     Raises:
-        DetectorError: ``model_missing`` or ``model_corrupt`` (with what to provide), or
-            ``export_failed``.
+        DetectorError: ``runtime_missing`` without the ``outrider[ultralytics]`` extra;
+            ``model_missing`` or ``model_corrupt`` (with what to provide), or ``export_failed``.
     """
+    if importlib.util.find_spec("ultralytics") is None:
+        raise DetectorError(
+            "exporting a model needs Ultralytics, which a dock's install leaves out: "
+            "pip install 'outrider[ultralytics]' where the weights are",
+            code="runtime_missing",
+        )
     if not model.is_file():
         raise DetectorError(
             f"checkpoint {model} does not exist: give the path of an Ultralytics .pt file",

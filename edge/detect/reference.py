@@ -21,10 +21,11 @@ __all__ = ["TorchReference", "torch_reference_available"]
 
 def torch_reference_available(model: Path) -> str | None:
     """None when :class:`TorchReference` can run ``model``, else the reason it cannot."""
+    extra = "pip install 'outrider[ultralytics]'"
     if importlib.util.find_spec("ultralytics") is None or importlib.util.find_spec("torch") is None:
-        return "ultralytics and torch are not installed"
+        return f"ultralytics and torch are not installed ({extra})"
     if model.suffix.lower() == ".onnx" and importlib.util.find_spec("onnx2torch") is None:
-        return "onnx2torch is not installed (pip install -e '.[dev]')"
+        return f"onnx2torch is not installed ({extra})"
     if model.suffix.lower() not in {".onnx", ".pt"}:
         return f"no PyTorch form of {model.name}"
     return None

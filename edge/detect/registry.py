@@ -2,26 +2,29 @@
 
 Every module in :mod:`edge.detect.plugins` defines ``KEY``, a config class with
 ``type: Literal[KEY]`` and a detector class with ``key = KEY``. A plugin whose runtime is not
-installed raises ``ImportError`` at import; it is logged and left out.
+installed raises ``ImportError`` at import; it is logged and left out, and a config naming it
+is refused (``driver_missing``) with what to install: a dock's install has ONNX Runtime and
+OpenVINO, Ultralytics (and the PyTorch it pulls) is the ``outrider[ultralytics]`` extra.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
-import pkgutil
 import platform
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
+from pydantic_core import PydanticCustomError
 
 from edge.detect import plugins
 from edge.detect.api import BaseDetectorConfig, Detector
+from edge.drivers import DRIVER_MISSING, config_class, import_plugins
 from edge.errors import DetectorError
 
 __all__ = [
+    "INSTALL",
     "PLUGINS",
     "AutoDetectorConfig",
     "DetectorConfig",
@@ -45,31 +48,43 @@ class Plugin:
 
 def _discover() -> dict[str, Plugin]:
     found: dict[str, Plugin] = {}
-    for info in pkgutil.iter_modules(plugins.__path__):
-        name = f"{plugins.__name__}.{info.name}"
-        try:
-            module = importlib.import_module(name)
-        except ImportError as exc:
-            logger.info("detector plugin %s skipped: %s", info.name, exc)
-            continue
+    for module in import_plugins(plugins.__name__, "detector plugin"):
         key = module.KEY
-        members = list(vars(module).values())
-        config = next(
-            c
-            for c in members
-            if isinstance(c, type)
-            and issubclass(c, BaseDetectorConfig)
-            and c.model_fields["type"].default == key
-        )
+        config = config_class(module, BaseDetectorConfig)
         detector = next(
-            c for c in members if isinstance(c, type) and getattr(c, "key", None) == key
+            c
+            for c in vars(module).values()
+            if isinstance(c, type) and getattr(c, "key", None) == key
         )
+        assert config is not None, f"{module.__name__} defines no config class"
         found[key] = Plugin(key, config, detector)
     return found
 
 
 PLUGINS: dict[str, Plugin] = _discover()
 """Installed plugins by key, e.g. ``onnxruntime``, ``openvino``, ``ultralytics``."""
+
+INSTALL: dict[str, str] = {
+    "onnxruntime": "pip install onnxruntime",
+    "openvino": "pip install openvino",
+    "ultralytics": "pip install 'outrider[ultralytics]'",
+}
+"""What to install for each runtime Outrider has a plugin for."""
+
+
+def _not_installed(key: str) -> str:
+    return f"detector runtime {key!r} is not installed here ({INSTALL[key]}); installed: " + (
+        ", ".join(sorted(PLUGINS)) or "none"
+    )
+
+
+def _installed(value: Any) -> Any:
+    """Refuse a config naming a known runtime that is not installed, saying what to install."""
+    if isinstance(value, dict):
+        key = value.get("type")
+        if key in INSTALL and key not in PLUGINS:
+            raise PydanticCustomError(DRIVER_MISSING, _not_installed(key))
+    return value
 
 
 class AutoDetectorConfig(BaseDetectorConfig):
@@ -82,7 +97,8 @@ if TYPE_CHECKING:
     DetectorConfig = BaseDetectorConfig
 else:
     _configs = (AutoDetectorConfig, *(p.config for p in PLUGINS.values()))
-    DetectorConfig = Annotated[Union[_configs], Field(discriminator="type")]  # noqa: UP007
+    _union = Union[_configs]  # noqa: UP007 - built from a tuple at run time
+    DetectorConfig = Annotated[_union, Field(discriminator="type"), BeforeValidator(_installed)]
 """The ``video.detector`` config: validating it picks the plugin by ``type``."""
 
 
@@ -118,10 +134,9 @@ def choose_runtime(model: Path, *, intel: bool | None = None) -> str:
     for key in order:
         if key in PLUGINS:
             return key
+    how = " or ".join(f"{k} ({INSTALL[k]})" for k in order)
     raise DetectorError(
-        f"no installed runtime runs {model.name}: install one of {order} "
-        "(pip install onnxruntime / openvino / ultralytics)",
-        code="runtime_missing",
+        f"no installed runtime runs {model.name}: install {how}", code="runtime_missing"
     )
 
 
@@ -137,10 +152,12 @@ def load_detector(config: BaseDetectorConfig) -> Detector:
         key = choose_runtime(config.model_path())
     plugin = PLUGINS.get(key)
     if plugin is None:
-        raise DetectorError(
-            f"detector runtime {key!r} is not installed here; installed: {sorted(PLUGINS)}",
-            code="runtime_missing",
+        reason = (
+            _not_installed(key)
+            if key in INSTALL
+            else f"there is no detector runtime {key!r}; installed: {sorted(PLUGINS)}"
         )
+        raise DetectorError(reason, code="runtime_missing")
     if not isinstance(config, plugin.config):
         shared = config.model_dump(include=set(BaseDetectorConfig.model_fields) - {"type"})
         config = plugin.config.model_validate({**shared, "type": key})

@@ -1,7 +1,8 @@
 """Camera sources behind one interface: video files and image loops, RTSP/HTTP streams, V4L2.
 
-The synthetic camera that renders the simulated world lives in :mod:`sim.camera` and follows
-the same :class:`Camera` protocol. ``read`` is blocking and is only ever called from the
+The drivers that open them from a config are in :mod:`edge.video.cameras`. The synthetic
+camera that renders the simulated world lives in :mod:`sim.camera` and follows the same
+:class:`Camera` protocol. ``read`` is blocking and is only ever called from the
 capture thread.
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import cv2
 import numpy as np
@@ -19,7 +20,9 @@ from edge.errors import OutriderError
 from edge.video.frames import CameraFrame
 
 __all__ = [
+    "BACKENDS",
     "IMAGE_SUFFIXES",
+    "Backend",
     "Camera",
     "CameraError",
     "ImageLoopCamera",
@@ -30,6 +33,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+Backend = Literal["any", "ffmpeg", "v4l2"]
+BACKENDS: dict[Backend, int] = {"any": cv2.CAP_ANY, "ffmpeg": cv2.CAP_FFMPEG, "v4l2": cv2.CAP_V4L2}
 
 
 class CameraError(OutriderError):
@@ -109,7 +114,7 @@ class StreamCamera:
         source: URL, device index or path.
         live: whether the source paces itself.
         loop: restart a finite file at its end instead of reporting the stream lost.
-        api: an OpenCV capture backend (``cv2.CAP_V4L2``, ``cv2.CAP_FFMPEG``) or None for any.
+        backend: the OpenCV capture backend: ``any``, ``ffmpeg`` (streams) or ``v4l2``.
         timeout_s: open and read timeout for network streams.
     """
 
@@ -119,14 +124,14 @@ class StreamCamera:
         *,
         live: bool = True,
         loop: bool = False,
-        api: int | None = None,
+        backend: Backend = "any",
         timeout_s: float = 5.0,
     ) -> None:
         self.name = str(source)
         self.live = live
         self._source = source
         self._loop = loop
-        self._api = cv2.CAP_ANY if api is None else api
+        self._api = BACKENDS[backend]
         self._timeout_ms = int(timeout_s * 1000)
         self._cap: Any = None
 

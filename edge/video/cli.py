@@ -60,6 +60,7 @@ def _detect(args: argparse.Namespace) -> list[dict[str, Any]]:
     from pydantic import TypeAdapter, ValidationError
 
     from edge.detect import DetectorConfig, Image, load_detector
+    from edge.drivers import DRIVER_MISSING
     from edge.errors import ConfigError
 
     try:
@@ -67,7 +68,9 @@ def _detect(args: argparse.Namespace) -> list[dict[str, Any]]:
             {"type": args.runtime, "model": args.model, "conf": args.conf}
         )
     except ValidationError as exc:
-        raise ConfigError(f"--runtime/--conf: {exc.errors()[0]['msg']}") from None
+        first = exc.errors()[0]
+        code = DRIVER_MISSING if first["type"] == DRIVER_MISSING else None
+        raise ConfigError(f"--runtime/--conf: {first['msg']}", code=code) from None
     detector = load_detector(config)
     report: list[dict[str, Any]] = []
     for path in args.images:

@@ -10,7 +10,7 @@ Example (TOML)::
     hfov_deg = 60
 
     [video.camera]
-    type = "sim"                       # sim | file | stream | v4l2
+    type = "sim"                       # sim | file | stream | v4l2 (edge.video.cameras)
     scene = "configs/scenes/example.toml"
 
     [video.detector]
@@ -28,64 +28,24 @@ Example (TOML)::
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from edge.detect import AutoDetectorConfig, DetectorConfig
 from edge.protocol.video import Rendition
+from edge.video.cameras import CameraSource
 
 __all__ = [
-    "CameraSourceConfig",
-    "FileCameraConfig",
     "RecordingConfig",
     "RedactionConfig",
-    "SimCameraConfig",
-    "StreamCameraConfig",
     "TrackerConfig",
     "UplinkConfig",
-    "V4l2CameraConfig",
     "VideoConfig",
 ]
 
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SimCameraConfig(_Section):
-    """The synthetic camera, rendering a scene file from the vehicle's pose."""
-
-    type: Literal["sim"] = "sim"
-    scene: Path | None = Field(None, title="Scene file (TOML/JSON); none: bare ground")
-
-
-class FileCameraConfig(_Section):
-    """A video file, an image, or a folder of images, played in a loop at ``fps``."""
-
-    type: Literal["file"] = "file"
-    path: Path
-
-
-class StreamCameraConfig(_Section):
-    """An RTSP or HTTP(S) stream, reconnected when it drops."""
-
-    type: Literal["stream"] = "stream"
-    url: str = Field(pattern=r"^(rtsp|rtsps|http|https|rtmp|udp|tcp)://")
-    timeout_s: float = Field(5.0, gt=0, le=60)
-
-
-class V4l2CameraConfig(_Section):
-    """A V4L2 device: an index or a path such as ``/dev/video0``."""
-
-    type: Literal["v4l2"] = "v4l2"
-    device: int | str = 0
-
-
-CameraSourceConfig = Annotated[
-    SimCameraConfig | FileCameraConfig | StreamCameraConfig | V4l2CameraConfig,
-    Field(discriminator="type"),
-]
 
 
 def _both_renditions() -> list[Rendition]:
@@ -138,7 +98,11 @@ class VideoConfig(_Section):
     """All the video pipeline needs; the edge config embeds it as ``video: VideoConfig``."""
 
     enabled: bool = True
-    camera: CameraSourceConfig = Field(default_factory=SimCameraConfig)
+    camera: CameraSource = Field(
+        default_factory=dict,  # the default driver, validated like a table naming no type
+        validate_default=True,
+        title="The camera driver; `type` picks it (see edge.video.cameras)",
+    )
     detector: DetectorConfig = Field(default_factory=AutoDetectorConfig)
     width: int = Field(640, ge=64, le=4096)
     height: int = Field(480, ge=64, le=4096)

@@ -1,59 +1,26 @@
-"""Builds the camera a ``[video.camera]`` config names."""
+"""Opens the camera a ``[video.camera]`` config names, and the detectors of ``[video]``."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import cv2
-
 from edge.detect import Detector, load_detector
 from edge.geoproject import CameraModel
-from edge.video.camera import (
-    IMAGE_SUFFIXES,
-    Camera,
-    CameraError,
-    ImageLoopCamera,
-    StreamCamera,
-    VideoFileCamera,
-)
-from edge.video.capture import PoseFn
-from edge.video.config import (
-    FileCameraConfig,
-    SimCameraConfig,
-    StreamCameraConfig,
-    V4l2CameraConfig,
-    VideoConfig,
-)
+from edge.video.camera import Camera
+from edge.video.cameras import CAMERAS, PoseFn
+from edge.video.config import VideoConfig
 
 __all__ = ["open_camera", "open_detectors"]
 
 
 def open_camera(config: VideoConfig, pose: PoseFn) -> Camera:
-    """The camera of ``config.camera``; the sim one renders from ``pose``.
+    """The camera of ``config.camera``, through its driver; a rendering one draws at ``pose``.
 
     Raises:
-        CameraError: a file source that does not exist.
-        ConfigError: a scene file that is missing or invalid.
+        CameraError: a source that does not exist.
+        ConfigError: ``driver_missing`` when the driver is not available here; a scene file
+            that is missing or invalid.
     """
-    source = config.camera
-    if isinstance(source, SimCameraConfig):
-        from sim.camera import Scene, SyntheticCamera, load_scene
-
-        scene = load_scene(source.scene) if source.scene else Scene()
-        cam = CameraModel(config.width, config.height, config.hfov_deg)
-        return SyntheticCamera(scene, cam, pose)
-    if isinstance(source, FileCameraConfig):
-        path = Path(source.path)
-        if path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES:
-            if not path.exists():
-                raise CameraError(f"image source {path} does not exist")
-            return ImageLoopCamera.from_path(path)
-        return VideoFileCamera(path)
-    if isinstance(source, StreamCameraConfig):
-        return StreamCamera(source.url, live=True, api=cv2.CAP_FFMPEG, timeout_s=source.timeout_s)
-    if isinstance(source, V4l2CameraConfig):
-        return StreamCamera(source.device, live=True, api=cv2.CAP_V4L2)
-    raise CameraError(f"unknown camera source {source!r}")
+    cam = CameraModel(config.width, config.height, config.hfov_deg)
+    return CAMERAS.get(config.camera.type).open(config.camera, cam, pose)
 
 
 def open_detectors(config: VideoConfig) -> tuple[Detector, Detector | None]:

@@ -59,7 +59,7 @@ def assets_dir() -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise ConfigError(
             "the synthetic camera cuts its actors from ultralytics' sample photographs; "
-            "install ultralytics (pip install ultralytics)",
+            "install them with pip install 'outrider[ultralytics]'",
             code="assets_missing",
         )
     return Path(next(iter(spec.submodule_search_locations))) / "assets"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from edge.benchrun import bench
+from outrider.bench.edge_latency import bench
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(400)]
 

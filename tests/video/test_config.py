@@ -9,7 +9,9 @@ from pydantic import ValidationError
 
 from edge.detect import PLUGINS, AutoDetectorConfig
 from edge.video import VideoConfig
-from edge.video.config import FileCameraConfig, SimCameraConfig, StreamCameraConfig
+from edge.video.cameras.file import FileCameraConfig
+from edge.video.cameras.stream import StreamCameraConfig
+from sim.camera.source import SimCameraConfig
 
 SECTION = """
 width = 1280

@@ -13,7 +13,7 @@ from edge.detect.layout import model_corrupt, quiet_ultralytics
 from edge.errors import DetectorError
 
 if importlib.util.find_spec("ultralytics") is None:
-    raise ImportError("ultralytics is not installed")
+    raise ImportError("ultralytics is not installed (pip install 'outrider[ultralytics]')")
 
 __all__ = ["KEY", "UltralyticsConfig", "UltralyticsDetector"]
 

@@ -20,10 +20,10 @@ from typing import Any
 
 import aiomqtt
 
-from dispatch.bench.choice import CENTRE, LIMITS
 from edge.comms.mqtt import parse_mqtt_url
 from edge.geo import destination
-from edge.protocol import Kind, Phase, Position, State, Telemetry, encode, topic
+from edge.protocol import Kind, Phase, Position, State, encode, topic
+from outrider.bench.dock_choice import CENTRE, LIMITS, docked_telemetry
 
 DOCKS_PER_CONNECTION = 100
 
@@ -81,20 +81,7 @@ async def _pump(client: aiomqtt.Client, ids: list[str], rate_hz: float, stop: as
     step, due, sent = 1.0 / rate_hz / len(ids), loop.time(), 0
     while not stop.is_set():
         for dock_id in ids:
-            tel = Telemetry(
-                dock_id=dock_id,
-                lat=CENTRE.lat,
-                lon=CENTRE.lon,
-                alt_rel_m=0,
-                alt_amsl_m=20,
-                heading_deg=0,
-                ground_speed_mps=0,
-                battery_pct=90,
-                flight_mode="HOLD",
-                armed=False,
-                in_air=False,
-                gps_fix=3,
-            )
+            tel = docked_telemetry(dock_id, CENTRE, 90)
             await client.publish(topic(dock_id, Kind.TELEMETRY), encode(tel), qos=0)
             sent += 1
             due += step

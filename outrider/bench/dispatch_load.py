@@ -1,13 +1,15 @@
-"""Dispatch benchmarks: fleet telemetry load, dock choice at scale, video fan-out."""
+"""Dispatch: fleet telemetry load, dock choice at scale, video fan-out.
+
+Three parts, each its own module (:mod:`outrider.bench.fleet_telemetry`,
+:mod:`outrider.bench.dock_choice`, :mod:`outrider.bench.video_fanout`); ``--only`` picks some.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from typing import Any
 
-__all__ = ["add_arguments", "run"]
+__all__ = ["add_arguments", "measure", "report"]
 
 PARTS = ("telemetry", "choice", "video")
 
@@ -21,29 +23,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--choice-docks", type=int, default=10_000, help="fleet size for choice")
     parser.add_argument("--viewers", type=int, default=50, help="video viewers")
     parser.add_argument("--fps", type=float, default=15.0, help="ingest frame rate")
-    parser.add_argument("--json", action="store_true", help="print results as JSON")
 
 
-def _line(name: str, result: dict[str, Any]) -> str:
-    figures = ", ".join(f"{k}={v}" for k, v in result.items())
-    return f"{name}: {figures}\n"
-
-
-def run(args: argparse.Namespace) -> int:
-    """Run the chosen parts and print their figures."""
-    from dispatch.bench import choice, telemetry, video
+def measure(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    """Run the chosen parts; their figures by part."""
+    from outrider.bench import dock_choice, fleet_telemetry, video_fanout
 
     parts = args.only or list(PARTS)
     results: dict[str, dict[str, Any]] = {}
     if "choice" in parts:
-        results["choice"] = choice.run(args.choice_docks, samples=300)
+        results["choice"] = dock_choice.run(args.choice_docks, samples=300)
     if "telemetry" in parts:
-        results["telemetry"] = telemetry.run(args.docks, args.rate_hz, args.seconds)
+        results["telemetry"] = fleet_telemetry.run(args.docks, args.rate_hz, args.seconds)
     if "video" in parts:
-        results["video"] = video.run(args.viewers, args.fps, args.seconds)
-    if args.json:
-        sys.stdout.write(json.dumps(results, indent=2) + "\n")
-    else:
-        for name, result in results.items():
-            sys.stdout.write(_line(name, result))
-    return 0
+        results["video"] = video_fanout.run(args.viewers, args.fps, args.seconds)
+    return results
+
+
+def report(results: dict[str, dict[str, Any]]) -> str:
+    """One line per part: ``name: key=value, ...``."""
+    return "".join(
+        f"{name}: {', '.join(f'{k}={v}' for k, v in result.items())}\n"
+        for name, result in results.items()
+    )

@@ -26,6 +26,24 @@ LIMITS = Limits(
 )
 
 
+def docked_telemetry(dock_id: str, at: LatLon, battery_pct: float) -> Telemetry:
+    """The telemetry of a drone sitting in its dock at ``at``."""
+    return Telemetry(
+        dock_id=dock_id,
+        lat=at.lat,
+        lon=at.lon,
+        alt_rel_m=0,
+        alt_amsl_m=20,
+        heading_deg=0,
+        ground_speed_mps=0,
+        battery_pct=battery_pct,
+        flight_mode="HOLD",
+        armed=False,
+        in_air=False,
+        gps_fix=3,
+    )
+
+
 def build_fleet(n: int, seed: int = 1) -> Fleet:
     """``n`` ready docks spread over a 40 km disc, a tenth of them busy or charging."""
     rng = random.Random(seed)
@@ -46,22 +64,7 @@ def build_fleet(n: int, seed: int = 1) -> Fleet:
                 limits=LIMITS,
             )
         )
-        fleet.on_telemetry(
-            Telemetry(
-                dock_id=dock_id,
-                lat=home.lat,
-                lon=home.lon,
-                alt_rel_m=0,
-                alt_amsl_m=20,
-                heading_deg=0,
-                ground_speed_mps=0,
-                battery_pct=rng.uniform(40, 100),
-                flight_mode="HOLD",
-                armed=False,
-                in_air=False,
-                gps_fix=3,
-            )
-        )
+        fleet.on_telemetry(docked_telemetry(dock_id, home, rng.uniform(40, 100)))
     return fleet
 
 

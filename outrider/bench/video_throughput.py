@@ -1,8 +1,12 @@
-"""The measurements behind ``outrider bench video`` (heavy imports live here)."""
+"""Video: detector frames/s per runtime vs Ultralytics PyTorch, full pipeline fps and latency.
+
+Every figure comes from one run on this machine, so the ratios (pipeline ÷ bare detector,
+default runtime ÷ Ultralytics PyTorch predict) compare like with like even when the CPU is
+shared. Frames are the sample photographs scaled to the pipeline's resolution.
+"""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import os
@@ -12,24 +16,19 @@ import tempfile
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import cv2
-import numpy as np
-
-from edge.detect import PLUGINS, AutoDetectorConfig, Detector, choose_runtime, load_detector
-from edge.detect.api import Image, default_threads
-from edge.detect.reference import TorchReference, torch_reference_available
 from edge.geoproject import CameraPose
-from edge.video.camera import ImageLoopCamera
-from edge.video.config import VideoConfig
-from edge.video.pipeline import VideoPipeline
-from edge.video.stages import opencv_single_threaded
-from edge.video.uplink import Uplink
-from sim.camera.sprites import assets_dir
-from sim.net import free_tcp_port
 
-__all__ = ["measure"]
+if TYPE_CHECKING:
+    import argparse
+
+    from edge.detect import Detector
+    from edge.detect.api import Image
+    from edge.detect.reference import TorchReference
+    from edge.video.config import VideoConfig
+
+__all__ = ["add_arguments", "measure", "report"]
 
 # The receiving end stands in for dispatch: its own process, reading and dropping every frame.
 _DRAIN = """
@@ -64,6 +63,11 @@ POSE = CameraPose(51.5079, -0.0877, 30.0, 90.0, -45.0)
 
 
 def _frames(width: int, height: int) -> list[Image]:
+    import cv2
+    import numpy as np
+
+    from sim.camera.sprites import assets_dir
+
     out: list[Image] = []
     for name in ("bus.jpg", "zidane.jpg"):
         image = cv2.imread(str(assets_dir() / name))
@@ -95,6 +99,11 @@ def _interleaved(
 async def _pipeline(
     cfg: VideoConfig, detector: Detector, folder: Path, seconds: float
 ) -> dict[str, float]:
+    from edge.video.camera import ImageLoopCamera
+    from edge.video.pipeline import VideoPipeline
+    from edge.video.uplink import Uplink
+    from sim.net import free_tcp_port
+
     port = free_tcp_port()
     async with (
         _drain(port),
@@ -134,8 +143,22 @@ async def _pipeline(
 TORCH = "ultralytics-torch"
 
 
-async def measure(args: argparse.Namespace) -> dict[str, Any]:
-    """All figures of one benchmark run."""
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    """All figures of one benchmark run (Ultralytics, when installed, stays offline)."""
+    os.environ.setdefault("YOLO_OFFLINE", "1")
+    os.environ.setdefault("YOLO_AUTOINSTALL", "0")
+    return asyncio.run(_measure(args))
+
+
+async def _measure(args: argparse.Namespace) -> dict[str, Any]:
+    import cv2
+
+    from edge.detect import PLUGINS, AutoDetectorConfig, choose_runtime, load_detector
+    from edge.detect.api import default_threads
+    from edge.detect.reference import TorchReference, torch_reference_available
+    from edge.video.config import VideoConfig
+    from edge.video.stages import opencv_single_threaded
+
     opencv_single_threaded()  # as the pipeline runs it, for the bare runs too
     model = AutoDetectorConfig(model=args.model).model_path()
     threads = args.threads or default_threads()
@@ -156,7 +179,13 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         for i, image in enumerate(frames):
             cv2.imwrite(str(Path(tmp) / f"{i}.png"), image)
         cfg = VideoConfig.model_validate(
-            {"width": args.width, "height": args.height, "fps": args.camera_fps, "threads": threads}
+            {
+                "camera": {"type": "file", "path": tmp},
+                "width": args.width,
+                "height": args.height,
+                "fps": args.camera_fps,
+                "threads": threads,
+            }
         )
         detector = runners[default]
         assert not isinstance(detector, TorchReference)
@@ -177,3 +206,46 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         "pipeline_over_bare": piped["pipeline_fps"] / bare_default,
         "default_over_torch": measured[default] / torch_fps if torch_fps else None,
     }
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``outrider bench video``."""
+    parser.add_argument("--model", type=Path, help="model file (default $OUTRIDER_MODEL)")
+    parser.add_argument("--frames", type=int, default=100, help="frames per bare-detector run")
+    parser.add_argument("--seconds", type=float, default=10.0, help="pipeline measuring time")
+    parser.add_argument("--threads", type=int, help="detector CPU threads (default cores - 1)")
+    parser.add_argument(
+        "--camera-fps", type=float, default=60.0, help="camera rate, above the detector's"
+    )
+    parser.add_argument("--width", type=int, default=640)
+    parser.add_argument("--height", type=int, default=480)
+
+
+def report(r: dict[str, Any]) -> str:
+    """The figures as a table."""
+    import io
+
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"video on {r['cores']} cores: {Path(r['model']).name}, {r['frame']}")
+    table.add_column("what")
+    table.add_column("figure", justify="right")
+    for key, fps in r["bare_fps"].items():
+        note = " (its predictor, own threads)" if key in r["notes"] else ""
+        table.add_row(f"bare detector, {key}{note}", f"{fps:.1f} fps")
+    torch = r["ultralytics_torch_fps"]
+    table.add_row("Ultralytics PyTorch predict", f"{torch:.1f} fps" if torch else "n/a")
+    table.add_row(
+        f"pipeline ({r['default_runtime']}, {r['threads']} threads)", f"{r['pipeline_fps']:.1f} fps"
+    )
+    table.add_row("pipeline ÷ bare detector", f"{r['pipeline_over_bare']:.2f}")
+    if r["default_over_torch"]:
+        table.add_row("default runtime ÷ PyTorch", f"{r['default_over_torch']:.2f}")
+    table.add_row(
+        "capture → sent p50 / p95", f"{r['latency_ms_p50']:.0f} / {r['latency_ms_p95']:.0f} ms"
+    )
+    table.add_row("CPU while streaming", f"{r['cpu_percent']:.0f} % of one core")
+    out = io.StringIO()
+    Console(file=out, width=100).print(table)
+    return out.getvalue()

@@ -1,4 +1,17 @@
-"""The running part of ``outrider bench edge``: a broker, a sim vehicle, one edge, one client."""
+"""Edge agent: command to ack and to arm, dispatch to airborne, time to scene vs ideal.
+
+Runs a real broker, a sim vehicle (child process) and one edge agent with a sim dock, and a
+control-room client that times what it sees:
+
+1. **commands**: ``--dispatches`` dispatch cycles (dispatch, then recall once armed): command
+   published → ack received by the client, and command received → arm sent (the edge's own
+   measure, in the ``armed`` event); the same for pings;
+2. **launch**: ``--launches`` dispatches with a 3 s lid at speed factor 1: dispatch published →
+   ``airborne`` event received;
+3. **transit**: one sortie at speed factor 1: take-off command → ``on_scene``, divided by the
+   kinematic ideal at the same climb and cruise speed (climb to transit altitude, then the
+   route to the orbit at cruise speed).
+"""
 
 from __future__ import annotations
 
@@ -8,25 +21,27 @@ import json
 import logging
 import shutil
 import socket
+import statistics
 import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aiomqtt
-
-from edge.agent import EdgeAgent
-from edge.bench import percentiles
-from edge.config import load_config
 from edge.flight.mission import orbit_entry
 from edge.geo import LatLon, destination, distance_m
-from sim.broker import LocalBroker, MosquittoBroker, local_broker
-from sim.dock import SimDock
-from sim.vehicle import SimVehicleProcess, launch
 
-__all__ = ["bench"]
+if TYPE_CHECKING:
+    import argparse
+
+    import aiomqtt
+
+    from sim.broker import LocalBroker
+    from sim.dock import SimDock
+    from sim.vehicle import SimVehicleProcess
+
+__all__ = ["add_arguments", "bench", "measure", "percentiles", "report"]
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +53,8 @@ ALT, CRUISE, CLIMB, RADIUS = 40.0, 15.0, 3.0, 30.0
 
 def _broker() -> LocalBroker:
     """Mosquitto with Nagle off (``set_tcp_nodelay``), as a latency-minded service runs it."""
+    from sim.broker import MosquittoBroker, local_broker
+
     if shutil.which("mosquitto"):
         return MosquittoBroker(extra_config="set_tcp_nodelay true\n")
     return local_broker()
@@ -133,6 +150,13 @@ class ControlRoom:
 async def _setup(
     speed_factor: float,
 ) -> AsyncIterator[tuple[ControlRoom, SimDock, SimVehicleProcess]]:
+    import aiomqtt
+
+    from edge.agent import EdgeAgent
+    from edge.config import load_config
+    from sim.dock import SimDock
+    from sim.vehicle import launch
+
     async with contextlib.AsyncExitStack() as stack:
         broker = await stack.enter_async_context(_broker())
         vehicle = await stack.enter_async_context(
@@ -236,7 +260,7 @@ async def _transit(room: ControlRoom, distance: float) -> dict[str, Any]:
 async def bench(
     *, dispatches: int, launches: int, distance_m: float, speed_factor: float
 ) -> dict[str, Any]:
-    """All three measurements; figures keyed as :func:`edge.bench.report` prints them."""
+    """All three measurements; figures keyed as :func:`report` prints them."""
     figures: dict[str, Any] = {"speed_factor_commands": speed_factor}
     async with _setup(speed_factor) as (room, dock, vehicle):
         figures.update(await _commands(room, dispatches))
@@ -245,3 +269,67 @@ async def bench(
         figures["dispatch_to_airborne_s"] = await _launches(room, launches)
         figures["time_to_scene"] = await _transit(room, distance_m)
     return figures
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``outrider bench edge``."""
+    parser.add_argument("--dispatches", type=int, default=50, help="dispatch cycles (>= 50)")
+    parser.add_argument("--launches", type=int, default=5, help="launches with a 3 s lid")
+    parser.add_argument("--distance-m", type=float, default=1000.0, help="transit distance")
+    parser.add_argument("--speed-factor", type=float, default=20.0, help="sim speed, commands")
+
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    """Run the three measurements with the command line's counts."""
+    return asyncio.run(
+        bench(
+            dispatches=args.dispatches,
+            launches=args.launches,
+            distance_m=args.distance_m,
+            speed_factor=args.speed_factor,
+        )
+    )
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    """p50, p99 and max of ``samples`` in milliseconds (from seconds)."""
+    if not samples:
+        return {"n": 0}
+    ordered = sorted(samples)
+    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+    return {
+        "n": len(ordered),
+        "p50_ms": round(1000 * statistics.median(ordered), 1),
+        "p99_ms": round(1000 * p99, 1),
+        "max_ms": round(1000 * ordered[-1], 1),
+    }
+
+
+def report(figures: dict[str, Any]) -> str:
+    """The figures as a few readable lines."""
+    lines = ["outrider bench edge"]
+    for key, title in (
+        ("dispatch_to_ack", "dispatch published -> ack received"),
+        ("ping_to_ack", "ping published -> ack received"),
+        ("command_to_arm", "command received -> arm sent"),
+    ):
+        p = figures.get(key, {})
+        if p.get("n"):
+            lines.append(
+                f"  {title:38s} n={p['n']:3d}  p50 {p['p50_ms']:7.1f} ms  "
+                f"p99 {p['p99_ms']:7.1f} ms  max {p['max_ms']:7.1f} ms"
+            )
+    airborne = figures.get("dispatch_to_airborne_s", [])
+    if airborne:
+        lines.append(
+            f"  {'dispatch -> airborne (3 s lid)':38s} n={len(airborne):3d}  "
+            f"median {statistics.median(airborne):.2f} s  max {max(airborne):.2f} s"
+        )
+    scene = figures.get("time_to_scene")
+    if scene:
+        lines.append(
+            f"  {'time to scene / kinematic ideal':38s} {scene['ratio']:.3f}  "
+            f"({scene['measured_s']:.1f} s vs {scene['ideal_s']:.1f} s, "
+            f"{scene['route_m']:.0f} m)"
+        )
+    return "\n".join(lines) + "\n"

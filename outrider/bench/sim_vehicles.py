@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import os
 import selectors
 import socket
@@ -21,7 +20,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["add_arguments", "run"]
+__all__ = ["add_arguments", "measure", "report"]
 
 COUNTS = (1, 10, 20, 40, 60, 80, 120)
 SUSTAINED_SHARE = 0.95
@@ -42,7 +41,7 @@ class Capacity:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    """Options of ``outrider bench sim``."""
     parser.add_argument("--seconds", type=float, default=5.0, help="measuring window per run")
     parser.add_argument("--quick", action="store_true", help="skip the real-time sortie")
 
@@ -182,26 +181,28 @@ async def _bench(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def run(args: argparse.Namespace) -> int:
-    """Run the benchmark and print its figures."""
-    results = asyncio.run(_bench(args))
-    if args.json:
-        sys.stdout.write(json.dumps(results, indent=2) + "\n")
-        return 0
-    out = sys.stdout.write
-    out(f"telemetry per vehicle: {results['telemetry_msgs_per_vehicle_s']} msg/s (PX4's rates)\n")
-    out(f"CPU per vehicle: {results['cpu_pct_of_a_core_per_vehicle']} % of one core ")
-    out(f"(a whole core would carry {results['vehicles_per_core_by_cpu']})\n")
-    out(f"vehicles sustained by one process here: {results['vehicles_sustained_on_one_core']}")
-    out(f" (load average {results['load_average']:.1f} on {results['cpus']} cores)\n")
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    """Capacity runs until one core falls behind, then the 1 km sorties."""
+    return asyncio.run(_bench(args))
+
+
+def report(results: dict[str, Any]) -> str:
+    """The figures as readable lines."""
+    lines = [
+        f"telemetry per vehicle: {results['telemetry_msgs_per_vehicle_s']} msg/s (PX4's rates)",
+        f"CPU per vehicle: {results['cpu_pct_of_a_core_per_vehicle']} % of one core "
+        f"(a whole core would carry {results['vehicles_per_core_by_cpu']})",
+        f"vehicles sustained by one process here: {results['vehicles_sustained_on_one_core']}"
+        f" (load average {results['load_average']:.1f} on {results['cpus']} cores)",
+    ]
     for r in results["capacity_runs"]:
-        out(
+        lines.append(
             f"  {r['vehicles']:4d} vehicles: {r['msgs_per_vehicle_s']:6.1f} msg/s each, "
-            f"{r['cpu_pct']:5.1f} % CPU{'' if r['sustained'] else '  (falls behind)'}\n"
+            f"{r['cpu_pct']:5.1f} % CPU{'' if r['sustained'] else '  (falls behind)'}"
         )
     for s in results["sortie_1km"]:
-        out(
+        lines.append(
             f"1 km sortie at speed factor {s['speed_factor']:g}: {s['wall_s']} s wall "
-            f"({s['sim_s']} s simulated, {s['battery_used_pct']} % battery)\n"
+            f"({s['sim_s']} s simulated, {s['battery_used_pct']} % battery)"
         )
-    return 0
+    return "\n".join(lines) + "\n"
