@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from edge.protocol.video import FrameHeader
+
 __all__ = ["Metrics"]
 
 FAST = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
@@ -74,4 +76,54 @@ class Metrics:
             buckets=FAST,
             registry=r,
         )
+        self.video_bytes_in = Counter(
+            "dispatch_video_bytes_in",
+            "Video bytes received (rate(): the bitrate each rendition arrives at)",
+            ["dock_id", "rendition", "codec"],
+            registry=r,
+        )
+        self.keyframes_in = Counter(
+            "dispatch_video_keyframes_in",
+            "Keyframes received",
+            ["dock_id", "rendition"],
+            registry=r,
+        )
+        self.uplink_level = Gauge(
+            "dispatch_video_uplink_level",
+            "The edge's bitrate ladder rung (0: the top), from its last keyframe",
+            ["dock_id"],
+            registry=r,
+        )
+        self.uplink_target = Gauge(
+            "dispatch_video_uplink_target_kbps",
+            "The edge encoder's bitrate cap, from its last keyframe",
+            ["dock_id", "rendition"],
+            registry=r,
+        )
+        self.uplink_backlog = Gauge(
+            "dispatch_video_uplink_backlog_seconds",
+            "The edge uplink's send backlog, from its last keyframe",
+            ["dock_id"],
+            registry=r,
+        )
+        self.uplink_dropped = Gauge(
+            "dispatch_video_uplink_dropped_frames",
+            "Frames the edge uplink dropped to keep up (its running count)",
+            ["dock_id"],
+            registry=r,
+        )
         self.audit = Counter("dispatch_audit_rows", "Audit rows written", registry=r)
+
+    def observe_frame(self, dock_id: str, header: FrameHeader, size: int) -> None:
+        """Count one received video frame; a keyframe also updates the edge's uplink gauges."""
+        self.frames_in.labels(dock_id).inc()
+        self.video_bytes_in.labels(dock_id, header.rendition, header.codec).inc(size)
+        if not header.key:
+            return
+        self.keyframes_in.labels(dock_id, header.rendition).inc()
+        link = header.link
+        if link is not None:
+            self.uplink_level.labels(dock_id).set(link.level)
+            self.uplink_target.labels(dock_id, header.rendition).set(link.target_kbps)
+            self.uplink_backlog.labels(dock_id).set(link.backlog_ms / 1000)
+            self.uplink_dropped.labels(dock_id).set(link.dropped)

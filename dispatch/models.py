@@ -348,5 +348,6 @@ class ViewerStats(BaseModel):
     fps: float
     frames_sent: int
     frames_dropped: int
+    skips: int = Field(0, title="Times the viewer fell behind and skipped to a keyframe")
     latency_ms_p50: float | None
     latency_ms_p99: float | None

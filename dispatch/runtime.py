@@ -26,6 +26,7 @@ from dispatch.metrics import Metrics
 from dispatch.recorder import Recorder
 from dispatch.store.sql import SqlStore
 from dispatch.video_relay import VideoRelay
+from dispatch.video_snapshot import Snapshots
 from edge.airspace import NoFlyZone, load_zones
 from edge.comms.mqtt import redact_url
 from edge.protocol.signing import load_private_key
@@ -91,6 +92,7 @@ class Runtime:
             budgets=Budgets(cfg.dock_rate_per_s, cfg.dock_burst),
         )
         self.video = VideoRelay(self.metrics)
+        self.snapshots = Snapshots()
         self.auth = Authenticator(
             settings.tokens, settings.secret.get_secret_value().encode(), settings.session_ttl_s
         )

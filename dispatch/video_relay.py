@@ -1,8 +1,16 @@
-"""Live video relay: one ingest per dock, any number of viewers, newest frame wins.
+"""Live video relay: one ingest per dock, any number of viewers; packets pass through untouched.
 
-Each viewer has a one-frame slot. The ingest only overwrites slots (never waits), so a slow
-viewer skips frames instead of slowing the edge or any other viewer. Viewers whose role does
-not allow raw video only ever receive the ``redacted`` rendition.
+Nothing here decodes or re-encodes: each uplink message is relayed to viewers byte for byte.
+For each dock and rendition the relay keeps the latest keyframe group (the last keyframe and
+every frame since), so a new viewer starts at that keyframe and has a picture at once. Each
+viewer has a short queue of its own; the ingest only appends to queues (never waits), and a
+viewer that falls behind skips to the next keyframe: its queue is dropped and the frames
+before the next keyframe are skipped. So a slow viewer never slows the edge or another viewer,
+and what a viewer receives always decodes (every frame follows the one before it, or is a
+keyframe). A keyframe arriving while a viewer still has frames queued replaces them, which for
+JPEG frames (all keyframes) is "newest frame wins". A viewer follows one rendition, the first
+of its allowed ones that is live; it changes only at a keyframe. Viewers whose role does not
+allow raw video only ever receive the ``redacted`` rendition.
 """
 
 from __future__ import annotations
@@ -20,53 +28,101 @@ from dispatch.metrics import Metrics
 from edge.errors import ProtocolError
 from edge.protocol.video import FrameHeader, Rendition, unpack_frame
 
-__all__ = ["Channel", "Frame", "VideoRelay", "Viewer"]
+__all__ = ["Channel", "Frame", "Gop", "VideoRelay", "Viewer"]
 
 FPS_WINDOW_S = 2.0
 PREFERRED_STALE_S = 1.0
+VIEWER_QUEUE_FRAMES = 30  # about two seconds at 15 fps: more and the viewer skips ahead
+GOP_MAX_FRAMES = 1200
+GOP_MAX_BYTES = 32 * 1024 * 1024
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Frame:
-    """One frame as received: its header, its JPEG and the bytes to relay as they came."""
+    """One frame as received: its header, its bytes (H.264 or JPEG) and the message as it came."""
 
     header: FrameHeader
-    jpeg: bytes
+    body: bytes
     packed: bytes
     received: float
+
+    @property
+    def key(self) -> bool:
+        """Whether a decoder can start at this frame."""
+        return self.header.key
+
+
+@dataclass(slots=True)
+class Gop:
+    """The latest keyframe of one rendition and every frame since (empty until a keyframe)."""
+
+    frames: list[Frame] = field(default_factory=list)
+    size: int = 0
+
+    def add(self, frame: Frame) -> None:
+        """Start over at a keyframe, else extend the group (bounded: an endless group stops)."""
+        if frame.key:
+            self.frames, self.size = [frame], len(frame.packed)
+        elif self.frames:
+            self.frames.append(frame)
+            self.size += len(frame.packed)
+            if len(self.frames) > GOP_MAX_FRAMES or self.size > GOP_MAX_BYTES:
+                self.frames, self.size = [], 0
 
 
 @dataclass(eq=False)
 class Viewer:
-    """One connected viewer and its delivery figures."""
+    """One connected viewer: its queue, the rendition it follows, and its delivery figures."""
 
     id: int
     kind: str
     renditions: tuple[Rendition, ...]
     principal: str
+    rendition: Rendition | None = None
     frames_sent: int = 0
     frames_dropped: int = 0
+    skips: int = 0
     latencies: deque[float] = field(default_factory=lambda: deque(maxlen=300))
     sent_at: deque[float] = field(default_factory=lambda: deque(maxlen=600))
-    _slot: Frame | None = None
+    _queue: deque[Frame] = field(default_factory=deque)
+    _waiting_key: bool = True
     _ready: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def offer(self, frame: Frame) -> bool:
-        """Put ``frame`` in the slot, replacing an unsent one; ``True`` if one was replaced."""
-        dropped = self._slot is not None
-        if dropped:
-            self.frames_dropped += 1
-        self._slot = frame
-        self._ready.set()
+    def offer(self, frame: Frame) -> int:
+        """Queue ``frame`` (see the module's notes); the number of frames dropped doing so."""
+        if frame.key:
+            dropped = len(self._queue)
+            self._queue.clear()
+            self._waiting_key = False
+        elif self._waiting_key:
+            dropped = 1
+        elif len(self._queue) >= VIEWER_QUEUE_FRAMES:
+            dropped = len(self._queue) + 1
+            self._queue.clear()
+            self._waiting_key = True
+            self.skips += 1
+        else:
+            dropped = 0
+        if not self._waiting_key:
+            self._queue.append(frame)
+            self._ready.set()
+        self.frames_dropped += dropped
         return dropped
 
+    def start(self, rendition: Rendition, gop: list[Frame]) -> None:
+        """Follow ``rendition`` from the start of its keyframe group."""
+        self.rendition = rendition
+        self._queue = deque(gop)
+        self._waiting_key = not gop
+        if gop:
+            self._ready.set()
+
     async def next_frame(self) -> Frame:
-        """Wait for the newest frame not yet taken."""
-        while self._slot is None:
+        """Wait for the next frame to send."""
+        while not self._queue:
             self._ready.clear()
             await self._ready.wait()
-        frame, self._slot = self._slot, None
-        return frame
+        return self._queue.popleft()
 
     def sent(self, frame: Frame) -> float:
         """Record a delivery; its latency (received → sent) in seconds."""
@@ -78,11 +134,13 @@ class Viewer:
         return latency
 
     def fps(self) -> float:
+        """Frames sent a second, over the last two seconds."""
         now = time.monotonic()
         recent = [t for t in self.sent_at if now - t <= FPS_WINDOW_S]
         return len(recent) / FPS_WINDOW_S
 
     def latency_ms(self, q: float) -> float | None:
+        """A quantile of received → sent, in milliseconds (None before any delivery)."""
         if len(self.latencies) < 2:
             return self.latencies[0] * 1000 if self.latencies else None
         cuts = statistics.quantiles(self.latencies, n=100, method="inclusive")
@@ -91,22 +149,36 @@ class Viewer:
 
 @dataclass
 class Channel:
-    """The video of one dock: the newest frame of each rendition and who is watching."""
+    """The video of one dock: the latest keyframe group of each rendition and who watches."""
 
     dock_id: str
+    gops: dict[str, Gop] = field(default_factory=dict)
     latest: dict[str, Frame] = field(default_factory=dict)
     viewers: set[Viewer] = field(default_factory=set)
     frames_in: int = 0
     ingests: int = 0
 
-    def wants(self, viewer: Viewer, rendition: str, now: float) -> bool:
-        first = viewer.renditions[0]
-        if rendition == first:
-            return True
-        if rendition not in viewer.renditions:
-            return False
-        best = self.latest.get(first)
-        return best is None or now - best.received > PREFERRED_STALE_S
+    def live(self, rendition: str, now: float) -> bool:
+        """Whether frames of ``rendition`` arrived within the last second."""
+        frame = self.latest.get(rendition)
+        return frame is not None and now - frame.received <= PREFERRED_STALE_S
+
+    def route(self, viewer: Viewer, frame: Frame, now: float) -> int:
+        """Offer ``frame`` to ``viewer`` if it is what the viewer follows (or should switch to);
+        the number of frames the viewer dropped."""
+        r = frame.header.rendition
+        if r not in viewer.renditions:
+            return 0
+        current = viewer.rendition
+        if current is not None and r != current:
+            better = viewer.renditions.index(r) < viewer.renditions.index(current)
+            if not frame.key or not (better or not self.live(current, now)):
+                return 0
+        if current != r and frame.key:
+            viewer.rendition = r
+        elif current is None:
+            return 0
+        return viewer.offer(frame)
 
 
 class VideoRelay:
@@ -122,6 +194,7 @@ class VideoRelay:
         self._ids = itertools.count(1)
 
     def channel(self, dock_id: str) -> Channel:
+        """The channel of a dock (made on first use)."""
         ch = self.channels.get(dock_id)
         if ch is None:
             ch = self.channels[dock_id] = Channel(dock_id)
@@ -134,7 +207,7 @@ class VideoRelay:
             ProtocolError: for a malformed frame or one that names another dock.
         """
         try:
-            header, jpeg = unpack_frame(data)
+            header, body = unpack_frame(data)
             if header.dock_id != dock_id:
                 raise ProtocolError(
                     f"frame of {header.dock_id!r} on the stream of {dock_id!r}", code="wrong_dock"
@@ -143,15 +216,13 @@ class VideoRelay:
             self.metrics.frames_bad.labels(exc.code).inc()
             raise
         now = time.monotonic()
-        frame = Frame(header, jpeg, data, now)
+        frame = Frame(header, body, data, now)
         ch = self.channel(dock_id)
+        ch.gops.setdefault(header.rendition, Gop()).add(frame)
         ch.latest[header.rendition] = frame
         ch.frames_in += 1
-        self.metrics.frames_in.labels(dock_id).inc()
-        dropped = 0
-        for viewer in ch.viewers:
-            if ch.wants(viewer, header.rendition, now):
-                dropped += viewer.offer(frame)
+        self.metrics.observe_frame(dock_id, header, len(data))
+        dropped = sum(ch.route(viewer, frame, now) for viewer in ch.viewers)
         if dropped:
             self.metrics.frames_dropped.labels(dock_id).inc(dropped)
         return header
@@ -160,16 +231,16 @@ class VideoRelay:
     def watch(
         self, dock_id: str, renditions: tuple[Rendition, ...], kind: str, principal: str
     ) -> Iterator[Viewer]:
-        """Register a viewer for the duration of the ``with`` block; it starts with the
-        newest frame already received, if any."""
+        """Register a viewer for the duration of the ``with`` block; it starts at the latest
+        keyframe of the first allowed rendition that is live (or any that has one)."""
         ch = self.channel(dock_id)
         viewer = Viewer(next(self._ids), kind, renditions, principal)
         now = time.monotonic()
-        for r in renditions:
-            if r in ch.latest and ch.wants(viewer, r, now):
-                viewer.offer(ch.latest[r])
-                viewer.frames_dropped = 0
-                break
+        ready = [r for r in renditions if ch.gops.get(r) and ch.gops[r].frames]
+        live = [r for r in ready if ch.live(r, now)]
+        if ready:
+            first = (live or ready)[0]
+            viewer.start(first, list(ch.gops[first].frames))
         ch.viewers.add(viewer)
         self.metrics.viewers.labels(dock_id).set(len(ch.viewers))
         try:
@@ -179,6 +250,7 @@ class VideoRelay:
             self.metrics.viewers.labels(dock_id).set(len(ch.viewers))
 
     def delivered(self, dock_id: str, viewer: Viewer, frame: Frame) -> None:
+        """Count a frame sent to a viewer."""
         latency = viewer.sent(frame)
         self.metrics.frames_out.labels(dock_id).inc()
         self.metrics.video_latency.labels(dock_id).observe(latency)

@@ -1,10 +1,12 @@
-"""A TCP proxy that behaves like a poor cellular link: delay, stalls, and cuts.
+"""A TCP proxy that behaves like a poor cellular link: delay, a bandwidth cap, stalls, and cuts.
 
-Put it between an edge and its MQTT broker (the edge connects to the proxy's port) to rehearse
-what an LTE link does to a sortie. Each direction is forwarded chunk by chunk through a queue
-so that delay applies per chunk without reordering. A *stall* holds data without forwarding
-it, as heavy packet loss does to TCP; a *cut* resets every connection and refuses new ones for
-a while, as losing coverage does.
+Put it between an edge and its MQTT broker or video ingest (the edge connects to the proxy's
+port) to rehearse what an LTE link does to a sortie. Each direction is forwarded chunk by chunk
+through a queue so that delay applies per chunk without reordering. A *rate cap* forwards no
+faster than ``rate_kbps`` and holds little in between (small chunks, a short queue, a small
+receive buffer), so the sender feels the limit through TCP as it would on the air. A *stall*
+holds data without forwarding it, as heavy packet loss does to TCP; a *cut* resets every
+connection and refuses new ones for a while, as losing coverage does.
 """
 
 from __future__ import annotations
@@ -31,8 +33,13 @@ class LinkConditions:
 
     delay_s: float = 0.0
     jitter_s: float = 0.0
+    rate_kbps: float | None = None  # set before a connection opens; None: as fast as it goes
     stalled: bool = False
     down: bool = False
+
+
+CAPPED_CHUNK = 4096
+CAPPED_BUFFER = 8 * 1024
 
 
 class LinkProxy:
@@ -129,6 +136,12 @@ class LinkProxy:
             writer.close()
             return
         self.connections_total += 1
+        if self.conditions.rate_kbps:
+            for w in (writer, up_writer):
+                sock = w.get_extra_info("socket")
+                if sock is not None:
+                    with contextlib.suppress(OSError):
+                        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, CAPPED_BUFFER)
         self._writers.update({writer, up_writer})
         for src, dst in ((reader, up_writer), (up_reader, writer)):
             task = asyncio.create_task(self._pipe(src, dst))
@@ -137,7 +150,8 @@ class LinkProxy:
 
     async def _pipe(self, src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
         """Copy one direction; an empty chunk in the queue marks the end of the stream."""
-        queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
+        capped = bool(self.conditions.rate_kbps)
+        queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue(2 if capped else 0)
         loop = asyncio.get_running_loop()
 
         async def deliver() -> None:
@@ -150,14 +164,17 @@ class LinkProxy:
                 dst.write(chunk)
                 await dst.drain()
                 self.bytes_forwarded += len(chunk)
+                rate = self.conditions.rate_kbps
+                if rate:
+                    await asyncio.sleep(len(chunk) * 8 / (rate * 1000))
 
         sender = asyncio.create_task(deliver())
         try:
-            while chunk := await src.read(65536):
+            while chunk := await src.read(CAPPED_CHUNK if capped else 65536):
                 c = self.conditions
                 delay = c.delay_s + (self._rng.uniform(0, c.jitter_s) if c.jitter_s else 0.0)
-                queue.put_nowait((loop.time() + delay, chunk))
-            queue.put_nowait((loop.time() + self.conditions.delay_s, b""))
+                await queue.put((loop.time() + delay, chunk))
+            await queue.put((loop.time() + self.conditions.delay_s, b""))
             await sender
         except OSError:
             pass

@@ -48,11 +48,13 @@ ADAPTERS: dict[str, set[str]] = {
         "edge.video.camera",
         "edge.video.capture",
         "edge.video.cli",
+        "edge.video.h264",
         "edge.video.redact",
         "edge.video.stages",
         "outrider.bench.video_fanout",
         "outrider.bench.video_throughput",
     },
+    "av": {"edge.video.h264", "edge.video.mp4", "dispatch.video_snapshot"},
     # the `ultralytics` extra: each importer degrades to a coded error when it is missing
     "ultralytics": {
         "edge.detect.export",

@@ -6,8 +6,14 @@ Example (TOML)::
     width = 640
     height = 480
     fps = 15
-    jpeg_quality = 70
+    codec = "h264"                     # h264 | jpeg (the fallback mode)
+    jpeg_quality = 70                  # JPEG mode, and dispatch's snapshots come from the edge's
     hfov_deg = 60
+
+    [video.h264]
+    max_kbps = {raw = 1500, redacted = 1500}   # the top of the bitrate ladder per rendition
+    min_kbps = 250                     # its bottom
+    keyframe_interval_s = 1.0
 
     [video.camera]
     type = "sim"                       # sim | file | stream | v4l2 (edge.video.cameras)
@@ -22,12 +28,14 @@ Example (TOML)::
     token = "..."
 
     [video.recording]
-    dir = "/var/lib/outrider/recordings"
+    dir = "/var/lib/outrider/recordings"   # MP4 segments + manifest.json (SHA-256)
+    renditions = ["raw"]
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
@@ -36,6 +44,7 @@ from edge.protocol.video import Rendition
 from edge.video.cameras import CameraSource
 
 __all__ = [
+    "H264Config",
     "RecordingConfig",
     "RedactionConfig",
     "TrackerConfig",
@@ -52,6 +61,32 @@ def _both_renditions() -> list[Rendition]:
     return ["raw", "redacted"]
 
 
+def _raw_only() -> list[Rendition]:
+    return ["raw"]
+
+
+def _caps() -> dict[Rendition, int]:
+    return {"raw": 1500, "redacted": 1500}
+
+
+class H264Config(_Section):
+    """H.264 encoding (PyAV's libx264): one encoder per rendition, once, never per viewer."""
+
+    max_kbps: dict[Rendition, int] = Field(
+        default_factory=_caps, title="Bitrate cap per rendition: the top of the ladder"
+    )
+    min_kbps: int = Field(250, ge=50, le=100_000, title="The bottom of the bitrate ladder")
+    ladder_steps: int = Field(5, ge=1, le=16, title="Rungs from the top to the bottom")
+    crf: float = Field(28.0, ge=0, le=51, title="Quality under the cap (lower: better)")
+    keyframe_interval_s: float = Field(1.0, gt=0, le=10, title="Capture time between keyframes")
+    preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"] = "ultrafast"
+    threads: int = Field(1, ge=1, le=16, title="x264 threads per encoder")
+
+    def cap_kbps(self, rendition: Rendition) -> int:
+        """The rendition's top bitrate (the raw one's when not set)."""
+        return self.max_kbps.get(rendition, self.max_kbps.get("raw", 1500))
+
+
 class UplinkConfig(_Section):
     """Where frames go: dispatch's video ingest, one WebSocket per dock."""
 
@@ -62,18 +97,22 @@ class UplinkConfig(_Section):
     )
     token: SecretStr | None = Field(None, title="Bearer token of this dock")
     renditions: list[Rendition] = Field(default_factory=_both_renditions, min_length=1)
+    max_backlog_s: float = Field(
+        1.0, gt=0, le=30, title="Frames waiting longer are dropped up to the next keyframe"
+    )
     open_timeout_s: float = Field(5.0, gt=0, le=60)
     stall_timeout_s: float = Field(10.0, gt=0, le=120, title="A send blocked this long: reconnect")
     backoff_s: tuple[float, float] = Field((0.5, 10.0), title="First and largest reconnect wait")
 
 
 class RecordingConfig(_Section):
-    """Evidence recording during a sortie: AVI segments with a SHA-256 manifest."""
+    """Evidence recording during a sortie: MP4 segments of the sent packets, SHA-256 manifest."""
 
     dir: Path | None = Field(None, title="Recordings folder; none: no recording")
-    segment_s: float = Field(60.0, gt=0, le=3600)
-    raw: bool = Field(True, title="Record the camera's frames as captured")
-    annotated: bool = Field(True, title="Record the annotated frames")
+    segment_s: float = Field(60.0, gt=0, le=3600, title="Segment length (cut at a keyframe)")
+    renditions: list[Rendition] = Field(
+        default_factory=_raw_only, title="Renditions recorded (their encoded packets)"
+    )
 
 
 class RedactionConfig(_Section):
@@ -107,7 +146,12 @@ class VideoConfig(_Section):
     width: int = Field(640, ge=64, le=4096)
     height: int = Field(480, ge=64, le=4096)
     fps: float = Field(15.0, gt=0, le=120, title="Capture rate of paced sources")
+    codec: Literal["h264", "jpeg"] = Field("h264", title="Stream codec; jpeg: the fallback mode")
+    burn_in: bool = Field(
+        False, title="Draw boxes and the HUD into the picture (players without the metadata)"
+    )
     jpeg_quality: int = Field(70, ge=10, le=100)
+    h264: H264Config = Field(default_factory=H264Config)
     hfov_deg: float = Field(60.0, ge=1, le=170, title="Camera horizontal field of view")
     camera_pitch_deg: float | None = Field(
         None, ge=-90, le=30, title="Fixed gimbal pitch (-90 straight down); none: the pose's own"

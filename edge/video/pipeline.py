@@ -1,9 +1,10 @@
-"""The edge video pipeline: camera → detector → annotate → encode → uplink, off the event loop.
+"""The edge video pipeline: camera → detector → encode → uplink and recording, off the event loop.
 
 Three daemon threads do the CPU work and hand over through one-frame slots where the newest
 frame wins, so the stream is always live and nothing queues up:
 
     capture ──slot──▶ analyse (detect, track, place on the ground) ──slot──▶ encode ──▶ uplink
+                                                                     (H.264 once)  └─▶ recording
 
 The event loop only receives finished results: detections for MQTT (rate-limited, newest wins,
 each publish under a timeout) and packed frames for the uplink (which never waits either).
@@ -30,9 +31,10 @@ from edge.protocol.video import Rendition
 from edge.video.camera import Camera
 from edge.video.capture import CaptureThread
 from edge.video.config import VideoConfig
+from edge.video.encode import EncodedFrame, Encoder
 from edge.video.frames import Frame, LatestSlot
 from edge.video.record import Recorder
-from edge.video.stages import Analysed, Analyser, Encoder, encode_jpeg, opencv_single_threaded
+from edge.video.stages import Analysed, Analyser, opencv_single_threaded
 from edge.video.track import Tracker
 from edge.video.uplink import FrameSink
 
@@ -284,65 +286,57 @@ class VideoPipeline:
                 self._post(self._on_detections, message)
 
     def _encode_loop(self) -> None:
-        encoder = Encoder(self.dock_id, self.config.jpeg_quality, self.config.uplink.renditions)
+        cfg = self.config
+        recorded = cfg.recording.renditions if self.recorder is not None else []
+        link = self._uplink.link if self._uplink is not None else None
+        encoder = Encoder(self.dock_id, cfg, [*cfg.uplink.renditions, *recorded], link)
         recording: str | None = None
-        while not self._stop.is_set():
-            item = self._analysed.get(timeout=0.5)
-            if item is None:
-                continue
-            sortie_id, incident_id = self._sortie
-            started = time.monotonic()
-            try:
-                out = encoder.run(
-                    item, sortie_id=sortie_id, incident_id=incident_id, fps=self.stats.fps
-                )
-            except Exception as exc:  # one bad frame must not stop the stream
-                logger.warning("frame %d not encoded: %s", item.frame.seq, exc)
-                continue
-            self.stats.encode_s += time.monotonic() - started
-            self.stats.encoded += 1
-            self.stats.redacted += sum(r == "redacted" for r, _ in out.messages)
-            self.stats.redaction_failed += out.redaction_failed
-            if self._uplink is not None:
-                for rendition, data in out.messages:
-                    self._post(self._offer, rendition, data, item.frame.t_mono)
-            if self.recorder is not None:
-                recording = self._record(
-                    recording, sortie_id, incident_id, item, out.annotated_jpeg
-                )
-
-    def _offer(self, rendition: Rendition, data: bytes, t_mono: float) -> None:
-        if self._uplink is not None:
-            self._uplink.offer(rendition, data, t_mono)
-
-    def _record(
-        self,
-        current: str | None,
-        sortie_id: str | None,
-        incident_id: str | None,
-        item: Analysed,
-        annotated: bytes,
-    ) -> str | None:
-        rec, cfg = self.recorder, self.config.recording
-        assert rec is not None
         try:
-            if sortie_id != current:
-                rec.stop()
-                if sortie_id is not None:
-                    rec.start(sortie_id, incident_id)
-            if sortie_id is not None:
-                frame = item.frame
-                size = (frame.image.shape[1], frame.image.shape[0])
-                if cfg.raw:
-                    rec.write(
-                        "raw",
-                        encode_jpeg(frame.image, self.config.jpeg_quality),
-                        frame.t,
-                        frame.t_mono,
-                        size,
+            while not self._stop.is_set():
+                item = self._analysed.get(timeout=0.5)
+                if item is None:
+                    continue
+                sortie_id, incident_id = self._sortie
+                if self.recorder is not None and sortie_id != recording:
+                    recording = self._switch_recording(sortie_id, incident_id)
+                    encoder.request_keyframe(*recorded)  # a recording starts at a keyframe
+                started = time.monotonic()
+                try:
+                    out = encoder.run(
+                        item, sortie_id=sortie_id, incident_id=incident_id, fps=self.stats.fps
                     )
-                if cfg.annotated:
-                    rec.write("annotated", annotated, frame.t, frame.t_mono, size)
+                except Exception as exc:  # one bad frame must not stop the stream
+                    logger.warning("frame %d not encoded: %s", item.frame.seq, exc)
+                    continue
+                self.stats.encode_s += time.monotonic() - started
+                self.stats.encoded += 1
+                self.stats.redacted += sum(f.rendition == "redacted" for f in out.frames)
+                self.stats.redaction_failed += out.redaction_failed
+                self._deliver(out.frames, recording is not None)
+        finally:
+            encoder.close()
+
+    def _deliver(self, frames: list[EncodedFrame], recording: bool) -> None:
+        cfg = self.config
+        for f in frames:
+            if self._uplink is not None and f.rendition in cfg.uplink.renditions:
+                self._post(self._offer, f.rendition, f.packed, f.t_mono, f.header.key)
+            if recording and self.recorder is not None and f.rendition in cfg.recording.renditions:
+                try:
+                    self.recorder.write(f)
+                except Exception as exc:  # a failing disk must not stop the live stream
+                    logger.error("recording failed: %s", exc)
+
+    def _offer(self, rendition: Rendition, data: bytes, t_mono: float, key: bool) -> None:
+        if self._uplink is not None:
+            self._uplink.offer(rendition, data, t_mono, key)
+
+    def _switch_recording(self, sortie_id: str | None, incident_id: str | None) -> str | None:
+        assert self.recorder is not None
+        try:
+            self.recorder.stop()
+            if sortie_id is not None:
+                self.recorder.start(sortie_id, incident_id)
         except OSError as exc:
             logger.error("recording failed: %s", exc)
         return sortie_id

@@ -1,9 +1,19 @@
-"""Evidence recording: raw and annotated video in time-boxed segments, each hashed in a manifest.
+"""Evidence recording: the streamed packets in time-boxed MP4 segments, each hashed in a manifest.
 
-One folder per sortie holds ``raw-0001.avi``, ``annotated-0001.avi``, ... (Motion-JPEG AVI, the
-JPEGs exactly as encoded) and ``manifest.json``: for every closed segment its file name, stream,
-frame count, first and last capture time, size and SHA-256. The manifest is rewritten atomically
-after each segment, so a crash loses at most the open segment's entry.
+One folder per sortie holds ``raw-0001.mp4``, ``raw-0002.mp4``, ... (one series per recorded
+rendition: the very packets the uplink sends, muxed without a second encode), beside each a
+``raw-0001.jsonl`` with every frame's metadata (frame number, capture time, keyframe, pose,
+detections), and ``manifest.json``. A segment starts at a keyframe and is cut at the first
+keyframe after ``segment_s``, so each plays on its own in any player. For every closed segment
+the manifest lists its file name, rendition, codec, frame count, first and last capture time,
+duration, size and SHA-256, and the same for its metadata file. The manifest is rewritten
+atomically after each segment, so a crash loses at most the open segment's entry::
+
+    {"v": 1, "sortie_id": "S-1", "incident_id": "INC-1", "segments": [
+      {"file": "raw-0001.mp4", "rendition": "raw", "codec": "h264", "frames": 900,
+       "keyframes": 60, "start": "2026-11-21T10:01:31.002+00:00", "end": "…",
+       "duration_s": 60.0, "bytes": 4312345, "sha256": "9f…",
+       "metadata": {"file": "raw-0001.jsonl", "bytes": 512345, "sha256": "1c…"}}]}
 """
 
 from __future__ import annotations
@@ -16,15 +26,16 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import IO, Any
 
-from edge.video.avi import MjpegAviWriter
+from edge.protocol.video import Rendition
+from edge.video.encode import EncodedFrame
+from edge.video.mp4 import Mp4Writer
 
-__all__ = ["Recorder", "Stream", "sha256_file"]
+__all__ = ["Recorder", "sha256_file"]
 
 logger = logging.getLogger(__name__)
 
-Stream = Literal["raw", "annotated"]
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
 
@@ -39,8 +50,9 @@ def sha256_file(path: Path) -> str:
 
 @dataclass(slots=True)
 class _Open:
-    writer: MjpegAviWriter
-    number: int
+    writer: Mp4Writer
+    meta: IO[str]
+    meta_path: Path
     first: datetime
     last: datetime
     t0_mono: float
@@ -51,8 +63,8 @@ class Recorder:
 
     Args:
         root: the recordings folder; each sortie gets a sub-folder.
-        segment_s: length of a segment.
-        fps: nominal frame rate written into the files.
+        segment_s: least length of a segment (it ends at the next keyframe).
+        fps: nominal frame rate (the last frame's duration in each file).
     """
 
     def __init__(self, root: Path, *, segment_s: float = 60.0, fps: float = 15.0) -> None:
@@ -60,8 +72,9 @@ class Recorder:
         self.segment_s = segment_s
         self.fps = fps
         self.folder: Path | None = None
-        self._open: dict[Stream, _Open] = {}
-        self._count: dict[Stream, int] = {}
+        self.skipped = 0
+        self._open: dict[Rendition, _Open] = {}
+        self._count: dict[Rendition, int] = {}
         self._entries: list[dict[str, Any]] = []
         self._meta: dict[str, Any] = {}
 
@@ -81,43 +94,60 @@ class Recorder:
         """Whether a sortie is being recorded."""
         return self.folder is not None
 
-    def write(
-        self, stream: Stream, jpeg: bytes, t: datetime, t_mono: float, size: tuple[int, int]
-    ) -> None:
-        """Add a frame to the stream's open segment, starting a new segment when it is due."""
+    def write(self, frame: EncodedFrame) -> None:
+        """Add a frame to its rendition's open segment, starting a new one at a keyframe when due.
+
+        Frames before the first keyframe of a segment are skipped (counted in ``skipped``).
+        """
         if self.folder is None:
             return
-        seg = self._open.get(stream)
-        if seg is not None and t_mono - seg.t0_mono >= self.segment_s:
-            self._close(stream)
+        r, head = frame.rendition, frame.header
+        seg = self._open.get(r)
+        if seg is not None and head.key and frame.t_mono - seg.t0_mono >= self.segment_s:
+            self._close(r)
             seg = None
         if seg is None:
-            n = self._count[stream] = self._count.get(stream, 0) + 1
-            path = self.folder / f"{stream}-{n:04d}.avi"
-            seg = _Open(MjpegAviWriter(path, *size, self.fps), n, t, t, t_mono)
-            self._open[stream] = seg
-        seg.writer.add(jpeg)
-        seg.last = t
+            if not head.key:
+                self.skipped += 1
+                return
+            n = self._count[r] = self._count.get(r, 0) + 1
+            path = self.folder / f"{r}-{n:04d}.mp4"
+            writer = Mp4Writer(path, head.codec, head.width, head.height, self.fps)
+            meta_path = path.with_suffix(".jsonl")
+            meta = meta_path.open("w", encoding="utf-8")
+            seg = self._open[r] = _Open(writer, meta, meta_path, head.t, head.t, frame.t_mono)
+        seg.writer.add(frame.body, head.key, frame.t_mono)
+        seg.meta.write(head.model_dump_json(exclude_none=True) + "\n")
+        seg.last = head.t
 
     def stop(self) -> None:
         """Close every open segment and finish the sortie's manifest."""
-        for stream in list(self._open):
-            self._close(stream)
+        for rendition in list(self._open):
+            self._close(rendition)
         self.folder = None
 
-    def _close(self, stream: Stream) -> None:
-        seg = self._open.pop(stream)
+    def _close(self, rendition: Rendition) -> None:
+        seg = self._open.pop(rendition)
         seg.writer.close()
+        seg.meta.close()
         path = seg.writer.path
         self._entries.append(
             {
                 "file": path.name,
-                "stream": stream,
+                "rendition": rendition,
+                "codec": seg.writer.codec,
                 "frames": seg.writer.frames,
+                "keyframes": seg.writer.keyframes,
                 "start": seg.first.isoformat(),
                 "end": seg.last.isoformat(),
+                "duration_s": round(seg.writer.duration_s, 3),
                 "bytes": path.stat().st_size,
                 "sha256": sha256_file(path),
+                "metadata": {
+                    "file": seg.meta_path.name,
+                    "bytes": seg.meta_path.stat().st_size,
+                    "sha256": sha256_file(seg.meta_path),
+                },
             }
         )
         self._write_manifest()

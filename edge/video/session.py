@@ -18,6 +18,7 @@ from typing import Protocol
 from edge.geoproject import CameraPose
 from edge.protocol import Detections
 from edge.video.config import VideoConfig
+from edge.video.ladder import ladder_ratio
 from edge.video.pipeline import VideoPipeline
 from edge.video.sources import open_detectors
 from edge.video.uplink import Uplink
@@ -70,6 +71,11 @@ async def start_video(session: VideoSessionLike) -> AsyncIterator[VideoPipeline]
                         cfg.uplink.url,
                         session.dock_id,
                         token,
+                        max_backlog_s=cfg.uplink.max_backlog_s,
+                        ladder_steps=cfg.h264.ladder_steps,
+                        ladder_ratio=ladder_ratio(
+                            cfg.h264.cap_kbps("raw"), cfg.h264.min_kbps, cfg.h264.ladder_steps
+                        ),
                         open_timeout_s=cfg.uplink.open_timeout_s,
                         stall_timeout_s=cfg.uplink.stall_timeout_s,
                         backoff_s=cfg.uplink.backoff_s,

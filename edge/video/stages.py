@@ -1,7 +1,7 @@
-"""The two CPU stages of the pipeline: analyse (detect, track, place on the ground) and encode.
+"""The analysing stage of the pipeline (detect, track, place on the ground) and JPEG encoding.
 
-Both are plain synchronous classes run by the pipeline's worker threads, so they can be tested
-and benchmarked without threads or an event loop.
+The stages are plain synchronous classes run by the pipeline's worker threads, so they can be
+tested and benchmarked without threads or an event loop (encoding: :mod:`edge.video.encode`).
 """
 
 from __future__ import annotations
@@ -16,13 +16,10 @@ from numpy.typing import NDArray
 from edge.detect import Detector
 from edge.geoproject import CameraModel, pixel_to_ground
 from edge.protocol import DetectedObject, GeoPoint
-from edge.protocol.video import FrameHeader, Rendition, pack_frame
-from edge.video.annotate import Hud, draw_hud, draw_objects
 from edge.video.frames import Frame
-from edge.video.redact import redact
 from edge.video.track import Tracker
 
-__all__ = ["Analysed", "Analyser", "Encoded", "Encoder", "encode_jpeg", "opencv_single_threaded"]
+__all__ = ["Analysed", "Analyser", "encode_jpeg", "opencv_single_threaded"]
 
 logger = logging.getLogger(__name__)
 
@@ -37,15 +34,6 @@ class Analysed:
     objects: list[DetectedObject] | None
     redact_boxes: list[Box] | None
     error: str | None = None
-
-
-@dataclass(slots=True)
-class Encoded:
-    """Packed uplink messages of one frame, and the JPEGs to record."""
-
-    messages: list[tuple[Rendition, bytes]]
-    annotated_jpeg: bytes
-    redaction_failed: bool = False
 
 
 def opencv_single_threaded() -> None:
@@ -123,70 +111,3 @@ class Analyser:
             )
         boxes = [d.box for d in found if d.cls in self.redact_classes] + [p.box for p in plates]
         return Analysed(frame, objects, boxes)
-
-
-class Encoder:
-    """Annotate, redact and JPEG-encode one analysed frame into uplink messages.
-
-    The redacted rendition is made only from a frame whose detection ran, and only when the
-    redaction itself succeeded: otherwise that frame has no redacted message (fail closed).
-    """
-
-    def __init__(self, dock_id: str, quality: int, renditions: list[Rendition]) -> None:
-        self.dock_id = dock_id
-        self.quality = quality
-        self.renditions = renditions
-
-    def run(
-        self,
-        a: Analysed,
-        *,
-        sortie_id: str | None = None,
-        incident_id: str | None = None,
-        fps: float | None = None,
-    ) -> Encoded:
-        """The messages for one frame (``raw`` always, ``redacted`` when it is safe)."""
-        frame, objects = a.frame, a.objects or []
-        h, w = frame.image.shape[:2]
-        pose = frame.pose
-        hud = Hud(
-            frame.t,
-            pose.alt_agl_m if pose else None,
-            pose.heading_deg if pose else None,
-            incident_id,
-            fps,
-        )
-
-        def message(rendition: Rendition, jpeg: bytes) -> tuple[Rendition, bytes]:
-            header = FrameHeader(
-                dock_id=self.dock_id,
-                frame=frame.seq,
-                t=frame.t,
-                sortie_id=sortie_id,
-                incident_id=incident_id,
-                rendition=rendition,
-                width=w,
-                height=h,
-                objects=objects,
-            )
-            return rendition, pack_frame(header, jpeg)
-
-        annotated = frame.image.copy()
-        draw_objects(annotated, objects)
-        draw_hud(annotated, hud)
-        annotated_jpeg = encode_jpeg(annotated, self.quality)
-        out = Encoded([], annotated_jpeg)
-        if "raw" in self.renditions:
-            out.messages.append(message("raw", annotated_jpeg))
-        if "redacted" in self.renditions and a.objects is not None and a.redact_boxes is not None:
-            try:
-                hidden = redact(frame.image, a.redact_boxes)
-                draw_objects(hidden, objects)
-                draw_hud(
-                    hidden, Hud(hud.t, hud.alt_m, hud.heading_deg, incident_id, fps, "redacted")
-                )
-                out.messages.append(message("redacted", encode_jpeg(hidden, self.quality)))
-            except Exception as exc:  # fail closed: no redacted frame
-                logger.warning("frame %d not redacted: %s", frame.seq, exc)
-                out.redaction_failed = True
-        return out

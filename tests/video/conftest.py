@@ -6,6 +6,7 @@ import asyncio
 import importlib.util
 import os
 import tempfile
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -55,6 +56,18 @@ def assets() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "assets"
 
 
+def decode_h264(packets: list[bytes]) -> list[NDArray[np.uint8]]:
+    """Decode H.264 access units in order with PyAV (FFmpeg's decoder), as BGR pictures."""
+    import av
+
+    decoder = av.CodecContext.create("h264", "r")
+    pictures = []
+    for data in [*packets, None]:
+        for frame in decoder.decode(av.Packet(data) if data is not None else None):
+            pictures.append(frame.to_ndarray(format="bgr24"))
+    return pictures
+
+
 def read_image(path: Path) -> NDArray[np.uint8]:
     """A photograph as a BGR array."""
     image = cv2.imread(str(path))
@@ -75,6 +88,7 @@ class Receiver:
         self.token = token
         self.mode = mode
         self.frames: list[tuple[object, bytes]] = []
+        self.arrived: list[float] = []  # wall-clock arrival of each frame
         self.paths: list[str] = []
         self.refused = 0
         self.connections = 0
@@ -146,6 +160,7 @@ class Receiver:
             return
         async for message in ws:
             self.frames.append(unpack_frame(message))
+            self.arrived.append(time.time())
             if self._wanted and len(self.frames) >= self._wanted[0]:
                 self._wanted[1].set()
 

@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 
 from edge.video import ImageLoopCamera, LatestSlot, StreamCamera, VideoFileCamera
-from edge.video.avi import MjpegAviWriter
 from edge.video.capture import CaptureThread
 from edge.video.frames import Frame
+from edge.video.h264 import H264Encoder
+from edge.video.mp4 import Mp4Writer
 from sim.net import free_tcp_port
 
 pytestmark = pytest.mark.timeout(60)
@@ -28,12 +29,15 @@ def wait_until(predicate, timeout: float = 10.0) -> None:  # type: ignore[no-unt
 
 @pytest.fixture
 def clip(tmp_path: Path) -> Path:
-    """A five-frame Motion-JPEG AVI, each frame a different shade."""
-    path = tmp_path / "clip.avi"
-    writer = MjpegAviWriter(path, 160, 120, 10.0)
+    """A five-frame H.264 MP4 as the recorder writes them, each frame a different shade."""
+    path = tmp_path / "clip.mp4"
+    encoder = H264Encoder(160, 120, fps=10.0, kbps=500, crf=18)
+    writer = Mp4Writer(path, "h264", 160, 120, 10.0)
     for shade in range(5):
         image = np.full((120, 160, 3), 40 * shade, dtype=np.uint8)
-        writer.add(bytes(cv2.imencode(".jpg", image)[1]))
+        packet = encoder.encode(image, shade / 10)
+        assert packet is not None
+        writer.add(packet.data, packet.key, shade / 10)
     writer.close()
     return path
 
@@ -109,7 +113,7 @@ def test_a_source_that_cannot_be_opened_is_retried_without_killing_the_thread() 
     assert not capture.alive
 
 
-def test_the_avi_recording_format_opens_in_opencv_with_every_frame(clip: Path) -> None:
+def test_the_mp4_recording_format_opens_in_opencv_with_every_frame(clip: Path) -> None:
     cap = cv2.VideoCapture(str(clip))
     shades = []
     while True:

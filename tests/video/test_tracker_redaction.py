@@ -9,11 +9,13 @@ import numpy as np
 import pytest
 
 from edge.detect import AutoDetectorConfig, Detection, load_detector
+from edge.video import VideoConfig
+from edge.video.encode import Encoder
 from edge.video.frames import Frame
 from edge.video.redact import RedactionError, redact
-from edge.video.stages import Analysed, Analyser, Encoder
+from edge.video.stages import Analysed, Analyser
 from edge.video.track import Tracker
-from tests.video.conftest import read_image
+from tests.video.conftest import decode_h264, read_image
 
 
 def person(x: float, conf: float = 0.8, y: float = 100.0) -> Detection:
@@ -74,21 +76,65 @@ def frame_of(image: np.ndarray) -> Frame:  # type: ignore[type-arg]
     return Frame(1, image, datetime.now(UTC), 0.0)
 
 
+def encoder(codec: str = "h264", quality: int = 70) -> Encoder:
+    config = VideoConfig.model_validate({"codec": codec, "jpeg_quality": quality})
+    return Encoder("dock-01", config, ["raw", "redacted"])
+
+
 def test_a_frame_whose_detection_failed_is_sent_raw_but_never_redacted(model_path: Path) -> None:
     detector = load_detector(AutoDetectorConfig(model=model_path))
     analyser = Analyser(detector, Tracker(), 60.0, ["person"])
     grey = np.full((120, 160), 128, dtype=np.uint8)  # a frame the detector cannot take
     result = analyser.run(frame_of(grey))  # type: ignore[arg-type]
     assert result.objects is None and result.error
-    out = Encoder("dock-01", 70, ["raw", "redacted"]).run(result)
-    assert [r for r, _ in out.messages] == ["raw"]
+    coloured = Analysed(frame_of(np.full((120, 160, 3), 128, np.uint8)), None, None, result.error)
+    for codec in ("h264", "jpeg"):
+        out = encoder(codec).run(coloured)
+        assert [r for r, _ in out.messages] == ["raw"]
 
 
 def test_a_frame_whose_redaction_failed_is_not_sent_redacted(assets: Path) -> None:
     image = read_image(assets / "bus.jpg")
     broken = Analysed(frame_of(image), [], [(0.0, 0.0, float("inf"), 10.0)])
-    out = Encoder("dock-01", 70, ["raw", "redacted"]).run(broken)
+    out = encoder().run(broken)
     assert [r for r, _ in out.messages] == ["raw"] and out.redaction_failed
+
+
+def test_after_a_frame_left_out_the_redacted_stream_restarts_at_a_keyframe(
+    model_path: Path, assets: Path
+) -> None:
+    """Detection fails on frames 3 and 6: the redacted stream leaves them out and goes on with a
+    keyframe, so no decoder ever builds a picture on one that was not redacted; raw goes on."""
+    detector = load_detector(AutoDetectorConfig(model=model_path))
+    analyser = Analyser(detector, Tracker(), 60.0, ["person"])
+    image = read_image(assets / "bus.jpg")[:480, :640].copy()
+    enc = encoder()
+    sent: dict[str, list[tuple[int, bool, bytes]]] = {"raw": [], "redacted": []}
+    for n in range(1, 9):
+        frame = Frame(n, image, datetime.now(UTC), n / 15)
+        result = analyser.run(frame)
+        if n in (3, 6):
+            result = Analysed(frame, None, None, "the runtime failed")
+        for f in enc.run(result).frames:
+            sent[f.rendition].append((f.header.frame, f.header.key, f.body))
+    assert [n for n, _, _ in sent["raw"]] == list(range(1, 9))
+    assert [n for n, _, _ in sent["raw"] if _key(sent["raw"], n)] == [1]
+    redacted = sent["redacted"]
+    assert [n for n, _, _ in redacted] == [1, 2, 4, 5, 7, 8]
+    assert [n for n, key, _ in redacted if key] == [1, 4, 7]
+    raw_pictures = decode_h264([body for _, _, body in sent["raw"]])
+    red_pictures = decode_h264([body for _, _, body in redacted])
+    assert len(red_pictures) == 6
+    people = [o for o in analyser.run(Frame(9, image, datetime.now(UTC), 1.0)).objects or []]
+    for o in (p for p in people if p.cls == "person"):
+        x1, y1, x2, y2 = (int(v) for v in o.bbox)
+        core = (slice(y1 + (y2 - y1) // 4, y2 - (y2 - y1) // 4), slice(x1 + 8, x2 - 8))
+        for picture in red_pictures:
+            assert picture[core].std() < raw_pictures[-1][core].std()
+
+
+def _key(frames: list[tuple[int, bool, bytes]], n: int) -> bool:
+    return next(key for m, key, _ in frames if m == n)
 
 
 def test_the_redacted_rendition_hides_the_people_the_raw_one_shows(
@@ -101,9 +147,7 @@ def test_the_redacted_rendition_hides_the_people_the_raw_one_shows(
     detector = load_detector(AutoDetectorConfig(model=model_path))
     image = read_image(assets / "bus.jpg")
     result = Analyser(detector, Tracker(), 60.0, ["person"]).run(frame_of(image))
-    out = Encoder("dock-01", 90, ["raw", "redacted"]).run(
-        result, sortie_id="S-1", incident_id="INC-1"
-    )
+    out = encoder("jpeg", 90).run(result, sortie_id="S-1", incident_id="INC-1")
     frames = {r: unpack_frame(data) for r, data in out.messages}
     assert set(frames) == {"raw", "redacted"}
     header, _ = frames["redacted"]

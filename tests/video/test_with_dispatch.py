@@ -17,6 +17,7 @@ from edge.protocol.video import unpack_frame
 from edge.video import ImageLoopCamera, Uplink, VideoConfig, VideoPipeline
 from sim.broker import LocalBroker
 from tests.dispatch.conftest import TOKENS, RunningDispatch
+from tests.video.conftest import decode_h264
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -59,15 +60,18 @@ async def test_a_viewer_of_the_dispatch_service_sees_the_edges_redacted_frames_l
         connect(viewer_url, additional_headers=headers, open_timeout=5) as viewer,
     ):
         video.set_sortie("S-1", "INC-1")
+        received = []
         async with asyncio.timeout(30):
-            while True:
-                header, jpeg = unpack_frame(await viewer.recv())  # type: ignore[arg-type]
-                if header.sortie_id == "S-1":
-                    break
-    assert header.rendition == "redacted" and header.dock_id == "dock-01"
+            while len(received) < 20:
+                received.append(unpack_frame(await viewer.recv()))  # type: ignore[arg-type]
+    headers = [h for h, _ in received]
+    assert headers[0].key and headers[0].codec == "h264", "a viewer starts at a keyframe"
+    assert {h.rendition for h in headers} == {"redacted"} and headers[0].dock_id == "dock-01"
+    header = next(h for h in reversed(headers) if h.sortie_id == "S-1")
     assert sum(o.cls == "person" for o in header.objects) >= 3
     assert all(o.geo is not None for o in header.objects)
-    assert jpeg.startswith(b"\xff\xd8")
+    assert header.pose is not None and header.pose.heading_deg == 90.0
+    assert len(decode_h264([body for _, body in received])) == 20, "every frame decodes"
     assert uplink.stats.connects == 1 and uplink.stats.failures == 0
 
 

@@ -1,4 +1,10 @@
-"""Live video: the edge's ingest WebSocket and the viewers' WebSocket, MJPEG and snapshot."""
+"""Live video: the edge's ingest WebSocket and the viewers' WebSocket, MJPEG and snapshot.
+
+The WebSocket relays each uplink message as it came (H.264 or JPEG, never decoded here). The
+MJPEG stream and ``frame.jpg`` serve JPEGs: the frames themselves in the JPEG mode, and in the
+H.264 mode snapshots decoded on request (:mod:`dispatch.video_snapshot`), at most
+:data:`MJPEG_H264_FPS` a second.
+"""
 
 from __future__ import annotations
 
@@ -25,6 +31,7 @@ router = APIRouter(prefix=VIDEO_PREFIX, tags=["video"])
 logger = logging.getLogger(__name__)
 
 SEND_TIMEOUT_S = 10.0
+MJPEG_H264_FPS = 2.0
 BOUNDARY = "outriderframe"
 POLICY_VIOLATION = 1008
 RenditionQuery = Annotated[Literal["raw", "redacted"] | None, Query()]
@@ -132,12 +139,20 @@ async def watch_mjpeg(
         with rt.video.watch(dock_id, wanted, "mjpeg", who.name) as viewer:
             while True:
                 frame = await viewer.next_frame()
+                jpeg: bytes | None = frame.body
+                if frame.header.codec != "jpeg":
+                    channel = rt.video.channel(dock_id)
+                    jpeg = await rt.snapshots.jpeg(channel, frame.header.rendition)
+                if jpeg is None:
+                    continue
                 head = (
                     f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\n"
-                    f"Content-Length: {len(frame.jpeg)}\r\n\r\n"
+                    f"Content-Length: {len(jpeg)}\r\n\r\n"
                 ).encode()
-                yield head + frame.jpeg + b"\r\n"
+                yield head + jpeg + b"\r\n"
                 rt.video.delivered(dock_id, viewer, frame)
+                if frame.header.codec != "jpeg":
+                    await asyncio.sleep(1 / MJPEG_H264_FPS)
 
     return StreamingResponse(
         frames(),
@@ -154,12 +169,16 @@ async def watch_mjpeg(
 async def snapshot(
     dock_id: str, rt: RuntimeDep, who: LinkViewer, rendition: RenditionQuery = None
 ) -> Response:
-    """The newest frame as a JPEG."""
+    """The newest frame as a JPEG (decoded from the H.264 stream on request)."""
     await check_dock(rt, who, dock_id)
     channel = rt.video.channels.get(dock_id)
     for r in renditions(who, rendition):
         if channel is not None and r in channel.latest:
-            return Response(channel.latest[r].jpeg, media_type="image/jpeg")
+            jpeg = await rt.snapshots.jpeg(channel, r)
+            if jpeg is not None:
+                return Response(
+                    jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"}
+                )
     raise NotFoundError(f"no video from {dock_id} yet")
 
 
@@ -171,11 +190,12 @@ async def viewers(dock_id: str, rt: RuntimeDep, who: Dispatcher) -> list[ViewerS
         ViewerStats(
             id=v.id,
             kind=v.kind,
-            rendition=v.renditions[0],
+            rendition=v.rendition or v.renditions[0],
             principal=v.principal,
             fps=v.fps(),
             frames_sent=v.frames_sent,
             frames_dropped=v.frames_dropped,
+            skips=v.skips,
             latency_ms_p50=v.latency_ms(0.5),
             latency_ms_p99=v.latency_ms(0.99),
         )
