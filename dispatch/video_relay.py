@@ -92,6 +92,7 @@ class Viewer:
         """Queue ``frame`` (see the module's notes); the number of frames dropped doing so."""
         if frame.key:
             dropped = len(self._queue)
+            self.skips += dropped > 0
             self._queue.clear()
             self._waiting_key = False
         elif self._waiting_key:
