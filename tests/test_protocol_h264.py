@@ -77,7 +77,13 @@ def test_nal_units_are_found_behind_three_and_four_byte_start_codes() -> None:
     assert [bytes(u) for u in nal_units(data)] == [b"\x67\x42\x00\x1e", b"\x68\xce", b"\x65\x88"]
     assert codec_string(data) == "avc1.42001E"
     check_access_unit(data, key=True)
-    for bad in (b"", b"\x67\x42", b"\x00\x00\x01", b"\x00\x00\x01\x00\x00\x01\x65", b"\x00\x00\x01\xe5"):
+    for bad in (
+        b"",
+        b"\x67\x42",
+        b"\x00\x00\x01",
+        b"\x00\x00\x01\x00\x00\x01\x65",
+        b"\x00\x00\x01\xe5",
+    ):
         with pytest.raises(ProtocolError) as info:
             nal_units(bad)
         assert info.value.code == "invalid_field"

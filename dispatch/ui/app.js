@@ -3,9 +3,10 @@
 
 import { OutriderMap } from "./map.js";
 import {
-  api, ApiError, el, fmtTime, VideoFeed, dockStatus, drawDock, drawDrone, drawIncident,
+  api, ApiError, el, fmtTime, dockStatus, drawDock, drawDrone, drawIncident,
   drawDetections, drawZones, timelineList,
 } from "./common.js";
+import { LivePlayer } from "./player.js";
 
 const $ = (id) => document.getElementById(id);
 const state = { docks: [], incidents: [], selected: null, detail: null, detections: [], zones: null,
@@ -174,7 +175,7 @@ async function main() {
   state.zones = cfg.no_fly;
   map = new OutriderMap($("map"), { center: [cfg.center.lat, cfg.center.lon], zoom: cfg.zoom,
     tileUrl: cfg.tile_url, attribution: cfg.attribution, onClick: onMapClick, draw });
-  video = new VideoFeed($("video"), $("video-stats"));
+  video = new LivePlayer($("video"), $("video-stats"));
   $("zoom-in").onclick = () => map.zoomAt(1, ...map.size().map((v) => v / 2));
   $("zoom-out").onclick = () => map.zoomAt(-1, ...map.size().map((v) => v / 2));
   $("raise-form").onsubmit = raise;

@@ -1,4 +1,4 @@
-// Shared pieces of the control room and the officer view: API calls, live video, drawing.
+// Shared pieces of the control room and the officer view: API calls and drawing.
 "use strict";
 
 export const API = "/api/v1";
@@ -40,64 +40,6 @@ export function el(tag, attrs = {}, ...children) {
 
 export function fmtTime(iso) {
   return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
-}
-
-// Live video of one dock over WebSocket: each message is uint32 header length, JSON header, JPEG
-// (the framing of edge/protocol/video.py, relayed unchanged from the edge).
-export class VideoFeed {
-  constructor(img, statsEl, onHeader = null) {
-    this.img = img;
-    this.statsEl = statsEl;
-    this.onHeader = onHeader;
-    this.ws = null;
-    this.dockId = null;
-    this.frames = 0;
-    this.times = [];
-    this.url = null;
-  }
-
-  watch(dockId, token = null) {
-    if (dockId === this.dockId) return;
-    this.stop();
-    this.dockId = dockId;
-    if (!dockId) return;
-    const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const q = token ? `?token=${encodeURIComponent(token)}` : "";
-    const ws = new WebSocket(`${scheme}://${location.host}${API}/video/${encodeURIComponent(dockId)}/ws${q}`);
-    ws.binaryType = "arraybuffer";
-    ws.onmessage = (m) => this._frame(m.data);
-    ws.onclose = () => {
-      if (this.ws === ws) { this.ws = null; setTimeout(() => { const d = this.dockId; this.dockId = null; this.watch(d, token); }, 2000); }
-    };
-    this.ws = ws;
-    this._stats("waiting for video…");
-  }
-
-  stop() {
-    const ws = this.ws;
-    this.ws = null;
-    this.dockId = null;
-    if (ws) ws.close();
-  }
-
-  _frame(buf) {
-    const view = new DataView(buf);
-    const n = view.getUint32(0);
-    const header = JSON.parse(new TextDecoder().decode(new Uint8Array(buf, 4, n)));
-    const blob = new Blob([new Uint8Array(buf, 4 + n)], { type: "image/jpeg" });
-    const url = URL.createObjectURL(blob);
-    this.img.onload = () => { if (this.url && this.url !== url) URL.revokeObjectURL(this.url); this.url = url; };
-    this.img.src = url;
-    this.frames += 1;
-    const now = performance.now();
-    this.times.push(now);
-    while (this.times.length && now - this.times[0] > 2000) this.times.shift();
-    this.img.dataset.frames = String(this.frames);
-    this._stats(`${this.frames} frames · ${(this.times.length / 2).toFixed(1)} fps · #${header.frame} ${header.rendition}`);
-    if (this.onHeader) this.onHeader(header);
-  }
-
-  _stats(text) { if (this.statsEl) this.statsEl.textContent = text; }
 }
 
 export const STATUS_COLOURS = {

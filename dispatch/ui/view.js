@@ -3,7 +3,8 @@
 "use strict";
 
 import { OutriderMap } from "./map.js";
-import { api, ApiError, VideoFeed, drawDock, drawDrone, drawIncident, drawZones, timelineList } from "./common.js";
+import { api, ApiError, drawDock, drawDrone, drawIncident, drawZones, timelineList } from "./common.js";
+import { LivePlayer } from "./player.js";
 
 const $ = (id) => document.getElementById(id);
 const token = new URLSearchParams(location.search).get("token");
@@ -48,7 +49,7 @@ async function main() {
   state.zones = cfg.no_fly;
   map = new OutriderMap($("map"), { center: [cfg.center.lat, cfg.center.lon], zoom: 15, tileUrl: cfg.tile_url,
     attribution: cfg.attribution, draw });
-  video = new VideoFeed($("video"), $("video-stats"));
+  video = new LivePlayer($("video"), $("video-stats"));
   const first = await api(`/incidents/${encodeURIComponent(incidentId)}`, { token }).catch((e) => e);
   if (!(first instanceof Error)) map.setView([first.lat, first.lon], 15);
   loop();

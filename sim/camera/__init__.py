@@ -12,6 +12,7 @@ Usage::
 """
 
 from sim.camera.camera import SyntheticCamera
+from sim.camera.orbit import orbit_pose
 from sim.camera.render import Renderer
 from sim.camera.scene import Actor, Scene, load_scene, parse_scene, ring_of_actors
 
@@ -21,6 +22,7 @@ __all__ = [
     "Scene",
     "SyntheticCamera",
     "load_scene",
+    "orbit_pose",
     "parse_scene",
     "ring_of_actors",
 ]

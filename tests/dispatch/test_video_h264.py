@@ -20,7 +20,9 @@ INGEST = "/api/v1/video/ingest/dock-01"
 WATCH = "/api/v1/video/dock-01/ws"
 
 
-async def received(conn: ClientConnection, n: int, limit_s: float = 10.0) -> list[tuple[FrameHeader, bytes]]:
+async def received(
+    conn: ClientConnection, n: int, limit_s: float = 10.0
+) -> list[tuple[FrameHeader, bytes]]:
     out = []
     async with asyncio.timeout(limit_s):
         while len(out) < n:
