@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import shutil
+import subprocess
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -157,3 +160,44 @@ async def postgres_url() -> AsyncIterator[str]:
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+# -- a real Chromium for the UI tests ---------------------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+ARTIFACTS = Path(
+    os.environ.get("OUTRIDER_ARTIFACTS", Path(__file__).resolve().parents[2] / "artifacts")
+)
+
+
+def ensure_chromium() -> str:
+    """Debian's Chromium, installed with apt-get when missing and allowed (root)."""
+    if Path(CHROMIUM).exists():
+        return CHROMIUM
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        pytest.skip("Chromium is not installed (apt-get install chromium, as root)")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for cmd in (["apt-get", "update"], ["apt-get", "install", "-y", "chromium"]):
+        done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
+        if done.returncode != 0:
+            pytest.skip(f"could not install Chromium: {done.stderr[-300:]}")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ensure_chromium()
+
+
+@pytest.fixture
+async def browser(chromium: str) -> AsyncIterator[object]:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        b = await p.chromium.launch(executable_path=chromium, args=ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            await b.close()

@@ -20,9 +20,8 @@ from edge.detect import AutoDetectorConfig, load_detector
 from edge.geo import LatLon
 from edge.video import Uplink, VideoConfig, VideoPipeline
 from sim.camera import orbit_pose
-from tests.dispatch.conftest import TOKENS, RunningDispatch, wait_for
+from tests.dispatch.conftest import ARTIFACTS, TOKENS, RunningDispatch, wait_for
 from tests.dispatch.test_incidents_api import docks_seen
-from tests.dispatch.test_ui import ARTIFACTS, browser, chromium  # noqa: F401 (fixtures)
 from tests.dispatch.test_video import ws
 from tests.video.conftest import model_or_skip
 
@@ -94,8 +93,8 @@ async def stats(page: Any) -> dict[str, Any]:
     return await page.evaluate(f"{PLAYER}.stats()")  # type: ignore[no-any-return]
 
 
-async def open_room(browser: Any, service: RunningDispatch, incident_id: str) -> Any:
-    page = await browser.new_page(**ROOM)
+async def open_room(chrome: Any, service: RunningDispatch, incident_id: str) -> Any:
+    page = await chrome.new_page(**ROOM)
     await page.goto(service.url)
     await page.fill("#login-token", TOKENS["dispatcher"])
     await page.click("#login-submit")
@@ -132,7 +131,9 @@ async def test_the_control_room_plays_the_sorties_h264_video_live(
         assert badge.startswith("live · ") and badge.endswith(" s behind")
         assert "H.264" in await page.inner_text("#video-stats")
         await page.screenshot(path=str(ARTIFACTS / "video-control-room.png"))
-        boxes = "(() => { const c = document.querySelector('#video .pl-layer'); const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0; for (let i = 3; i < d.length; i += 4) n += d[i] > 0; return n; })()"
+        boxes = """(() => { const c = document.querySelector('#video .pl-layer');
+          const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+          let n = 0; for (let i = 3; i < d.length; i += 4) n += d[i] > 0; return n; })()"""
         await page.wait_for_function(f"{PLAYER}.lastHeader.objects.length > 0", timeout=20000)
         assert await page.evaluate(boxes) > 0
         await page.click("#video .pl-toggle")
@@ -162,7 +163,7 @@ async def test_the_officer_view_plays_the_redacted_stream_on_a_phone(
         await phone.screenshot(path=str(ARTIFACTS / "video-officer-view.png"), full_page=True)
 
 
-async def test_a_late_joiner_has_a_picture_within_a_keyframe_interval_and_a_stalled_viewer_slows_no_one(
+async def test_a_late_joiner_has_a_picture_at_once_and_a_stalled_viewer_slows_no_one(
     dispatch_service: RunningDispatch, edge_factory: Any, browser: Any
 ) -> None:
     heavy = {"crf": 8, "max_kbps": {"raw": 20000, "redacted": 20000}}  # fills buffers fast
@@ -206,7 +207,7 @@ async def test_without_webcodecs_the_page_falls_back_and_still_paints(
     dispatch_service: RunningDispatch, edge_factory: Any, browser: Any, hide: str, mode: str
 ) -> None:
     async with (
-        sortie(dispatch_service, edge_factory) as incident,
+        sortie(dispatch_service, edge_factory),
         edge_video(dispatch_service, "near"),
     ):
         context = await browser.new_context(**ROOM)
