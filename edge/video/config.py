@@ -81,6 +81,11 @@ class H264Config(_Section):
     keyframe_interval_s: float = Field(1.0, gt=0, le=10, title="Capture time between keyframes")
     preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"] = "ultrafast"
     threads: int = Field(1, ge=1, le=16, title="x264 threads per encoder")
+    x264_params: str = Field(
+        "subme=2",
+        pattern=r"^([a-z0-9-]+=[A-Za-z0-9.,-]+(:[a-z0-9-]+=[A-Za-z0-9.,-]+)*)?$",
+        title="More x264 options on top of the preset (key=value:key=value)",
+    )
 
     def cap_kbps(self, rendition: Rendition) -> int:
         """The rendition's top bitrate (the raw one's when not set)."""

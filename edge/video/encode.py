@@ -210,6 +210,7 @@ class Encoder:
                 keyframe_interval_s=cfg.keyframe_interval_s,
                 preset=cfg.preset,
                 threads=cfg.threads,
+                x264_params=cfg.x264_params,
             )
         encoder.set_kbps(kbps)
         return encoder

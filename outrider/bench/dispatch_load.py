@@ -23,6 +23,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--choice-docks", type=int, default=10_000, help="fleet size for choice")
     parser.add_argument("--viewers", type=int, default=50, help="video viewers")
     parser.add_argument("--fps", type=float, default=15.0, help="ingest frame rate")
+    parser.add_argument(
+        "--profile", action="store_true", help="video: run dispatch under cProfile, summarise"
+    )
 
 
 def measure(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
@@ -36,7 +39,7 @@ def measure(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     if "telemetry" in parts:
         results["telemetry"] = fleet_telemetry.run(args.docks, args.rate_hz, args.seconds)
     if "video" in parts:
-        results["video"] = video_fanout.run(args.viewers, args.fps, args.seconds)
+        results["video"] = video_fanout.run(args.viewers, args.fps, args.seconds, args.profile)
     return results
 
 

@@ -1,8 +1,10 @@
-"""Video fan-out: one ingest to many WebSocket viewers through a real dispatch process.
+"""Video fan-out: one H.264 ingest to many WebSocket viewers through a real dispatch process.
 
-Dispatch runs as ``outrider dispatch`` in a process of its own; this process sends frames
-(640x360 JPEG) at a fixed rate on the ingest WebSocket and reads them on ``viewers``
-WebSockets, plus one stalled viewer that never reads, to show it costs the others nothing.
+Dispatch runs as ``outrider dispatch`` in a process of its own (under cProfile with
+``profile``); this process sends frames (640x360 H.264 from the edge's encoder, a keyframe a
+second) at a fixed rate on the ingest WebSocket and reads them on ``viewers`` WebSockets, plus
+one stalled viewer that never reads, to show it costs the others nothing. The profile shows
+where dispatch spends its time and that nothing in it decodes a picture.
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ import asyncio
 import contextlib
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -28,15 +32,34 @@ from edge.protocol.video import FrameHeader, pack_frame
 from sim.net import free_tcp_port
 
 TOKENS = {"edge": "bench-edge-token", "dispatcher": "bench-dispatcher-token"}
+LOOP = 60  # frames encoded once and sent round and round (a keyframe every 15)
 
 
-def _jpeg(n: int) -> bytes:
-    img = np.zeros((360, 640, 3), np.uint8)
-    img[:, :, 1] = np.linspace(40, 200, 640, dtype=np.uint8)[None, :]
-    cv2.putText(img, f"frame {n}", (40, 180), cv2.FONT_HERSHEY_SIMPLEX, 2, (255, 255, 255), 3)
-    ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 80])
-    assert ok
-    return bytes(buf)
+def _h264_loop(fps: float) -> list[tuple[FrameHeader, bytes]]:
+    """Headers and H.264 access units of a moving 640x360 picture, keyframes every second."""
+    from edge.video.h264 import H264Encoder
+
+    encoder = H264Encoder(640, 360, fps=fps, kbps=1500, keyframe_interval_s=15 / fps)
+    out = []
+    for n in range(LOOP):
+        img = np.zeros((360, 640, 3), np.uint8)
+        img[:, :, 1] = np.linspace(40, 200, 640, dtype=np.uint8)[None, :]
+        cv2.putText(
+            img, f"frame {n}", (40 + 4 * n, 180), cv2.FONT_HERSHEY_SIMPLEX, 2, (255,) * 3, 3
+        )
+        packet = encoder.encode(img, n / fps)
+        assert packet is not None
+        header = FrameHeader(
+            dock_id="bench-dock",
+            frame=n,
+            width=640,
+            height=360,
+            codec="h264",
+            key=packet.key,
+            codec_string=packet.codec_string,
+        )
+        out.append((header, packet.data))
+    return out
 
 
 def _config(directory: Path, mqtt_url: str, port: int) -> Path:
@@ -73,7 +96,7 @@ async def _viewer(
 async def _fan_out(base: str, viewers: int, fps: float, seconds: float, pid: int) -> dict[str, Any]:
     ages: list[float] = []
     counts = [0] * viewers
-    counting, frames = asyncio.Event(), [_jpeg(n) for n in range(30)]
+    counting, frames = asyncio.Event(), _h264_loop(fps)
     auth = {"Authorization": f"Bearer {TOKENS['edge']}"}
     watch = f"{base}/api/v1/video/bench-dock/ws"
     async with contextlib.AsyncExitStack() as stack:
@@ -98,8 +121,8 @@ async def _fan_out(base: str, viewers: int, fps: float, seconds: float, pid: int
         cpu0 = sum(proc.cpu_times()[:2])
         counting.set()
         while loop.time() - start < seconds:
-            header = FrameHeader(dock_id="bench-dock", frame=sent, width=640, height=360)
-            data = pack_frame(header, frames[sent % len(frames)])
+            header, body = frames[sent % len(frames)]
+            data = pack_frame(header.model_copy(update={"frame": sent}), body)
             n = int.from_bytes(data[:4], "big")
             head = json.loads(data[4 : 4 + n]) | {"_sent": time.time()}
             raw = json.dumps(head).encode()
@@ -127,15 +150,21 @@ async def _fan_out(base: str, viewers: int, fps: float, seconds: float, pid: int
     }
 
 
-async def _main(viewers: int, fps: float, seconds: float) -> dict[str, Any]:
+@contextlib.asynccontextmanager
+async def dispatch_process(profile: Path | None = None) -> AsyncIterator[tuple[str, int]]:
+    """``outrider dispatch`` in a process of its own with :data:`TOKENS`, on a local broker;
+    yields its base URL (``http://…``) and pid. With ``profile``, it runs under cProfile and
+    writes its statistics there when it stops."""
     from sim.broker import local_broker
 
     async with local_broker() as broker:
         port = free_tcp_port()
         with tempfile.TemporaryDirectory(prefix="outrider-bench-") as tmp:
             config = _config(Path(tmp), broker.url, port)
+            profiler = ["-m", "cProfile", "-o", str(profile)] if profile else []
             proc = await asyncio.create_subprocess_exec(
                 sys.executable,
+                *profiler,
                 "-m",
                 "outrider",
                 "--log-level",
@@ -150,20 +179,66 @@ async def _main(viewers: int, fps: float, seconds: float) -> dict[str, Any]:
             try:
                 import httpx
 
+                base = f"http://127.0.0.1:{port}"
                 async with asyncio.timeout(30), httpx.AsyncClient() as http:
                     while True:
                         with contextlib.suppress(httpx.HTTPError):
-                            if (
-                                await http.get(f"http://127.0.0.1:{port}/healthz")
-                            ).status_code == 200:
+                            if (await http.get(f"{base}/healthz")).status_code == 200:
                                 break
                         await asyncio.sleep(0.2)
-                return await _fan_out(f"ws://127.0.0.1:{port}", viewers, fps, seconds, proc.pid)
+                yield base, proc.pid
             finally:
-                proc.terminate()
-                await asyncio.wait_for(proc.wait(), 15)
+                proc.send_signal(signal.SIGINT)  # a clean stop: cProfile writes its file
+                try:
+                    await asyncio.wait_for(proc.wait(), 15)
+                except TimeoutError:
+                    proc.kill()
+                    await proc.wait()
 
 
-def run(viewers: int, fps: float, seconds: float) -> dict[str, Any]:
-    """One ingest at ``fps`` to ``viewers`` WebSocket viewers for ``seconds``."""
-    return asyncio.run(_main(viewers, fps, seconds))
+def profile_summary(path: Path, top: int = 12) -> dict[str, Any]:
+    """What a cProfile file says: the functions that took the most time of their own, and
+    every call into PyAV or a decoder (there should be none)."""
+    import pstats
+
+    stats = pstats.Stats(str(path))
+    entries = stats.stats  # type: ignore[attr-defined]
+    rows = sorted(entries.items(), key=lambda kv: kv[1][2], reverse=True)
+    total = sum(v[2] for v in entries.values()) or 1.0
+
+    def name(key: tuple[str, int, str]) -> str:
+        file, line, func = key
+        short = "/".join(Path(file).parts[-2:]) if file != "~" else ""
+        return f"{short}:{line}({func})" if short else func
+
+    imported = any("/av/" in file for file, _, _ in entries)
+    decoding = [
+        (name(k), v[1])
+        for k, v in entries.items()
+        if (k[0].endswith("video_snapshot.py") and k[2] in ("decode_last", "jpeg"))
+        or (k[0] == "~" and " of 'av." in k[2])
+    ]
+    return {
+        "profile_total_s": round(total, 2),
+        "profile_top_own_time": [f"{name(k)} {100 * v[2] / total:.1f} %" for k, v in rows[:top]],
+        "profile_pyav_imported": imported,
+        "profile_decode_calls": sum(calls for _, calls in decoding),
+        "profile_decode_functions": [f for f, _ in decoding],
+    }
+
+
+async def _main(viewers: int, fps: float, seconds: float, profile: bool) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="outrider-profile-") as tmp:
+        path = Path(tmp) / "dispatch.prof" if profile else None
+        async with dispatch_process(path) as (base, pid):
+            ws_base = base.replace("http://", "ws://")
+            figures = await _fan_out(ws_base, viewers, fps, seconds, pid)
+        if path is not None:
+            figures |= profile_summary(path)
+        return figures
+
+
+def run(viewers: int, fps: float, seconds: float, profile: bool = False) -> dict[str, Any]:
+    """One ingest at ``fps`` to ``viewers`` WebSocket viewers for ``seconds`` (``profile``:
+    dispatch under cProfile, its summary added)."""
+    return asyncio.run(_main(viewers, fps, seconds, profile))

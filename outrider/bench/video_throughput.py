@@ -1,8 +1,10 @@
-"""Video: detector frames/s per runtime vs Ultralytics PyTorch, full pipeline fps and latency.
+"""Video: detector fps per runtime vs PyTorch, pipeline fps, H.264 vs JPEG, browser latency.
 
 Every figure comes from one run on this machine, so the ratios (pipeline ÷ bare detector,
-default runtime ÷ Ultralytics PyTorch predict) compare like with like even when the CPU is
-shared. Frames are the sample photographs scaled to the pipeline's resolution.
+default runtime ÷ Ultralytics PyTorch predict, H.264 ÷ JPEG bytes) compare like with like even
+when the CPU is shared. Detector and pipeline frames are the sample photographs scaled to the
+pipeline's resolution; the codec figures (:mod:`outrider.bench.video_codec`) use the synthetic
+scene; the browser latency (:mod:`outrider.bench.video_browser`) runs when Chromium is installed.
 """
 
 from __future__ import annotations
@@ -158,6 +160,8 @@ async def _measure(args: argparse.Namespace) -> dict[str, Any]:
     from edge.detect.reference import TorchReference, torch_reference_available
     from edge.video.config import VideoConfig
     from edge.video.stages import opencv_single_threaded
+    from outrider.bench.video_browser import browser_figures
+    from outrider.bench.video_codec import codec_figures
 
     opencv_single_threaded()  # as the pipeline runs it, for the bare runs too
     model = AutoDetectorConfig(model=args.model).model_path()
@@ -192,6 +196,12 @@ async def _measure(args: argparse.Namespace) -> dict[str, Any]:
         piped = await _pipeline(cfg, detector, Path(tmp), args.seconds)
     after = await asyncio.to_thread(_interleaved, {default: detector}, frames, args.frames // 2, 2)
     bare_default = (measured[default] + after[default]) / 2
+    codec = await asyncio.to_thread(codec_figures, model, seconds=args.codec_seconds)
+    browser = (
+        await asyncio.to_thread(browser_figures, model, args.browser_seconds)
+        if args.browser_seconds > 0
+        else {"browser_skipped": "--browser-seconds 0"}
+    )
     return {
         "model": str(model),
         "frame": f"{args.width}x{args.height}",
@@ -205,6 +215,8 @@ async def _measure(args: argparse.Namespace) -> dict[str, Any]:
         "bare_default_fps_around_pipeline": bare_default,
         "pipeline_over_bare": piped["pipeline_fps"] / bare_default,
         "default_over_torch": measured[default] / torch_fps if torch_fps else None,
+        **codec,
+        **browser,
     }
 
 
@@ -219,6 +231,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--width", type=int, default=640)
     parser.add_argument("--height", type=int, default=480)
+    parser.add_argument(
+        "--codec-seconds", type=float, default=10.0, help="synthetic scene encoded (at 15 fps)"
+    )
+    parser.add_argument(
+        "--browser-seconds", type=float, default=10.0, help="browser latency window; 0: skip"
+    )
 
 
 def report(r: dict[str, Any]) -> str:
@@ -246,6 +264,22 @@ def report(r: dict[str, Any]) -> str:
         "capture → sent p50 / p95", f"{r['latency_ms_p50']:.0f} / {r['latency_ms_p95']:.0f} ms"
     )
     table.add_row("CPU while streaming", f"{r['cpu_percent']:.0f} % of one core")
+    table.add_row(
+        "H.264 / JPEG q75, synthetic scene 640x480 at 15 fps",
+        f"{r['h264_kBps']} / {r['jpeg_kBps']} kB/s ({r['h264_over_jpeg']:.2f})",
+    )
+    table.add_row(
+        "luma PSNR H.264 / JPEG; JPEG ÷ H.264 at equal PSNR",
+        f"{r['h264_psnr_db']} / {r['jpeg_psnr_db']} dB; {r['jpeg_over_h264_at_equal_psnr']}",
+    )
+    table.add_row("H.264 encode (with colour conversion)", f"{r['edge_encode_ms']} ms a frame")
+    if "browser_latency_ms_p50" in r:
+        table.add_row(
+            f"capture → painted in Chromium ({r['browser_decoder']}) p50 / p95",
+            f"{r['browser_latency_ms_p50']:.0f} / {r['browser_latency_ms_p95']:.0f} ms",
+        )
+    else:
+        table.add_row("capture → painted in Chromium", r.get("browser_skipped", "n/a"))
     out = io.StringIO()
     Console(file=out, width=100).print(table)
     return out.getvalue()
