@@ -162,7 +162,10 @@ export class LivePlayer {
   _decoded(frame) {
     const m = this.pending.get(frame.timestamp);
     for (const ts of this.pending.keys()) { if (ts <= frame.timestamp) this.pending.delete(ts); else break; }
-    if (m) this._paint(frame, m, frame.displayWidth, frame.displayHeight);
+    // Catching up (a late joiner's keyframe group, a busy moment): frames with newer ones
+    // already waiting are decoded, as the newer ones need them, but not drawn.
+    const behind = this.decoder && this.decoder.decodeQueueSize > 0 && performance.now() - this.lastPaint < 250;
+    if (m && !behind) this._paint(frame, m, frame.displayWidth, frame.displayHeight);
     frame.close();
   }
 
@@ -200,27 +203,37 @@ export class LivePlayer {
 
   _drawLayer(h) {
     const ctx = this.layer.getContext("2d");
-    ctx.clearRect(0, 0, this.layer.width, this.layer.height);
+    const W = this.layer.width, H = this.layer.height;
+    ctx.clearRect(0, 0, W, H);
     if (!h || !this.showBoxes) return;
-    const sx = this.layer.width / h.width, sy = this.layer.height / h.height;
-    ctx.font = "bold 13px system-ui, sans-serif"; ctx.lineWidth = 2; ctx.textBaseline = "top";
+    const sx = W / h.width, sy = H / h.height;
+    const bar = Math.round(Math.max(14, W / 32));  // the HUD's height; labels stay below it
+    const size = Math.round(bar * 0.8);
+    ctx.lineWidth = Math.max(2, W / 320); ctx.textBaseline = "top";
+    ctx.font = `bold ${size}px system-ui, sans-serif`;
     for (const o of h.objects || []) {
       const [x1, y1, x2, y2] = o.bbox;
       const c = colour(o.cls);
       ctx.strokeStyle = c; ctx.strokeRect(x1 * sx, y1 * sy, (x2 - x1) * sx, (y2 - y1) * sy);
       const label = `${o.cls}${o.track_id != null ? " #" + o.track_id : ""} ${o.conf.toFixed(2)}`;
       const w = ctx.measureText(label).width + 6;
-      const top = Math.max(0, y1 * sy - 17);
-      ctx.fillStyle = c; ctx.fillRect(x1 * sx, top, w, 17);
+      const above = y1 * sy - size - 4;
+      const top = above >= bar ? above : Math.max(bar, y1 * sy);  // inside the box near the top
+      ctx.fillStyle = c; ctx.fillRect(x1 * sx, top, w, size + 4);
       ctx.fillStyle = "#fff"; ctx.fillText(label, x1 * sx + 3, top + 2);
     }
     const parts = [new Date(h.t).toISOString().slice(11, 19) + " UTC"];
     if (h.pose && h.pose.alt_agl_m != null) parts.push(`ALT ${h.pose.alt_agl_m.toFixed(0)} m`);
     if (h.pose && h.pose.heading_deg != null) parts.push(`HDG ${String(Math.round(h.pose.heading_deg) % 360).padStart(3, "0")}`);
-    if (h.incident_id) parts.push(`INC ${h.incident_id}`);
     if (h.rendition === "redacted") parts.push("REDACTED");
-    ctx.fillStyle = "rgba(0,0,0,0.45)"; ctx.fillRect(0, 0, this.layer.width, 20);
-    ctx.fillStyle = "#fff"; ctx.font = "12px system-ui, sans-serif"; ctx.fillText(parts.join("   "), 6, 4);
+    if (h.incident_id) parts.push(h.incident_id);  // last: the first to be cut on a narrow screen
+    ctx.fillStyle = "rgba(0,0,0,0.45)"; ctx.fillRect(0, 0, W, bar);
+    ctx.fillStyle = "#fff";
+    let font = size;
+    ctx.font = `${font}px system-ui, sans-serif`;
+    const text = parts.join("   ");
+    while (font > 9 && ctx.measureText(text).width > W - 12) ctx.font = `${--font}px system-ui, sans-serif`;
+    ctx.fillText(text, 6, (bar - font) / 2);
   }
 
   _badge(text, kind) {
