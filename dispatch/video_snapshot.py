@@ -18,11 +18,26 @@ import av
 
 from dispatch.video_relay import Channel, Frame
 
-__all__ = ["Snapshots", "decode_last"]
+__all__ = ["Snapshots", "decode", "decode_last"]
 
 logger = logging.getLogger(__name__)
 
 JPEG_QUALITY = 80
+
+
+def decode(access_units: list[bytes]) -> list[av.VideoFrame]:
+    """Decode H.264 access units (Annex B, from a keyframe on) into pictures, in order.
+
+    Raises:
+        av.FFmpegError: the packets do not decode.
+    """
+    decoder = av.CodecContext.create("h264", "r")
+    assert isinstance(decoder, av.VideoCodecContext)
+    pictures: list[av.VideoFrame] = []
+    for data in access_units:
+        pictures.extend(decoder.decode(av.Packet(data)))
+    pictures.extend(decoder.decode(None))  # what the decoder still holds
+    return pictures
 
 
 def decode_last(frames: list[Frame]) -> bytes | None:
@@ -31,16 +46,10 @@ def decode_last(frames: list[Frame]) -> bytes | None:
     Raises:
         av.FFmpegError: the packets do not decode.
     """
-    decoder = av.CodecContext.create("h264", "r")
-    assert isinstance(decoder, av.VideoCodecContext)
-    picture = None
-    for frame in frames:
-        for decoded in decoder.decode(av.Packet(frame.body)):
-            picture = decoded
-    for decoded in decoder.decode(None):  # what the decoder still holds
-        picture = decoded
-    if picture is None:
+    pictures = decode([frame.body for frame in frames])
+    if not pictures:
         return None
+    picture = pictures[-1]
     out = io.BytesIO()
     image = picture.to_image()  # type: ignore[no-untyped-call]
     image.save(out, format="JPEG", quality=JPEG_QUALITY)

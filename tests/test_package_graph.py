@@ -51,6 +51,7 @@ ADAPTERS: dict[str, set[str]] = {
         "edge.video.h264",
         "edge.video.redact",
         "edge.video.stages",
+        "outrider.bench.video_codec",
         "outrider.bench.video_fanout",
         "outrider.bench.video_throughput",
     },

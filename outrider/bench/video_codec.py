@@ -96,14 +96,9 @@ def _h264(
 
 
 def _decode_h264(packets: list[bytes]) -> list[Any]:
-    import av
+    from dispatch.video_snapshot import decode
 
-    decoder = av.CodecContext.create("h264", "r")
-    out = []
-    for data in [*packets, None]:
-        for frame in decoder.decode(av.Packet(data) if data is not None else None):
-            out.append(frame.to_ndarray(format="bgr24"))
-    return out
+    return [picture.to_ndarray(format="bgr24") for picture in decode(packets)]
 
 
 def _psnr(originals: list[Any], decoded: list[Any]) -> float:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from sim.camera import orbit_pose
 from tests.dispatch.conftest import ARTIFACTS, TOKENS, RunningDispatch, wait_for
 from tests.dispatch.test_incidents_api import docks_seen
 from tests.dispatch.test_video import ws
+from tests.dispatch.test_video_h264 import small_socket
 from tests.video.conftest import model_or_skip
 
 pytestmark = pytest.mark.timeout(240)
@@ -93,8 +93,8 @@ async def stats(page: Any) -> dict[str, Any]:
     return await page.evaluate(f"{PLAYER}.stats()")  # type: ignore[no-any-return]
 
 
-async def open_room(chrome: Any, service: RunningDispatch, incident_id: str) -> Any:
-    page = await chrome.new_page(**ROOM)
+async def open_room(page: Any, service: RunningDispatch) -> Any:
+    """The control room, signed in, with the sortie's incident open."""
     await page.goto(service.url)
     await page.fill("#login-token", TOKENS["dispatcher"])
     await page.click("#login-submit")
@@ -103,23 +103,14 @@ async def open_room(chrome: Any, service: RunningDispatch, incident_id: str) -> 
     return page
 
 
-def small_socket(port: int) -> socket.socket:
-    """A connected socket with a small receive buffer (a phone that stops reading)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)
-    sock.connect(("127.0.0.1", port))
-    sock.setblocking(False)
-    return sock
-
-
 async def test_the_control_room_plays_the_sorties_h264_video_live(
     dispatch_service: RunningDispatch, edge_factory: Any, browser: Any
 ) -> None:
     async with (
-        sortie(dispatch_service, edge_factory) as incident,
+        sortie(dispatch_service, edge_factory),
         edge_video(dispatch_service, "near"),
     ):
-        page = await open_room(browser, dispatch_service, incident["id"])
+        page = await open_room(await browser.new_page(**ROOM), dispatch_service)
         await page.wait_for_function(f"{FRAMES} >= 10", timeout=30000)
         first, frames_then = await picture_signature(page), await page.evaluate(FRAMES)
         await page.wait_for_function(f"{FRAMES} >= {frames_then + 15}", timeout=20000)
@@ -168,7 +159,7 @@ async def test_a_late_joiner_has_a_picture_at_once_and_a_stalled_viewer_slows_no
 ) -> None:
     heavy = {"crf": 8, "max_kbps": {"raw": 20000, "redacted": 20000}}  # fills buffers fast
     async with (
-        sortie(dispatch_service, edge_factory) as incident,
+        sortie(dispatch_service, edge_factory),
         edge_video(dispatch_service, "near", fps=15, h264=heavy) as video,
     ):
         channel = dispatch_service.runtime.video.channel("near")
@@ -181,7 +172,7 @@ async def test_a_late_joiner_has_a_picture_at_once_and_a_stalled_viewer_slows_no
             close_timeout=0.5,
             sock=small_socket(dispatch_service.port),
         ):  # a viewer that has stopped reading
-            page = await open_room(browser, dispatch_service, incident["id"])
+            page = await open_room(await browser.new_page(**ROOM), dispatch_service)
             await page.wait_for_function(f"{FRAMES} >= 1", timeout=10000)
             joined = await stats(page)
             interval_ms = 1000 * video.config.h264.keyframe_interval_s
@@ -212,11 +203,7 @@ async def test_without_webcodecs_the_page_falls_back_and_still_paints(
     ):
         context = await browser.new_context(**ROOM)
         await context.add_init_script(";".join(f"delete window.{name}" for name in hide.split()))
-        page = await context.new_page()
-        await page.goto(dispatch_service.url)
-        await page.fill("#login-token", TOKENS["dispatcher"])
-        await page.click("#login-submit")
-        await page.click("#incident-list li:has-text('assault')")
+        page = await open_room(await context.new_page(), dispatch_service)
         await page.wait_for_function(f"{FRAMES} >= 4", timeout=30000)
         assert (await stats(page))["mode"] == mode
         await page.screenshot(path=str(ARTIFACTS / f"video-fallback-{mode}.png"))
@@ -227,10 +214,10 @@ async def test_the_jpeg_fallback_mode_plays_in_the_same_player(
     dispatch_service: RunningDispatch, edge_factory: Any, browser: Any
 ) -> None:
     async with (
-        sortie(dispatch_service, edge_factory) as incident,
+        sortie(dispatch_service, edge_factory),
         edge_video(dispatch_service, "near", codec="jpeg"),
     ):
-        page = await open_room(browser, dispatch_service, incident["id"])
+        page = await open_room(await browser.new_page(**ROOM), dispatch_service)
         await page.wait_for_function(f"{FRAMES} >= 10", timeout=30000)
         first = await picture_signature(page)
         await page.wait_for_function(f"{FRAMES} >= 20", timeout=20000)

@@ -58,14 +58,9 @@ def assets() -> Path:
 
 def decode_h264(packets: list[bytes]) -> list[NDArray[np.uint8]]:
     """Decode H.264 access units in order with PyAV (FFmpeg's decoder), as BGR pictures."""
-    import av
+    from dispatch.video_snapshot import decode
 
-    decoder = av.CodecContext.create("h264", "r")
-    pictures = []
-    for data in [*packets, None]:
-        for frame in decoder.decode(av.Packet(data) if data is not None else None):
-            pictures.append(frame.to_ndarray(format="bgr24"))
-    return pictures
+    return [picture.to_ndarray(format="bgr24") for picture in decode(packets)]
 
 
 def read_image(path: Path) -> NDArray[np.uint8]:
