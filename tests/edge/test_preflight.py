@@ -12,8 +12,8 @@ from edge.config import EdgeConfig, load_config
 from edge.energy import Wind
 from edge.flight.vehicle import VehicleState
 from edge.geo import LatLon, destination
-from edge.preflight import PreflightFailed, check_dispatch, check_retask, request_from
 from edge.patterns.orbit import OrbitPattern
+from edge.preflight import PreflightFailed, check_dispatch, check_retask, request_from
 from edge.protocol import DockStatus, EventType, Phase
 from edge.sortie.machine import SortieMachine
 from edge.state import not_ready
