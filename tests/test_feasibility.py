@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
-from shapely.geometry import Polygon
 
 from dispatch.choice import Chooser, Mission, Option
 from dispatch.config import DispatchConfig
@@ -28,28 +27,10 @@ from edge.preflight import PreflightFailed, check_dispatch, request_from
 from edge.protocol import Availability, DispatchBody, DockStatus, GeoPoint, Kind, encode, parse
 from edge.sortie.machine import SortieMachine
 from edge.state import snapshot
+from tests.dispatch.test_choice import box_around
+from tests.edge.test_preflight import HOME, READY
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
-HOME = LatLon(51.5045, -0.0865)
-READY = VehicleState(
-    connected=True,
-    heard_at=0.0,
-    lat=HOME.lat,
-    lon=HOME.lon,
-    alt_rel_m=0.0,
-    battery_pct=100.0,
-    gps_fix=3,
-    satellites=12,
-    global_position_ok=True,
-    home_position_ok=True,
-    armable=True,
-    home=HOME,
-)
-
-
-def box(center: LatLon, half_m: float, name: str) -> NoFlyZone:
-    corners = [destination(center, b, half_m * 1.4142) for b in (45, 135, 225, 315)]
-    return NoFlyZone(name, Polygon([(c.lon, c.lat) for c in corners]))
 
 
 def edge_verdict(
@@ -126,7 +107,7 @@ def docks_and_requests(draw: st.DrawFn) -> dict[str, Any]:
         airspace={"margin_m": draw(st.floats(0, 80))},
     )  # fmt: skip
     zones = [
-        box(destination(HOME, draw(st.floats(0, 359)), draw(st.floats(200, 6000))),
+        box_around(destination(HOME, draw(st.floats(0, 359)), draw(st.floats(200, 6000))),
             draw(st.floats(50, 600)), f"zone-{i}")
         for i in range(draw(st.integers(0, 2)))
     ]  # fmt: skip
