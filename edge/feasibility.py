@@ -36,6 +36,7 @@ __all__ = [
     "Verdict",
     "assess",
     "energy_model",
+    "fail",
     "ordered",
     "request_for",
 ]
