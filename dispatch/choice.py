@@ -18,6 +18,7 @@ import bisect
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -50,7 +51,7 @@ class Mission:
     pattern: OnScene | None = None
     alt_rel_m: float | None = None
 
-    @property
+    @cached_property
     def on_scene(self) -> OnScene:
         """The ``on_scene`` body the dispatch command carries."""
         scene = self.pattern or dispatch_on_scene()

@@ -7,12 +7,13 @@ its retained ``state``: the ``limits`` (range, reserve, ceiling and the pad's he
 ground, wind limit, speeds, airframe, airspace margin, orbit speed), home, wind and battery;
 so dispatch decides from a dock's state exactly as the dock decides itself.
 
-The checks: the target within range of home, by straight line and by the route home around
-the no-fly zones; the target clear of the zones, with a route out and a route back that keep
-the margin; the altitude under the ceiling above ground; for a launch, the wind under the
-limit; and the battery for out + on scene + back + the reserve, by the energy model. What
-only the edge can see (the lid, the vehicle's readiness) is checked by the edge on top of
-this (``edge.preflight``) and published as ``ready``/``not_ready`` for dispatch.
+The checks: the target within range of home, by straight line (beyond it nothing else is
+worked out) and by the route home around the no-fly zones; the target clear of the zones,
+with a route out and a route back that keep the margin; the altitude under the ceiling above
+ground; for a launch, the wind under the limit; and the battery for out + on scene + back +
+the reserve, by the energy model. What only the edge can see (the lid, the vehicle's
+readiness) is checked by the edge on top of this (``edge.preflight``) and published as
+``ready``/``not_ready`` for dispatch.
 """
 
 from __future__ import annotations
@@ -54,11 +55,11 @@ PRIORITY = (
 """When several checks fail, the refusal's code is the first of these that failed."""
 
 
+_RANK = {code.value: i for i, code in enumerate(PRIORITY)}
+
+
 def _rank(reason: Reason) -> int:
-    try:
-        return PRIORITY.index(AckCode(reason.code))
-    except ValueError:
-        return len(PRIORITY)
+    return _RANK.get(reason.code, len(PRIORITY))
 
 
 def ordered(failures: Iterable[Reason]) -> list[Reason]:
@@ -161,10 +162,9 @@ def _length_m(route: Sequence[LatLon]) -> float:
     return sum(distance_m(a, b) for a, b in itertools.pairwise(route))
 
 
-def _place_checks(dock: DockFigures, req: Request, launch: bool) -> list[Reason]:
+def _place_checks(dock: DockFigures, req: Request, far: float, launch: bool) -> list[Reason]:
     """Range by straight line, ceiling and (for a launch) wind: no route needed."""
     lim, failures = dock.limits, []
-    far = distance_m(dock.home, req.target)
     if far > lim.max_range_m:
         failures.append(
             fail(
@@ -265,7 +265,10 @@ def assess(
     """
     launch = start is None
     here = dock.home if start is None else start
-    failures = _place_checks(dock, req, launch)
+    far = distance_m(dock.home, req.target)
+    failures = _place_checks(dock, req, far, launch)
+    if far > dock.limits.max_range_m:  # out of reach whatever the route and energy would say
+        return Verdict(None, ordered(failures))
     routes, route_failures = _routes(dock, zones, here, req)
     failures += route_failures
     if routes is None:
@@ -282,7 +285,7 @@ def assess(
         route_back,
         budget,
         needed,
-        distance_m=distance_m(dock.home, req.target),
+        distance_m=far,
         route_m=_length_m(route_out),
     )
     return Verdict(plan, [])
