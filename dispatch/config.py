@@ -21,6 +21,7 @@ from pydantic_settings import (
 )
 
 from edge.errors import ConfigError
+from edge.patterns.registry import OnSceneSetting, dispatch_on_scene
 
 __all__ = [
     "ROLES",
@@ -28,7 +29,6 @@ __all__ = [
     "DispatchConfig",
     "DispatchSettings",
     "MapConfig",
-    "OnSceneConfig",
     "Role",
     "TokenConfig",
     "load_settings",
@@ -41,15 +41,6 @@ PLACEHOLDER_SECRET = "changethis"
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class OnSceneConfig(_Section):
-    """What a dispatched drone does on scene unless the incident says otherwise."""
-
-    pattern: Literal["orbit", "hold"] = "orbit"
-    radius_m: float = Field(40.0, ge=5, le=500)
-    duration_s: float = Field(300.0, ge=0, le=4 * 3600)
-    speed_mps: float = Field(5.0, ge=0, le=30, title="Orbit speed the energy plan assumes")
 
 
 class DispatchConfig(_Section):
@@ -65,7 +56,10 @@ class DispatchConfig(_Section):
         100.0, gt=0, title="MQTT messages a second each dock may send on average; more dropped"
     )
     dock_burst: int = Field(1000, ge=1, title="MQTT messages a dock may send at once")
-    on_scene: OnSceneConfig = OnSceneConfig()
+    on_scene: OnSceneSetting = Field(
+        default_factory=dispatch_on_scene,
+        title="What a dispatched drone does on scene: a pattern of edge/patterns/ and its fields",
+    )
 
 
 class AirspaceConfig(_Section):
