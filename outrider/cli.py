@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "dispatch.cli",
     "sim.cli",
     "outrider.demo.cli",
+    "basemap.cli",
 ]
 
 
