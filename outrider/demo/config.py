@@ -8,6 +8,7 @@ model, the basemap) are relative to the file's own folder.
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any
@@ -175,9 +176,13 @@ def _resolve(data: dict[str, Any], base: Path) -> dict[str, Any]:
         out["video"] = {**video, "model": fix(video["model"]) or None}
     basemap = out.get("basemap")
     if isinstance(basemap, dict):
-        out["basemap"] = {
-            k: fix(v) or None if k in ("tiles", "osm") else v for k, v in basemap.items()
-        }
+
+        def fix_path(value: Any) -> Any:
+            fixed = fix(value)
+            return os.path.normpath(fixed) if isinstance(fixed, str) and fixed else None
+
+        paths = ("tiles", "osm")
+        out["basemap"] = {k: fix_path(v) if k in paths else v for k, v in basemap.items()}
     return out
 
 

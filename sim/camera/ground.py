@@ -49,26 +49,34 @@ class CityGround:
     y0: float
     extent: tuple[float, float, float, float]
 
-    def lookup(
+    def sample(
         self, lat: float, lon: float, east: NDArray[np.float32], north: NDArray[np.float32]
-    ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.bool_]]:
-        """Texture rows and columns of ground points ``east``/``north`` metres from a point.
+    ) -> tuple[NDArray[np.float32], NDArray[np.bool_]]:
+        """The colours at ground points ``east``/``north`` metres from a point.
 
-        Returns rows, columns (clipped into the texture) and whether each point lies inside
-        the extract.
+        Colours are blended from the four nearest pixels (a zoom camera sees each pixel
+        several times magnified). Returns the colours and whether each point lies inside the
+        extract (outside it the colours are meaningless).
         """
         wx, wy = to_world(lat, lon, self.zoom)
         per_m = np.float32(1.0 / metres_per_pixel(lat, self.zoom))  # Mercator is conformal
-        col = np.float32(wx - self.x0) + east * per_m
-        row = np.float32(wy - self.y0) - north * per_m
+        col = np.float32(wx - self.x0 - 0.5) + east * per_m
+        row = np.float32(wy - self.y0 - 0.5) - north * per_m
         left, top, right, bottom = self.extent
-        inside = (col >= left) & (col < right) & (row >= top) & (row < bottom)
+        inside = (col >= left) & (col < right - 1) & (row >= top) & (row < bottom - 1)
         h, w = self.texture.shape[:2]
-        return (
-            np.clip(row.astype(np.int64), 0, h - 1),
-            np.clip(col.astype(np.int64), 0, w - 1),
-            inside,
+        c0, r0 = np.floor(col), np.floor(row)
+        fx, fy = (col - c0)[..., None], (row - r0)[..., None]
+        c0i = np.clip(c0.astype(np.int64), 0, w - 2)
+        r0i = np.clip(r0.astype(np.int64), 0, h - 2)
+        at = r0i * w + c0i
+        corners = np.take(
+            self.texture.reshape(-1, 3), np.stack([at, at + 1, at + w, at + w + 1]), axis=0
         )
+        a, b, c, d = corners.astype(np.float32)
+        upper = a + (b - a) * fx
+        colour: NDArray[np.float32] = upper + (c + (d - c) * fx - upper) * fy
+        return colour, inside
 
 
 def _zoom(archive: TileArchive) -> int:

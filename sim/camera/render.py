@@ -139,8 +139,7 @@ class Renderer:
     ) -> NDArray[np.float32]:
         """The ground's colour at points ``east``/``north`` metres from the camera."""
         if self.city is not None:
-            rows, cols, inside = self.city.lookup(pose.lat, pose.lon, east, north)
-            city = self.city.texture[rows, cols].astype(np.float32)
+            city, inside = self.city.sample(pose.lat, pose.lon, east, north)
             if inside.all():
                 return city
             if inside.any():
