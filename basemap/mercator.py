@@ -7,7 +7,6 @@ antimeridian eastwards and from the north edge (85.0511 degrees) southwards.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 
 import numpy as np
 from numpy.typing import NDArray
@@ -18,7 +17,6 @@ __all__ = [
     "MAX_LAT",
     "TILE",
     "metres_per_pixel",
-    "tile_bounds",
     "tiles_covering",
     "to_unit",
     "to_world",
@@ -59,25 +57,3 @@ def tiles_covering(bounds: Bounds, zoom: int) -> tuple[range, range]:
     cols = range(max(0, int(x0 // TILE)), min(last, int(x1 // TILE)) + 1)
     rows = range(max(0, int(y0 // TILE)), min(last, int(y1 // TILE)) + 1)
     return cols, rows
-
-
-def tile_bounds(zoom: int, x: int, y: int) -> Bounds:
-    """The longitude/latitude box of one tile."""
-
-    def lat(row: float) -> float:
-        n = math.pi - 2 * math.pi * row / 2.0**zoom
-        return math.degrees(math.atan(math.sinh(n)))
-
-    def lon(col: float) -> float:
-        return col / 2.0**zoom * 360.0 - 180.0
-
-    return Bounds(lon(x), lat(y + 1), lon(x + 1), lat(y))
-
-
-def iter_tiles(bounds: Bounds, zooms: range) -> Iterator[tuple[int, int, int]]:
-    """Every (z, x, y) covering ``bounds`` over ``zooms``."""
-    for z in zooms:
-        cols, rows = tiles_covering(bounds, z)
-        for x in cols:
-            for y in rows:
-                yield z, x, y

@@ -29,6 +29,10 @@ logger = logging.getLogger(__name__)
 COARSEST_M_PER_PX = 0.5  # the coarsest zoom the ground uses when the file has finer ones
 MAX_SIDE_PX = 8192
 GRAIN = 6.0  # +- levels of fixed noise, so flat colours look like a surface
+# The map's pale colours at a street camera's exposure: people and vehicles stand out against
+# the ground as they would in daylight video (on the map's near-white the detector takes a
+# small figure for a traffic light against the sky).
+EXPOSURE = 0.6
 
 
 @dataclass(frozen=True)
@@ -125,7 +129,7 @@ def load_ground(path: Path) -> CityGround:
         archive.close()
     rng = np.random.default_rng(0)
     grain = rng.uniform(-GRAIN, GRAIN, texture.shape[:2])[..., None]
-    texture = np.clip(texture + grain, 0, 255).astype(np.uint8)
+    texture = np.clip(texture * EXPOSURE + grain, 0, 255).astype(np.uint8)
     x0, y0 = cols.start * TILE, rows.start * TILE
     (left, top), (right, bottom) = to_world(b.north, b.west, zoom), to_world(b.south, b.east, zoom)
     extent = (left - x0, top - y0, right - x0, bottom - y0)
