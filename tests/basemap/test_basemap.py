@@ -21,7 +21,7 @@ from basemap.archive import ArchiveInfo, open_archive, write_archive
 from basemap.errors import BasemapError
 from basemap.features import City
 from basemap.mercator import TILE, to_world
-from basemap.osm import read_city
+from basemap.osm import bundled_extract, read_city
 from basemap.style import AREA_FILL, LAND, NO_DATA, ROADS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -225,3 +225,25 @@ def helsinki_box():  # type: ignore[no-untyped-def]
     from basemap.features import Bounds
 
     return Bounds(24.93, 60.16, 24.95, 60.18)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    cut=st.integers(1, 700_000),
+    flips=st.lists(st.tuples(st.integers(0, 700_000), st.integers(0, 255)), max_size=6),
+)
+def test_a_damaged_extract_reads_or_gives_a_coded_refusal(
+    tmp_path_factory: pytest.TempPathFactory, cut: int, flips: list[tuple[int, int]]
+) -> None:
+    data = bytearray(bundled_extract().read_bytes()[:cut])
+    for at, value in flips:
+        if at < len(data):
+            data[at] = value
+    path = tmp_path_factory.mktemp("osm") / "damaged.osm.pbf"
+    path.write_bytes(bytes(data))
+    try:
+        city = read_city(path)
+    except BasemapError as exc:
+        assert exc.code == "basemap_invalid"
+    else:
+        assert city.roads or city.areas
