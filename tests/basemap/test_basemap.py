@@ -45,6 +45,17 @@ def pixels_around(path: Path, lat: float, lon: float, zoom: int, r: int = 3) -> 
     return img[max(0, py - r) : py + r + 1, max(0, px - r) : px + r + 1].reshape(-1, 3)
 
 
+def damaged(source: Path, cut: int, flips: list[tuple[int, int]], folder: Path) -> Path:
+    """A copy of ``source`` in ``folder`` cut after ``cut`` bytes, with bytes overwritten."""
+    data = bytearray(source.read_bytes()[: max(cut, 1)])
+    for at, value in flips:
+        if at < len(data):
+            data[at] = value
+    path = folder / f"damaged-{source.name}"
+    path.write_bytes(bytes(data))
+    return path
+
+
 def has_colour(pixels: np.ndarray, colour: tuple[int, int, int], tol: int = 6) -> bool:
     return bool(np.any(np.all(np.abs(pixels.astype(int) - colour) <= tol, axis=1)))
 
@@ -182,12 +193,7 @@ def test_a_damaged_pmtiles_file_reads_or_gives_a_coded_refusal(
     helsinki_tiles: Path, tmp_path_factory: pytest.TempPathFactory, cut: int,
     flips: list[tuple[int, int]], zxy: tuple[int, int, int],
 ) -> None:  # fmt: skip
-    data = bytearray(helsinki_tiles.read_bytes()[: max(cut, 1)])
-    for at, value in flips:
-        if at < len(data):
-            data[at] = value
-    path = tmp_path_factory.mktemp("fuzz") / "damaged.pmtiles"
-    path.write_bytes(bytes(data))
+    path = damaged(helsinki_tiles, cut, flips, tmp_path_factory.mktemp("fuzz"))
     try:
         archive = open_archive(path)
     except BasemapError as exc:
@@ -235,12 +241,7 @@ def helsinki_box():  # type: ignore[no-untyped-def]
 def test_a_damaged_extract_reads_or_gives_a_coded_refusal(
     tmp_path_factory: pytest.TempPathFactory, cut: int, flips: list[tuple[int, int]]
 ) -> None:
-    data = bytearray(bundled_extract().read_bytes()[:cut])
-    for at, value in flips:
-        if at < len(data):
-            data[at] = value
-    path = tmp_path_factory.mktemp("osm") / "damaged.osm.pbf"
-    path.write_bytes(bytes(data))
+    path = damaged(bundled_extract(), cut, flips, tmp_path_factory.mktemp("osm"))
     try:
         city = read_city(path)
     except BasemapError as exc:
