@@ -258,10 +258,14 @@ export class LivePlayer {
     }
     const s = this.mse;
     if (!s) return;
+    // Decode times from the capture clock, always rising: MSE treats a time that goes back, or
+    // a gap of more than two frames, as a break and drops frames up to the next keyframe.
     const t = Date.parse(h.t);
     const step = s.lastT ? Math.max(1, Math.min(1000, t - s.lastT)) : 66;
     s.lastT = t;
-    s.queue.push({ data: fragment(units, h.key, ++s.sequence, 0, Math.round(step * 90)), m });
+    s.clock += step;
+    const at = Math.round(s.clock * 90);
+    s.queue.push({ data: fragment(units, h.key, ++s.sequence, at, Math.round(step * 90)), m });
     this._feed();
   }
 
@@ -269,7 +273,7 @@ export class LivePlayer {
     if (this.mse) { URL.revokeObjectURL(this.video.src); }
     const source = new MediaSource();
     const s = { codec: h.codec_string, size: `${h.width}x${h.height}`, source, buffer: null, queue: [],
-      sequence: 0, lastT: 0, marks: [] };
+      sequence: 0, lastT: 0, clock: 0, marks: [] };
     s.queue.push({ data: initSegment(sets.sps, sets.pps, h.width, h.height), m: null });
     this.mse = s;
     this.video.src = URL.createObjectURL(source);

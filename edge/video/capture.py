@@ -122,7 +122,7 @@ class CaptureThread:
             if got is None:
                 self._failed("stream lost")
                 return
-            now = time.monotonic()
+            now, wall = time.monotonic(), datetime.now(UTC)  # one capture instant, two clocks
             image = got.image
             if self._size and (image.shape[1], image.shape[0]) != self._size:
                 image = np.asarray(
@@ -130,7 +130,7 @@ class CaptureThread:
                 )
             pose = got.pose or (self._pose() if self._pose else None)
             self._seq += 1
-            self.slot.put(Frame(self._seq, image, datetime.now(UTC), now, pose))
+            self.slot.put(Frame(self._seq, image, wall, now, pose))
             self.stats.frames += 1
             self._logged = None
             if self._period and not self.camera.live:

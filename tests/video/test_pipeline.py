@@ -130,7 +130,7 @@ async def test_a_dead_detections_consumer_and_a_stalled_link_never_stall_capture
         Receiver(mode="stall") as stalled,
         Uplink(stalled.url, "dock-01", "secret", stall_timeout_s=0.5) as uplink,
         VideoPipeline(
-            config(fps=60, jpeg_quality=100),
+            config(fps=60, codec="jpeg", jpeg_quality=100),  # big frames fill any buffer
             ImageLoopCamera([assets / "bus.jpg"]),
             detector,
             lambda: POSE,
