@@ -162,10 +162,11 @@ export class LivePlayer {
   _decoded(frame) {
     const m = this.pending.get(frame.timestamp);
     for (const ts of this.pending.keys()) { if (ts <= frame.timestamp) this.pending.delete(ts); else break; }
-    // Catching up (a late joiner's keyframe group, a busy moment): frames with newer ones
-    // already waiting are decoded, as the newer ones need them, but not drawn.
-    const behind = this.decoder && this.decoder.decodeQueueSize > 0 && performance.now() - this.lastPaint < 250;
-    if (m && !behind) this._paint(frame, m, frame.displayWidth, frame.displayHeight);
+    // Catching up (a late joiner's keyframe group, a busy moment): a frame with two or more
+    // newer ones already waiting is decoded, as they need it, but not drawn (at least four
+    // pictures a second still are).
+    const catchingUp = this.chunks - frame.timestamp >= 2 && performance.now() - this.lastPaint < 250;
+    if (m && !catchingUp) this._paint(frame, m, frame.displayWidth, frame.displayHeight);
     frame.close();
   }
 
