@@ -81,7 +81,7 @@ class Chooser:
         self.margin_m = margin_m
 
     def _readiness(self, view: DockView) -> DockReason | None:
-        if view.availability is Availability.OFFLINE:
+        if view.online is Availability.OFFLINE:
             return DockReason(view.dock_id, "offline", "dock reports offline")
         stale = view.stale_reason(self.fleet.clock(), self.fleet.stale_after_s)
         if stale:

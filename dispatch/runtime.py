@@ -19,9 +19,12 @@ from dispatch.bus import Bus, MqttBus, dispatch_broker
 from dispatch.choice import Chooser
 from dispatch.commander import Commander
 from dispatch.config import DispatchSettings
+from dispatch.docks import DockRegistry
 from dispatch.fleet import Fleet
 from dispatch.incidents import IncidentService
 from dispatch.ingest import SUBSCRIPTIONS, Ingest
+from dispatch.launch import LaunchWatch
+from dispatch.limits import LoginGuard, RequestLimits
 from dispatch.metrics import Metrics
 from dispatch.recorder import Recorder
 from dispatch.store.sql import SqlStore
@@ -79,10 +82,19 @@ class Runtime:
         self.incidents = IncidentService(
             self.store, self.fleet, self.chooser, self.commander, cfg, self.metrics
         )
+        self.launches = LaunchWatch(self.incidents, self.spawn, cfg.airborne_deadline_s)
+        self.incidents.on_assigned = self.launches.start
         self.recorder = Recorder(
-            self.store, self.incidents, self.commander, self.metrics, spawn=self.spawn
+            self.store,
+            self.incidents,
+            self.commander,
+            self.metrics,
+            spawn=self.spawn,
+            launches=self.launches,
         )
+        self.docks = DockRegistry(settings.docks, allow_unsigned=settings.allow_unsigned_docks)
         self.ingest = Ingest(
+            self.docks,
             self.fleet,
             self.commander,
             self.recorder,
@@ -92,8 +104,14 @@ class Runtime:
         )
         self.video = VideoRelay(self.metrics)
         self.auth = Authenticator(
-            settings.tokens, settings.secret.get_secret_value().encode(), settings.session_ttl_s
+            settings.tokens,
+            settings.secret.get_secret_value().encode(),
+            self.store,
+            session_ttl_s=settings.session_ttl_s,
+            link_max_ttl_s=settings.link_max_ttl_s,
         )
+        self.limits = RequestLimits(settings.limits)
+        self.logins = LoginGuard(settings.limits)
         self._stack: contextlib.AsyncExitStack | None = None
         self._group: asyncio.TaskGroup | None = None
         self._tasks: list[asyncio.Task[None]] = []

@@ -29,8 +29,10 @@ __all__ = [
     "detections",
     "events",
     "incidents",
+    "links",
     "metadata",
     "schema_migrations",
+    "sessions",
     "timeline",
 ]
 
@@ -172,6 +174,34 @@ audit_head = Table(
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("seq", Integer, nullable=False),
     Column("hash", String(64), nullable=False),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    # HMAC of the cookie under the service secret: the cookie itself is never stored
+    Column("id", String(64), primary_key=True),
+    Column("name", String(64), nullable=False, index=True),
+    Column("token_digest", String(64), nullable=False),
+    Column("peer", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("ended_at", UtcDateTime, nullable=True),
+)
+
+links = Table(
+    "links",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    # HMAC of the link's token under the service secret: the token itself is never stored
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("incident_id", String(40), ForeignKey("incidents.id"), nullable=False, index=True),
+    Column("sortie_id", String(128), nullable=True),
+    Column("created_by", String(128), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime, nullable=True),
+    Column("revoked_by", String(128), nullable=True),
 )
 
 Index("ix_timeline_incident_seq", timeline.c.incident_id, timeline.c.seq)

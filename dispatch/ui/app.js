@@ -32,6 +32,12 @@ async function signIn() {
     });
   }
   $("who").textContent = `${state.me.name} (${state.me.role})`;
+  $("btn-signout").hidden = false;
+}
+
+async function signOut() {
+  await api("/auth/logout", { method: "POST" }).catch(() => null);
+  location.reload();
 }
 
 function draw(ctx, m) {
@@ -81,6 +87,8 @@ function select(id) {
   state.selected = id;
   state.detail = null;
   state.detections = [];
+  $("inc-link").replaceChildren();
+  $("inc-links").replaceChildren();
   $("incident").hidden = !id;
   refreshDetail();
 }
@@ -99,7 +107,8 @@ async function refreshDetail() {
   timelineList($("inc-timeline"), inc.timeline);
   const open = inc.status !== "closed";
   $("btn-recall").disabled = $("btn-retask").disabled = !(open && inc.dock_id);
-  $("btn-close").disabled = !open;
+  $("btn-close").disabled = $("btn-link").disabled = !open;
+  await refreshLinks(id, open);
   video.watch(inc.dock_id);
   state.detections = await api(`/incidents/${encodeURIComponent(id)}/detections`);
   $("inc-detections").replaceChildren(...state.detections.map((d) =>
@@ -125,6 +134,26 @@ async function act(kind, body = null) {
     if (kind === "links") $("inc-link").replaceChildren(el("a", { href: r.url, target: "_blank" }, "officer view link"),
       ` (expires ${fmtTime(r.expires_at)})`);
   } catch (e) { $("inc-action").textContent = `${kind} failed: ${e.message}`; }
+  refreshDetail();
+}
+
+// The incident's officer links: who made each, until when, and a Revoke button for live ones.
+async function refreshLinks(id, open) {
+  if (state.me.role === "viewer") return;
+  const links = await api(`/incidents/${encodeURIComponent(id)}/links`);
+  if (state.selected !== id) return;
+  const live = (l) => open && !l.revoked_at && Date.parse(l.expires_at) > Date.now();
+  $("inc-links").replaceChildren(...links.map((l) => el("li", { class: live(l) ? "" : "revoked", "data-link": l.id },
+    `link ${l.id.slice(0, 6)} by ${l.created_by.replace("user:", "")}, `,
+    l.revoked_at ? "revoked" : !open ? "ended with the incident" : `until ${fmtTime(l.expires_at)}`,
+    live(l) ? el("button", { onclick: () => revokeLink(id, l.id) }, "Revoke") : "")));
+}
+
+async function revokeLink(id, linkId) {
+  try {
+    await api(`/incidents/${encodeURIComponent(id)}/links/${encodeURIComponent(linkId)}`, { method: "DELETE" });
+    $("inc-action").textContent = "link revoked";
+  } catch (e) { $("inc-action").textContent = `revoke failed: ${e.message}`; }
   refreshDetail();
 }
 
@@ -182,6 +211,7 @@ async function main() {
   $("btn-recall").onclick = () => act("recall");
   $("btn-close").onclick = () => act("close");
   $("btn-link").onclick = () => act("links", {});
+  $("btn-signout").onclick = signOut;
   $("btn-retask").onclick = () => { state.retaskFor = state.selected; $("map").classList.add("picking");
     $("inc-action").textContent = "click the map for the new target"; };
   every(500, refreshDocks);

@@ -1,5 +1,5 @@
 // The officer's live view: one incident, its drone's video, a map and the timeline, behind a
-// signed link (?token=...) that expires.
+// link (?token=...) that expires, can be withdrawn, and ends with the incident or its sortie.
 "use strict";
 
 import { OutriderMap } from "./map.js";
@@ -18,6 +18,14 @@ function draw(ctx, m) {
   if (state.dock) { drawDock(m, state.dock); drawDrone(m, state.dock, state.trail); }
 }
 
+// Why a link no longer opens anything, in the officer's words.
+const LINK_ENDED = {
+  link_expired: "This link has expired. Ask the control room for a new one.",
+  link_revoked: "This link was withdrawn by the control room.",
+  link_ended: "The incident is closed, and this link with it.",
+  unauthorized: "This link is not valid. Check that it was copied whole.",
+};
+
 async function refresh() {
   const inc = await api(`/incidents/${encodeURIComponent(incidentId)}`, { token });
   state.incident = inc;
@@ -26,7 +34,16 @@ async function refresh() {
   $("eta").textContent = inc.eta_s != null ? `${inc.eta_s.toFixed(0)} s` : "—";
   timelineList($("timeline"), inc.timeline.slice().reverse());
   if (inc.dock_id) {
-    state.dock = await api(`/docks/${encodeURIComponent(inc.dock_id)}`, { token });
+    try {
+      state.dock = await api(`/docks/${encodeURIComponent(inc.dock_id)}`, { token });
+    } catch (e) {
+      // 403: the drone's sortie for this incident is over; the link shows nothing of the dock now
+      if (!(e instanceof ApiError && e.status === 403)) throw e;
+      state.dock = null; state.trail = []; video.stop();
+      $("video-stats").textContent = "the drone's sortie for this incident is over";
+      map.redraw();
+      return;
+    }
     const p = state.dock.position;
     if (state.dock.in_air && p) state.trail.push([p.lat, p.lon]);
     if (state.trail.length > 300) state.trail.shift();
@@ -37,8 +54,10 @@ async function refresh() {
 
 function loop() {
   refresh().then(() => { $("conn").textContent = ""; setTimeout(loop, 1000); }, (e) => {
-    $("conn").textContent = e instanceof ApiError && e.status === 401 ? "this link has expired" : `connection problem: ${e.message}`;
-    if (!(e instanceof ApiError && e.status === 401)) setTimeout(loop, 3000);
+    const ended = e instanceof ApiError && e.status === 401;
+    $("conn").textContent = ended ? (LINK_ENDED[e.body.code] || LINK_ENDED.unauthorized) : `connection problem: ${e.message}`;
+    $("conn").dataset.code = ended ? e.body.code || "unauthorized" : "";
+    if (!ended) setTimeout(loop, 3000);
     else video.stop();
   });
 }

@@ -77,7 +77,11 @@ async def test_a_dispatcher_raises_an_incident_by_clicking_the_map_and_watches_t
         async with asyncio.TaskGroup() as group:
             group.create_task(stream_video(dispatch_service, "near", stop))
             try:
-                page = await browser.new_page(viewport={"width": 1280, "height": 800})
+                # bypass_csp: Playwright's waits evaluate strings, which the page's policy
+                # forbids; tests/security/test_http.py checks the UI under its real policy.
+                page = await browser.new_page(
+                    viewport={"width": 1280, "height": 800}, bypass_csp=True
+                )
                 await page.goto(dispatch_service.url)
                 await page.fill("#login-token", TOKENS["dispatcher"])
                 await page.click("#login-submit")
@@ -131,7 +135,7 @@ async def test_an_officer_opens_the_phone_view_from_a_link_and_sees_video_and_ti
             group.create_task(stream_video(dispatch_service, "near", stop))
             try:
                 phone = await browser.new_page(
-                    viewport={"width": 390, "height": 844}, is_mobile=True
+                    viewport={"width": 390, "height": 844}, is_mobile=True, bypass_csp=True
                 )
                 await phone.goto(link["url"])
                 await phone.wait_for_function(

@@ -27,6 +27,7 @@ from tests.edge.helpers import (
     sim_dock,
     sim_vehicle,
 )
+from tests.keys import registered
 from tests.security.conftest import SecureBroker, observing
 
 
@@ -76,6 +77,7 @@ async def test_edge_and_dispatch_speak_only_tls_with_their_own_credentials(
         db_url=f"sqlite:///{tmp_path / 'dispatch.db'}",
         signing_key=keys[0],
         log_format="text",
+        docks=registered("dock-01"),
     )
     async with RunningDispatch(settings) as service:
         rt = service.runtime

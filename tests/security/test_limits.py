@@ -149,7 +149,8 @@ async def test_a_flooding_dock_is_cut_to_its_budget_in_dispatch_and_counted_in_m
         await wait_for(lambda: counted("state", "too_large") == 1, limit_s=20)
         await wait_for(lambda: counted("telemetry", "rate_limited") >= 1900, limit_s=20)
         assert counted("telemetry", "invalid_field") <= 50 + 20 * 20
-        text = (await service.http.get("/metrics")).text
+        async with service.client("metrics") as scraper:
+            text = (await scraper.get("/metrics")).text
         assert 'dispatch_mqtt_rejected_total{code="rate_limited",kind="telemetry"}' in text
         view = await wait_for(lambda: service.runtime.fleet.get("dock-02"))
         assert view.state is not None  # the well-behaved dock is still heard
