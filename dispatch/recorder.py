@@ -192,12 +192,14 @@ class Recorder:
             self.metrics.events.labels("foreign").inc()
             logger.warning(
                 "event %s (%s) of %s names incident %s, which that dock was not sent to; "
-                "kept out of its timeline",
+                "kept out of its timeline and its events",
                 ev.id[:64],
                 ev.type.value,
                 ev.dock_id,
                 incident.id,
             )
+            claimed = {**ev.detail, "claimed_incident_id": incident.id}
+            ev = ev.model_copy(update={"incident_id": None, "detail": claimed})
             incident = None
         async with self.store.tx() as tx:
             if not await tx.insert_event(ev, now_utc()):

@@ -180,6 +180,8 @@ class ScriptedEdge:
             aiomqtt.Client(
                 b.host,
                 b.port,
+                username=b.username,
+                password=b.password,
                 identifier=f"edge-{self.spec.dock_id}-{uuid.uuid4().hex[:6]}",
                 will=will,
             )
