@@ -29,6 +29,7 @@ __all__ = [
     "dock_key_files",
     "registered",
     "signed",
+    "signing_env",
 ]
 
 # Every dock id the dispatch tests use, registered in their settings with its public key.
@@ -66,6 +67,14 @@ def registered(*dock_ids: str) -> list[dict[str, str]]:
         {"id": d, "public_key": public_key_text(dock_key(d).public_key())}
         for d in (dock_ids or TEST_DOCKS)
     ]
+
+
+def signing_env(dock_id: str) -> dict[str, str]:
+    """The environment that gives an ``outrider edge`` process the test keys of ``dock_id``."""
+    return {
+        "OUTRIDER_SIGNING__PUBLIC_KEY": str(dispatch_key_files()[1]),
+        "OUTRIDER_SIGNING__KEY": str(dock_key_files(dock_id)[0]),
+    }
 
 
 def signed(cmd: dict[str, Any], key: Ed25519PrivateKey | None = None) -> dict[str, Any]:

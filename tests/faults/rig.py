@@ -40,7 +40,7 @@ from tests.edge.helpers import (
     sim_dock,
     sim_vehicle,
 )
-from tests.keys import dock_key_files, registered
+from tests.keys import registered, signing_env
 
 __all__ = ["FAULT_SPEED", "PHASE_EVENT", "Rig", "persistent_broker"]
 
@@ -167,8 +167,8 @@ class Rig:
         env = {
             **os.environ,
             **EDGE_ENV,
+            **signing_env("dock-01"),
             "OUTRIDER_SIGNING__PUBLIC_KEY": str(self.keys[1]),
-            "OUTRIDER_SIGNING__KEY": str(dock_key_files("dock-01")[0]),
             "OUTRIDER_DOCK__HARDWARE__VEHICLE_CONTROL": f"127.0.0.1:{self.vehicle.control_port}",
         }
         self.process = await asyncio.create_subprocess_exec(

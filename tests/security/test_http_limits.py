@@ -26,7 +26,7 @@ from sim.broker import LocalBroker
 from sim.net import free_tcp_port
 from tests.dispatch.conftest import TOKENS, RunningDispatch, bearer, wait_for
 from tests.dispatch.test_incidents_api import INCIDENT
-from tests.keys import dispatch_key_files, dock_key_files
+from tests.keys import signing_env
 
 pytestmark = pytest.mark.timeout(120)
 REPO = Path(__file__).resolve().parents[2]
@@ -207,10 +207,7 @@ async def _stderr_until(proc: asyncio.subprocess.Process, needle: str, within: f
 async def test_the_edges_log_never_shows_the_broker_password(tmp_path: Path) -> None:
     closed_port = free_tcp_port()  # nothing listens: the edge logs its broker link going down
     password = "Br0ker-Pa55word-" + uuid.uuid4().hex[:8]
-    env = {
-        "OUTRIDER_SIGNING__PUBLIC_KEY": str(dispatch_key_files()[1]),
-        "OUTRIDER_SIGNING__KEY": str(dock_key_files("dock-01")[0]),
-    }
+    env = signing_env("dock-01")
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "outrider", "edge", "--config", str(REPO / "configs/dock-01.toml"),
         "--mqtt", f"mqtt://dock-01:{password}@127.0.0.1:{closed_port}",
