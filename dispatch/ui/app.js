@@ -131,7 +131,7 @@ async function act(kind, body = null) {
   try {
     const r = await api(`/incidents/${encodeURIComponent(id)}/${kind}`, { method: "POST", body });
     $("inc-action").textContent = kind === "links" ? "" : `${kind}: ${r.code || r.status}`;
-    if (kind === "links") $("inc-link").replaceChildren(el("a", { href: r.url, target: "_blank" }, "officer view link"),
+    if (kind === "links") $("inc-link").replaceChildren(el("a", { href: r.url, target: "_blank", "data-link": r.id }, "officer view link"),
       ` (expires ${fmtTime(r.expires_at)})`);
   } catch (e) { $("inc-action").textContent = `${kind} failed: ${e.message}`; }
   refreshDetail();
@@ -153,6 +153,8 @@ async function revokeLink(id, linkId) {
   try {
     await api(`/incidents/${encodeURIComponent(id)}/links/${encodeURIComponent(linkId)}`, { method: "DELETE" });
     $("inc-action").textContent = "link revoked";
+    const shown = $("inc-link").querySelector("a");
+    if (shown && shown.dataset.link === linkId) $("inc-link").replaceChildren();
   } catch (e) { $("inc-action").textContent = `revoke failed: ${e.message}`; }
   refreshDetail();
 }

@@ -20,10 +20,10 @@ function draw(ctx, m) {
 
 // Why a link no longer opens anything, in the officer's words.
 const LINK_ENDED = {
-  link_expired: "This link has expired. Ask the control room for a new one.",
-  link_revoked: "This link was withdrawn by the control room.",
-  link_ended: "The incident is closed, and this link with it.",
-  unauthorized: "This link is not valid. Check that it was copied whole.",
+  link_expired: ["link expired", "This link has expired. Ask the control room for a new one."],
+  link_revoked: ["link withdrawn", "This link was withdrawn by the control room."],
+  link_ended: ["incident closed", "The incident is closed, and this link with it."],
+  unauthorized: ["invalid link", "This link is not valid. Check that it was copied whole."],
 };
 
 async function refresh() {
@@ -55,10 +55,16 @@ async function refresh() {
 function loop() {
   refresh().then(() => { $("conn").textContent = ""; setTimeout(loop, 1000); }, (e) => {
     const ended = e instanceof ApiError && e.status === 401;
-    $("conn").textContent = ended ? (LINK_ENDED[e.body.code] || LINK_ENDED.unauthorized) : `connection problem: ${e.message}`;
-    $("conn").dataset.code = ended ? e.body.code || "unauthorized" : "";
-    if (!ended) setTimeout(loop, 3000);
-    else video.stop();
+    if (!ended) { $("conn").textContent = `connection problem: ${e.message}`; setTimeout(loop, 3000); return; }
+    const [short, why] = LINK_ENDED[e.body.code] || LINK_ENDED.unauthorized;
+    $("conn").textContent = short;
+    $("conn").dataset.code = e.body.code || "unauthorized";
+    // what the link showed goes too: the control room took it back, or it ran out
+    video.stop();
+    $("content").hidden = true;
+    $("title").textContent = "live view";
+    $("ended-text").textContent = why;
+    $("ended").hidden = false;
   });
 }
 

@@ -164,3 +164,38 @@ async def test_an_officer_opens_the_phone_view_from_a_link_and_sees_video_and_ti
                 )
             finally:
                 stop.set()
+
+
+async def test_a_dispatcher_revokes_an_officer_link_and_the_phone_says_it_was_withdrawn(
+    dispatch_service: RunningDispatch, edge_factory, browser
+) -> None:
+    async with edge_factory("near", *near(0, 700), fly=True, sortie_s=30):
+        await docks_seen(dispatch_service, 1)
+        lat, lon = near(45, 300)
+        incident = (
+            await dispatch_service.http.post(
+                "/api/v1/incidents", json={"lat": lat, "lon": lon, "type": "assault"}
+            )
+        ).json()
+        room = await browser.new_page(viewport={"width": 1600, "height": 1000}, bypass_csp=True)
+        await room.goto(dispatch_service.url)
+        await room.fill("#login-token", TOKENS["dispatcher"])
+        await room.click("#login-submit")
+        await room.click("#incident-list li:has-text('assault')")
+        await room.click("#btn-link")
+        anchor = await room.wait_for_selector("#inc-link a")
+        assert anchor is not None
+        url = await anchor.get_attribute("href")
+        phone = await browser.new_page(
+            viewport={"width": 390, "height": 844}, is_mobile=True, bypass_csp=True
+        )
+        await phone.goto(str(url))
+        await phone.wait_for_function("document.querySelector('#status').textContent !== '…'")
+        await room.click("#inc-links button:has-text('Revoke')")
+        await room.wait_for_selector("#inc-links li.revoked")
+        await phone.wait_for_function("!document.querySelector('#ended').hidden")
+        assert "withdrawn" in await phone.inner_text("#ended-text")
+        assert await phone.is_hidden("#content")
+        await room.screenshot(path=str(ARTIFACTS / "dispatch-link-revoked.png"))
+        links = await dispatch_service.http.get(f"/api/v1/incidents/{incident['id']}/links")
+        assert [row["revoked_by"] for row in links.json()] == ["user:dispatcher-1"]
