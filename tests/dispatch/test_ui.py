@@ -65,6 +65,14 @@ async def stream_video(service: RunningDispatch, dock_id: str, stop: asyncio.Eve
             await asyncio.sleep(0.1)
 
 
+async def raise_for_near(service: RunningDispatch, kind: str) -> dict[str, object]:
+    """Once the dock "near" is seen, raise an incident of ``kind`` 300 m from it."""
+    await docks_seen(service, 1)
+    lat, lon = near(45, 300)
+    r = await service.http.post("/api/v1/incidents", json={"lat": lat, "lon": lon, "type": kind})
+    return r.json()  # type: ignore[no-any-return]
+
+
 async def test_a_dispatcher_raises_an_incident_by_clicking_the_map_and_watches_the_sortie(
     dispatch_service: RunningDispatch, edge_factory, browser
 ) -> None:
@@ -121,13 +129,7 @@ async def test_an_officer_opens_the_phone_view_from_a_link_and_sees_video_and_ti
 ) -> None:
     stop = asyncio.Event()
     async with edge_factory("near", *near(0, 700), fly=True, sortie_s=12):
-        await docks_seen(dispatch_service, 1)
-        lat, lon = near(45, 300)
-        incident = (
-            await dispatch_service.http.post(
-                "/api/v1/incidents", json={"lat": lat, "lon": lon, "type": "missing person"}
-            )
-        ).json()
+        incident = await raise_for_near(dispatch_service, "missing person")
         link = (
             await dispatch_service.http.post(f"/api/v1/incidents/{incident['id']}/links", json={})
         ).json()
@@ -170,13 +172,7 @@ async def test_a_dispatcher_revokes_an_officer_link_and_the_phone_says_it_was_wi
     dispatch_service: RunningDispatch, edge_factory, browser
 ) -> None:
     async with edge_factory("near", *near(0, 700), fly=True, sortie_s=30):
-        await docks_seen(dispatch_service, 1)
-        lat, lon = near(45, 300)
-        incident = (
-            await dispatch_service.http.post(
-                "/api/v1/incidents", json={"lat": lat, "lon": lon, "type": "assault"}
-            )
-        ).json()
+        incident = await raise_for_near(dispatch_service, "assault")
         room = await browser.new_page(viewport={"width": 1600, "height": 1000}, bypass_csp=True)
         await room.goto(dispatch_service.url)
         await room.fill("#login-token", TOKENS["dispatcher"])

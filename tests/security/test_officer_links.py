@@ -12,6 +12,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
@@ -125,28 +126,41 @@ async def test_a_link_sees_its_own_sortie_and_nothing_of_the_docks_next_incident
             assert other.status_code == 403
 
 
+@contextlib.asynccontextmanager
+async def watching_by_link(
+    service: RunningDispatch, edge_factory: Any
+) -> AsyncIterator[tuple[dict[str, Any], dict[str, Any], httpx.AsyncClient, ClientConnection]]:
+    """The dock flying an incident and streaming, and an officer's phone watching it by link:
+    ``(incident, link, phone, video socket)``."""
+    async with edge_factory("near", *near(0, 700), fly=True, sortie_s=60):
+        await docks_seen(service, 1)
+        incident = await raise_incident(service, 45)
+        link = await link_to(service, incident["id"])
+        await status_is(service, incident["id"], "en_route", "on_scene")
+        async with (
+            streaming(service, "near"),
+            service.client(None) as phone,
+            watch(service, "near", link["token"]) as video,
+        ):
+            assert len(await frames_of(video, 2)) == 2
+            yield incident, link, phone, video
+
+
 async def test_a_revoked_link_is_refused_at_once_and_its_open_video_is_cut(
     dispatch_service: RunningDispatch, edge_factory
 ) -> None:
-    async with edge_factory("near", *near(0, 700), fly=True, sortie_s=60):
-        await docks_seen(dispatch_service, 1)
-        incident = await raise_incident(dispatch_service, 45)
-        link = await link_to(dispatch_service, incident["id"])
+    async with watching_by_link(dispatch_service, edge_factory) as (incident, link, phone, video):
         spare = await link_to(dispatch_service, incident["id"])
-        await status_is(dispatch_service, incident["id"], "en_route", "on_scene")
-        async with streaming(dispatch_service, "near"), dispatch_service.client(None) as phone:
-            async with watch(dispatch_service, "near", link["token"]) as video:
-                assert len(await frames_of(video, 2)) == 2
-                path = f"/api/v1/incidents/{incident['id']}/links/{link['id']}"
-                revoked = await dispatch_service.http.delete(path)
-                assert revoked.status_code == 200 and revoked.json()["revoked_at"]
-                assert await cut_off(video, within=3.0) == 1008
-            r = await phone.get(f"/api/v1/incidents/{incident['id']}", params=token(link))
-            assert r.status_code == 401 and r.json()["code"] == "link_revoked"
-            snap = await phone.get("/api/v1/video/near/frame.jpg", params=token(link))
-            assert snap.status_code == 401
-            kept = await phone.get(f"/api/v1/incidents/{incident['id']}", params=token(spare))
-            assert kept.status_code == 200  # revoking one link leaves the others
+        path = f"/api/v1/incidents/{incident['id']}/links/{link['id']}"
+        revoked = await dispatch_service.http.delete(path)
+        assert revoked.status_code == 200 and revoked.json()["revoked_at"]
+        assert await cut_off(video, within=3.0) == 1008
+        r = await phone.get(f"/api/v1/incidents/{incident['id']}", params=token(link))
+        assert r.status_code == 401 and r.json()["code"] == "link_revoked"
+        snap = await phone.get("/api/v1/video/near/frame.jpg", params=token(link))
+        assert snap.status_code == 401
+        kept = await phone.get(f"/api/v1/incidents/{incident['id']}", params=token(spare))
+        assert kept.status_code == 200  # revoking one link leaves the others
         listed = await dispatch_service.http.get(f"/api/v1/incidents/{incident['id']}/links")
         by_id = {row["id"]: row for row in listed.json()}
         assert by_id[link["id"]]["revoked_by"] == "user:dispatcher-1"
@@ -159,21 +173,12 @@ async def test_a_revoked_link_is_refused_at_once_and_its_open_video_is_cut(
 async def test_closing_the_incident_ends_its_links_and_their_video(
     dispatch_service: RunningDispatch, edge_factory
 ) -> None:
-    async with edge_factory("near", *near(0, 700), fly=True, sortie_s=60):
-        await docks_seen(dispatch_service, 1)
-        incident = await raise_incident(dispatch_service, 45)
-        link = await link_to(dispatch_service, incident["id"])
-        await status_is(dispatch_service, incident["id"], "en_route", "on_scene")
-        async with streaming(dispatch_service, "near"), dispatch_service.client(None) as phone:
-            async with watch(dispatch_service, "near", link["token"]) as video:
-                assert len(await frames_of(video, 2)) == 2
-                closed = await dispatch_service.http.post(
-                    f"/api/v1/incidents/{incident['id']}/close"
-                )
-                assert closed.status_code == 200
-                assert await cut_off(video, within=3.0) == 1008
-            r = await phone.get(f"/api/v1/incidents/{incident['id']}", params=token(link))
-            assert r.status_code == 401 and r.json()["code"] == "link_ended"
+    async with watching_by_link(dispatch_service, edge_factory) as (incident, link, phone, video):
+        closed = await dispatch_service.http.post(f"/api/v1/incidents/{incident['id']}/close")
+        assert closed.status_code == 200
+        assert await cut_off(video, within=3.0) == 1008
+        r = await phone.get(f"/api/v1/incidents/{incident['id']}", params=token(link))
+        assert r.status_code == 401 and r.json()["code"] == "link_ended"
         again = await dispatch_service.http.post(
             f"/api/v1/incidents/{incident['id']}/links", json={}
         )
