@@ -160,7 +160,12 @@ def dispatch_settings(
             },
         },
         "airspace": {"no_fly": [str(p) for p in city.nofly], "margin_m": city.nofly_margin_m},
-        "map": {"center_lat": city.center_lat, "center_lon": city.center_lon, "zoom": d.zoom},
+        "map": {
+            "tile_file": city.basemap.tiles,
+            "center_lat": city.center_lat,
+            "center_lon": city.center_lon,
+            "zoom": d.zoom,
+        },
         "docks": [{"id": i, "public_key_file": files.dock_public_key(i)} for i in ids],
         "tokens": tokens.entries(ids),
     }
