@@ -34,7 +34,8 @@ __all__ = [
 
 # Every dock id the dispatch tests use, registered in their settings with its public key.
 TEST_DOCKS = (
-    "dock-01", "dock-02", "dock-03", "near", "far", "gone", "other", "remote", "weak", "a", "b",
+    "dock-01", "dock-02", "dock-03", "dock-h", "near", "far", "gone", "other", "remote", "weak",
+    "a", "b",
 )  # fmt: skip
 _DIR = Path(tempfile.mkdtemp(prefix="outrider-test-keys-"))
 atexit.register(shutil.rmtree, _DIR, True)
