@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 
 from dispatch.commander import Commander
+from dispatch.evidence.flights import FlightLog
 from dispatch.fleet import Fleet
 from dispatch.metrics import Metrics
 from dispatch.recorder import LateAck, NewTracks, Recorder
@@ -61,6 +62,7 @@ class Ingest:
         metrics: the instance's metrics.
         keep_samples: remember this many telemetry ages (seconds) in ``samples``, for benchmarks.
         budgets: each dock's message budget; unlimited when ``None``.
+        flights: the flight log (take-offs, landings, track points); none when ``None``.
     """
 
     def __init__(
@@ -71,8 +73,10 @@ class Ingest:
         metrics: Metrics,
         keep_samples: int = 0,
         budgets: Budgets | None = None,
+        flights: FlightLog | None = None,
     ) -> None:
         self.fleet = fleet
+        self.flights = flights
         self.budgets = budgets
         self.commander = commander
         self.recorder = recorder
@@ -137,6 +141,8 @@ class Ingest:
         assert isinstance(tel, Telemetry)
         self._same_dock(dock_id, tel.dock_id)
         self.fleet.on_telemetry(tel)
+        if self.flights is not None:
+            await self.flights.on_telemetry(tel)
         age = (now_utc() - tel.t).total_seconds()
         self.metrics.telemetry_age.observe(max(0.0, age))
         self.samples.append(age)
@@ -145,6 +151,8 @@ class Ingest:
         ev = parse(Kind.EVENTS, payload)
         assert isinstance(ev, Event)
         self._same_dock(dock_id, ev.dock_id)
+        if self.flights is not None:
+            await self.flights.on_event(ev)
         await self.recorder.put(ev)
 
     async def _detections(self, dock_id: str, payload: bytes) -> None:
@@ -152,6 +160,8 @@ class Ingest:
         assert isinstance(det, Detections)
         self._same_dock(dock_id, det.dock_id)
         new = self.fleet.on_detections(det)
+        if self.flights is not None:
+            await self.flights.on_detections(det)
         if new and det.sortie_id:
             await self.recorder.put(NewTracks(dock_id, det.sortie_id, new))
 

@@ -10,16 +10,18 @@ from starlette.requests import HTTPConnection
 from dispatch.auth import Principal
 from dispatch.config import Role
 from dispatch.runtime import Runtime
-from dispatch.service_errors import AuthError
+from dispatch.service_errors import AuthError, ForbiddenError
 
 __all__ = [
     "SESSION_COOKIE",
     "Admin",
     "Dispatcher",
+    "DockEdge",
     "LinkViewer",
     "RuntimeDep",
     "Viewer",
     "authenticate",
+    "authorize_dock",
     "get_runtime",
 ]
 
@@ -54,6 +56,25 @@ def authenticate(conn: HTTPConnection, runtime: Runtime) -> Principal:
     raise AuthError("sign in, or send Authorization: Bearer <token>")
 
 
+def authorize_dock(who: Principal, dock_id: str) -> Principal:
+    """Let an edge token act for its own docks only (an admin for any): the video uplink and
+    the evidence upload.
+
+    Raises:
+        ForbiddenError: any other caller, or an edge token of other docks.
+    """
+    allowed = who.role == "admin" or (
+        who.role == "edge" and (who.docks is None or dock_id in who.docks)
+    )
+    if not allowed:
+        raise ForbiddenError(f"{who.name} may not send video or evidence for {dock_id}")
+    return who
+
+
+def _dock_edge(conn: HTTPConnection, runtime: RuntimeDep, dock_id: str) -> Principal:
+    return authorize_dock(authenticate(conn, runtime), dock_id)
+
+
 def _requires(role: Role, *, link_ok: bool = False) -> object:
     def dependency(conn: HTTPConnection, runtime: RuntimeDep) -> Principal:
         principal = authenticate(conn, runtime)
@@ -67,3 +88,5 @@ Admin = Annotated[Principal, _requires("admin")]
 Dispatcher = Annotated[Principal, _requires("dispatcher")]
 Viewer = Annotated[Principal, _requires("viewer")]
 LinkViewer = Annotated[Principal, _requires("viewer", link_ok=True)]
+DockEdge = Annotated[Principal, Depends(_dock_edge)]
+"""The edge of the ``dock_id`` in the path (or an admin), by its bearer token."""

@@ -12,7 +12,14 @@ from fastapi import APIRouter, Query, WebSocket
 from fastapi.responses import Response, StreamingResponse
 from starlette.websockets import WebSocketDisconnect
 
-from dispatch.api.deps import Dispatcher, LinkViewer, RuntimeDep, authenticate, get_runtime
+from dispatch.api.deps import (
+    Dispatcher,
+    LinkViewer,
+    RuntimeDep,
+    authenticate,
+    authorize_dock,
+    get_runtime,
+)
 from dispatch.auth import Principal
 from dispatch.models import ViewerStats
 from dispatch.runtime import Runtime
@@ -53,12 +60,7 @@ async def ingest(ws: WebSocket, dock_id: str) -> None:
     """The edge's uplink: binary ``pack_frame`` messages, ``Authorization: Bearer <token>``."""
     rt = get_runtime(ws)
     try:
-        who = authenticate(ws, rt)
-        allowed = who.role == "admin" or (
-            who.role == "edge" and (who.docks is None or dock_id in who.docks)
-        )
-        if not allowed:
-            raise ForbiddenError(f"{who.name} may not stream video for {dock_id}")
+        authorize_dock(authenticate(ws, rt), dock_id)
     except OutriderError as exc:
         await ws.close(code=POLICY_VIOLATION, reason=f"{exc.code}: {exc.reason}"[:120])
         return
@@ -75,11 +77,13 @@ async def ingest(ws: WebSocket, dock_id: str) -> None:
             if data is None:
                 continue
             try:
-                rt.video.ingest(dock_id, data)
+                header = rt.video.ingest(dock_id, data)
             except ProtocolError as exc:
                 if time.monotonic() - last_warning > 5.0:
                     last_warning = time.monotonic()
                     logger.warning("refused a video frame from %s: %s", dock_id, exc)
+                continue
+            await rt.flights.on_frame(header)
     finally:
         channel.ingests -= 1
 
