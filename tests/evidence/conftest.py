@@ -62,7 +62,9 @@ async def record_sortie(root: Path, model: Path, photos: list[Path], frames: int
 
 @pytest.fixture(scope="session")
 def recorded_sortie(
-    tmp_path_factory: pytest.TempPathFactory, model_path: Path, assets: Path
+    tmp_path_factory: pytest.TempPathFactory,
+    model_path: Path,  # noqa: F811
+    assets: Path,  # noqa: F811 - the fixtures imported above
 ) -> Path:
     """A sortie folder recorded once per session (people in every frame)."""
     root = tmp_path_factory.mktemp("recordings")
@@ -99,7 +101,8 @@ def uploader_for(
 
 @pytest.fixture
 def evidence_settings(
-    make_settings: Callable[..., DispatchSettings], tmp_path: Path
+    make_settings: Callable[..., DispatchSettings],  # noqa: F811
+    tmp_path: Path,
 ) -> Callable[..., DispatchSettings]:
     """Settings with the evidence store in the test's folder."""
 
