@@ -262,7 +262,7 @@ class UploadService:
             await note(
                 tx,
                 row["incident_id"],
-                "evidence",
+                "note",
                 "recordings_received",
                 f"{row['dock_id']}: recordings of {sortie_id} received, every SHA-256 verified",
                 dock_id=row["dock_id"],

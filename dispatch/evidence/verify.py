@@ -12,6 +12,7 @@ import binascii
 import hashlib
 import json
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,7 +84,14 @@ def verify_bundle(path: Path, public_key: bytes | None = None) -> VerifyReport:
     try:
         with zipfile.ZipFile(path) as zf:
             _check(zf, report, public_key)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        zlib.error,
+        OSError,
+        EOFError,
+        ValueError,
+    ) as exc:
         report.fail(path.name, f"not a readable zip: {exc}")
     return report
 
@@ -133,7 +141,7 @@ def _read_manifest(
     except KeyError:
         report.fail(MANIFEST, "missing, or has no list of files")
         return None
-    except (ValueError, TypeError, RecursionError, zipfile.BadZipFile) as exc:
+    except (ValueError, TypeError, RecursionError, zipfile.BadZipFile, zlib.error) as exc:
         report.fail(MANIFEST, f"unreadable: {str(exc)[:200]}")
         return None
     return body, files
@@ -145,7 +153,7 @@ def _check_signature(
     source = "--public-key" if public_key is not None else PUBLIC_KEY
     try:
         pem = public_key if public_key is not None else _read(zf, PUBLIC_KEY, 10_000)
-    except (KeyError, ValueError, zipfile.BadZipFile):
+    except (KeyError, ValueError, zipfile.BadZipFile, zlib.error):
         report.fail(PUBLIC_KEY, "missing; pass --public-key")
         return
     key = _load_key(pem)
@@ -158,7 +166,7 @@ def _check_signature(
         key.verify(signature, body)
     except KeyError:
         report.fail(SIGNATURE, "missing: the bundle is not signed")
-    except (InvalidSignature, binascii.Error, ValueError, zipfile.BadZipFile):
+    except (InvalidSignature, binascii.Error, ValueError, zipfile.BadZipFile, zlib.error):
         report.fail(
             MANIFEST, f"the signature in {SIGNATURE} does not verify with the key of {source}"
         )
@@ -176,7 +184,7 @@ def _check_files(
         except KeyError:
             report.fail(name, "listed in the manifest but missing")
             continue
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as exc:
             report.fail(name, f"unreadable in the zip: {str(exc)[:200]}")
             continue
         report.files_checked += 1
@@ -199,5 +207,5 @@ def _check_audit(zf: zipfile.ZipFile, report: VerifyReport) -> None:
             )  # fmt: skip
             if again != row["hash"]:
                 report.fail("audit.json", f"audit row {row['seq']} does not match its hash")
-    except (KeyError, TypeError, ValueError, RecursionError, zipfile.BadZipFile) as exc:
+    except (KeyError, TypeError, ValueError, RecursionError, zipfile.BadZipFile, zlib.error) as exc:
         report.fail("audit.json", f"unreadable audit rows: {str(exc)[:200]}")

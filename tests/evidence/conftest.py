@@ -15,6 +15,7 @@ import pytest
 from dispatch.config import DispatchSettings
 from edge.detect import AutoDetectorConfig, load_detector
 from edge.evidence import EvidenceUploader, HttpUploadTransport
+from edge.geo import LatLon, destination
 from edge.geoproject import CameraPose
 from edge.video import ImageLoopCamera, VideoConfig, VideoPipeline
 from tests.dispatch.conftest import (  # noqa: F401 - fixtures used by the suites
@@ -120,3 +121,39 @@ async def evidence_service(
 ) -> AsyncIterator[RunningDispatch]:
     async with RunningDispatch(evidence_settings()) as service:
         yield service
+
+
+SCENE = LatLon(51.5074, -0.1278)
+DESCRIPTION = "Blue Ford Focus, driver Jane Doe, 07700 900123"
+
+
+async def fly_incident(
+    service: RunningDispatch,
+    edge_factory: Callable[..., Any],
+    *,
+    dock_id: str = "dock-01",
+    metres: float = 2000.0,
+    sortie_s: float = 3.0,
+    kind: str = "collision",
+) -> str:
+    """Raise an incident that a scripted edge flies to and back; its id once docked."""
+    home = destination(SCENE, 0.0, metres)
+    async with edge_factory(dock_id, home.lat, home.lon, fly=True, sortie_s=sortie_s):
+
+        async def ready() -> bool:
+            docks = (await service.http.get("/api/v1/docks")).json()
+            return any(d["id"] == dock_id and d["ready"] and not d["stale"] for d in docks)
+
+        await wait_for(ready)
+        body = {"lat": SCENE.lat, "lon": SCENE.lon, "type": kind, "priority": 1,
+                "description": DESCRIPTION, "cad_ref": f"CAD-{dock_id}-{kind}"}  # fmt: skip
+        incident = (await service.http.post("/api/v1/incidents", json=body)).json()
+        path = f"/api/v1/incidents/{incident['id']}"
+
+        async def docked() -> bool:
+            detail = (await service.http.get(path)).json()
+            return any(line["type"] == "docked" for line in detail["timeline"])
+
+        await wait_for(docked, limit_s=30)
+    await service.runtime.drain()
+    return str(incident["id"])
