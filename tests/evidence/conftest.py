@@ -129,7 +129,7 @@ DESCRIPTION = "Blue Ford Focus, driver Jane Doe, 07700 900123"
 
 async def fly_incident(
     service: RunningDispatch,
-    edge_factory: Callable[..., Any],
+    edges: Callable[..., Any],
     *,
     dock_id: str = "dock-01",
     metres: float = 2000.0,
@@ -138,7 +138,7 @@ async def fly_incident(
 ) -> str:
     """Raise an incident that a scripted edge flies to and back; its id once docked."""
     home = destination(SCENE, 0.0, metres)
-    async with edge_factory(dock_id, home.lat, home.lon, fly=True, sortie_s=sortie_s):
+    async with edges(dock_id, home.lat, home.lon, fly=True, sortie_s=sortie_s):
 
         async def ready() -> bool:
             docks = (await service.http.get("/api/v1/docks")).json()

@@ -20,7 +20,6 @@ from edge.detect import AutoDetectorConfig, load_detector
 from edge.evidence import RECEIPT
 from tests.evidence.conftest import (
     RunningDispatch,
-    bearer,
     fly_incident,
     manifest_of,
     set_incident,
