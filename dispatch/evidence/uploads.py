@@ -152,7 +152,7 @@ class UploadService:
         out = []
         for row in await self.records.segments(sortie_id=sortie_id):
             out.append(await self._segment_status(row))
-        complete = all(s.state == "verified" for s in out)
+        complete = all(s.state in ("verified", "deleted") for s in out)
         return UploadStatus(dock_id=dock_id, sortie_id=sortie_id, segments=out, complete=complete)
 
     async def _segment_status(self, row: dict[str, Any]) -> SegmentStatus:
@@ -249,7 +249,7 @@ class UploadService:
                 )
             ).scalars()
         )
-        if any(s != "verified" for s in states):
+        if any(s not in ("verified", "deleted") for s in states):
             return
         await tx.conn.execute(
             update(t.evidence_manifests)
