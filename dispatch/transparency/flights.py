@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import io
 import itertools
+import math
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -99,14 +100,15 @@ class FlightRegister:
         records = EvidenceRecords(self.store)
         rows = (await records.flights(ended_before=cutoff))[:MAX_FLIGHTS]
         track = await records.track([r["sortie_id"] for r in rows])
+        incidents = {r["sortie_id"]: await self.store.get_incident(r["incident_id"] or "")
+                     for r in rows}  # fmt: skip
+        places = _places(rows, incidents)
         flights, paths = [], []
         for row in rows:
-            incident = await self.store.get_incident(row["incident_id"] or "")
-            points = [
-                LatLon(p["lat"], p["lon"]) for p in track if p["sortie_id"] == row["sortie_id"]
-            ]
-            flights.append(self._public(row, incident.type if incident else None, points))
-            paths.append(self._path(row, incident, points))
+            incident = incidents[row["sortie_id"]]
+            mine = [LatLon(p["lat"], p["lon"]) for p in track if p["sortie_id"] == row["sortie_id"]]
+            flights.append(self._public(row, incident.type if incident else None, mine))
+            paths.append(self._path(mine, places))
         register = RegisterPublic(
             generated_at=now.replace(microsecond=0).isoformat(),
             publication_delay_h=self.config.delay_h,
@@ -132,23 +134,42 @@ class FlightRegister:
             outcome=row["outcome"] or "completed",
         )
 
-    def _path(self, row: dict[str, Any], incident: Any, points: list[LatLon]) -> list[Any]:
-        places = []
-        if incident is not None:
-            places += [
-                LatLon(incident.lat, incident.lon),
-                LatLon(incident.target_lat, incident.target_lon),
-            ]
-        if row["home_lat"] is not None:
-            places.append(LatLon(row["home_lat"], row["home_lon"]))
-        if points:
-            places += [points[0], points[-1]]  # take-off and landing spots are the dock's
-        if not places:
+    def _path(self, points: list[LatLon], places: list[LatLon]) -> list[Any]:
+        """The generalised path, clear of every scene and dock in the register."""
+        if len(points) < 2:
             return []
+        reach = self.config.exclusion_m + self.config.grid_m
+        near = [c for c in places if _near_box(points, c, reach)]
+        if not near and points:
+            near = [points[0], points[-1]]  # nothing known: the ends stand for the dock
         lines = generalise_path(
-            points, places, exclusion_m=self.config.exclusion_m, grid_m=self.config.grid_m
+            points, near, exclusion_m=self.config.exclusion_m, grid_m=self.config.grid_m
         )
         return [[[p.lon, p.lat] for p in line] for line in lines]
+
+
+def _places(rows: list[dict[str, Any]], incidents: dict[str, Any]) -> list[LatLon]:
+    """Every scene (and retask target) and every dock of the register's flights."""
+    found: set[LatLon] = set()
+    for row in rows:
+        if row["home_lat"] is not None:
+            found.add(LatLon(row["home_lat"], row["home_lon"]))
+        incident = incidents.get(row["sortie_id"])
+        if incident is not None:
+            found.add(LatLon(incident.lat, incident.lon))
+            found.add(LatLon(incident.target_lat, incident.target_lon))
+    return sorted(found)
+
+
+def _near_box(points: list[LatLon], place: LatLon, reach_m: float) -> bool:
+    """Whether ``place`` is within ``reach_m`` of the points' bounding box (a cheap screen)."""
+    dlat = reach_m / 111_320.0
+    dlon = dlat / max(0.01, math.cos(math.radians(place.lat)))
+    lats = [p.lat for p in points]
+    lons = [p.lon for p in points]
+    return (min(lats) - dlat <= place.lat <= max(lats) + dlat) and (
+        min(lons) - dlon <= place.lon <= max(lons) + dlon
+    )
 
 
 def flights_csv(register: RegisterPublic) -> str:

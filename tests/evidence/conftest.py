@@ -133,11 +133,12 @@ async def fly_incident(
     *,
     dock_id: str = "dock-01",
     metres: float = 2000.0,
+    bearing: float = 0.0,
     sortie_s: float = 3.0,
     kind: str = "collision",
 ) -> str:
     """Raise an incident that a scripted edge flies to and back; its id once docked."""
-    home = destination(SCENE, 0.0, metres)
+    home = destination(SCENE, bearing, metres)
     async with edges(dock_id, home.lat, home.lon, fly=True, sortie_s=sortie_s):
 
         async def ready() -> bool:
