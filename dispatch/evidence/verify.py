@@ -11,6 +11,7 @@ import base64
 import binascii
 import hashlib
 import json
+import struct
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -27,6 +28,19 @@ from dispatch.evidence.bundle import MANIFEST, PUBLIC_KEY, SIGNATURE
 __all__ = ["Failure", "VerifyReport", "verify_bundle"]
 
 MAX_MANIFEST_BYTES = 16 << 20
+# What reading a damaged or hostile zip can raise (zipfile refuses encryption and
+# compressed-patched members with NotImplementedError or RuntimeError).
+ZIP_ERRORS: tuple[type[BaseException], ...] = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    zlib.error,
+    NotImplementedError,
+    RuntimeError,
+    EOFError,
+    OSError,
+    ValueError,
+    struct.error,
+)
 MAX_MEMBERS = 200_000
 BLOCK = 1 << 20
 
@@ -84,14 +98,7 @@ def verify_bundle(path: Path, public_key: bytes | None = None) -> VerifyReport:
     try:
         with zipfile.ZipFile(path) as zf:
             _check(zf, report, public_key)
-    except (
-        zipfile.BadZipFile,
-        zipfile.LargeZipFile,
-        zlib.error,
-        OSError,
-        EOFError,
-        ValueError,
-    ) as exc:
+    except ZIP_ERRORS as exc:
         report.fail(path.name, f"not a readable zip: {exc}")
     return report
 
@@ -141,7 +148,7 @@ def _read_manifest(
     except KeyError:
         report.fail(MANIFEST, "missing, or has no list of files")
         return None
-    except (ValueError, TypeError, RecursionError, zipfile.BadZipFile, zlib.error) as exc:
+    except (*ZIP_ERRORS, TypeError, RecursionError) as exc:
         report.fail(MANIFEST, f"unreadable: {str(exc)[:200]}")
         return None
     return body, files
@@ -153,7 +160,7 @@ def _check_signature(
     source = "--public-key" if public_key is not None else PUBLIC_KEY
     try:
         pem = public_key if public_key is not None else _read(zf, PUBLIC_KEY, 10_000)
-    except (KeyError, ValueError, zipfile.BadZipFile, zlib.error):
+    except (KeyError, *ZIP_ERRORS):
         report.fail(PUBLIC_KEY, "missing; pass --public-key")
         return
     key = _load_key(pem)
@@ -166,7 +173,7 @@ def _check_signature(
         key.verify(signature, body)
     except KeyError:
         report.fail(SIGNATURE, "missing: the bundle is not signed")
-    except (InvalidSignature, binascii.Error, ValueError, zipfile.BadZipFile, zlib.error):
+    except (InvalidSignature, binascii.Error, *ZIP_ERRORS):
         report.fail(
             MANIFEST, f"the signature in {SIGNATURE} does not verify with the key of {source}"
         )
@@ -184,7 +191,7 @@ def _check_files(
         except KeyError:
             report.fail(name, "listed in the manifest but missing")
             continue
-        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as exc:
+        except ZIP_ERRORS as exc:
             report.fail(name, f"unreadable in the zip: {str(exc)[:200]}")
             continue
         report.files_checked += 1
@@ -207,5 +214,5 @@ def _check_audit(zf: zipfile.ZipFile, report: VerifyReport) -> None:
             )  # fmt: skip
             if again != row["hash"]:
                 report.fail("audit.json", f"audit row {row['seq']} does not match its hash")
-    except (KeyError, TypeError, ValueError, RecursionError, zipfile.BadZipFile, zlib.error) as exc:
+    except (KeyError, TypeError, RecursionError, *ZIP_ERRORS) as exc:
         report.fail("audit.json", f"unreadable audit rows: {str(exc)[:200]}")
