@@ -62,7 +62,7 @@ names = st.one_of(
 
 @settings(max_examples=120, deadline=None, suppress_health_check=FIXTURES)
 @given(
-    manifest=near_manifests,
+    manifest=st.just({"v": 1, "sortie_id": "S-1", "segments": [GOOD_SEGMENT]}) | near_manifests,
     file=names,
     offset=st.one_of(st.integers(-5, 1 << 41).map(str), st.text(max_size=8)),
     body=st.binary(max_size=64),

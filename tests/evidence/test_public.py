@@ -3,9 +3,11 @@ position near a scene or a dock, and nothing before the publication delay."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import hashlib
 import io
+import itertools
 import json
 from datetime import timedelta
 from pathlib import Path
@@ -91,7 +93,7 @@ async def test_the_feeds_show_only_allowed_fields_and_nothing_near_a_scene_or_do
             points = [LatLon(lat, lon) for lon, lat in line]
             for place in [SCENE, *docks]:
                 assert all(distance_m(p, place) > EXCLUSION_M for p in points)
-                for a, b in zip(points, points[1:], strict=False):
+                for a, b in itertools.pairwise(points):
                     assert segment_distance_m(a, b, place) > EXCLUSION_M
             shown += len(points)
     assert shown >= 4, "the transit between the exclusion zones is shown"
@@ -131,7 +133,7 @@ async def test_the_api_feed_keeps_recent_flights_back(evidence_settings, edge_fa
 async def test_the_ai_register_names_the_model_by_hash_and_its_measured_accuracy(
     evidence_settings, model_path: Path, tmp_path: Path
 ) -> None:
-    sha = hashlib.sha256(model_path.read_bytes()).hexdigest()
+    sha = hashlib.sha256(await asyncio.to_thread(model_path.read_bytes)).hexdigest()
     report = tmp_path / "accuracy.json"
     report.write_text(json.dumps({"model_sha256": sha, "precision": 0.91, "recall": 0.84,
                                   "benchmark": "outrider bench detection"}))  # fmt: skip
