@@ -41,6 +41,9 @@ ZIP_ERRORS: tuple[type[BaseException], ...] = (
     ValueError,
     struct.error,
 )
+JSON_ERRORS: tuple[type[BaseException], ...] = (*ZIP_ERRORS, TypeError, KeyError, RecursionError)
+SIGNATURE_ERRORS: tuple[type[BaseException], ...] = (*ZIP_ERRORS, InvalidSignature, binascii.Error)
+KEY_ERRORS: tuple[type[BaseException], ...] = (*ZIP_ERRORS, KeyError)
 MAX_MEMBERS = 200_000
 BLOCK = 1 << 20
 
@@ -148,7 +151,7 @@ def _read_manifest(
     except KeyError:
         report.fail(MANIFEST, "missing, or has no list of files")
         return None
-    except (*ZIP_ERRORS, TypeError, RecursionError) as exc:
+    except JSON_ERRORS as exc:
         report.fail(MANIFEST, f"unreadable: {str(exc)[:200]}")
         return None
     return body, files
@@ -160,7 +163,7 @@ def _check_signature(
     source = "--public-key" if public_key is not None else PUBLIC_KEY
     try:
         pem = public_key if public_key is not None else _read(zf, PUBLIC_KEY, 10_000)
-    except (KeyError, *ZIP_ERRORS):
+    except KEY_ERRORS:
         report.fail(PUBLIC_KEY, "missing; pass --public-key")
         return
     key = _load_key(pem)
@@ -173,7 +176,7 @@ def _check_signature(
         key.verify(signature, body)
     except KeyError:
         report.fail(SIGNATURE, "missing: the bundle is not signed")
-    except (InvalidSignature, binascii.Error, *ZIP_ERRORS):
+    except SIGNATURE_ERRORS:
         report.fail(
             MANIFEST, f"the signature in {SIGNATURE} does not verify with the key of {source}"
         )
@@ -214,5 +217,5 @@ def _check_audit(zf: zipfile.ZipFile, report: VerifyReport) -> None:
             )  # fmt: skip
             if again != row["hash"]:
                 report.fail("audit.json", f"audit row {row['seq']} does not match its hash")
-    except (KeyError, TypeError, RecursionError, *ZIP_ERRORS) as exc:
+    except JSON_ERRORS as exc:
         report.fail("audit.json", f"unreadable audit rows: {str(exc)[:200]}")

@@ -148,6 +148,8 @@ def dispatch_settings(
         },
         "airspace": {"no_fly": [str(p) for p in city.nofly], "margin_m": city.nofly_margin_m},
         "map": {"center_lat": city.center_lat, "center_lon": city.center_lon, "zoom": d.zoom},
+        "evidence": {"dir": files.root / "evidence"},
+        "public": city.public.model_dump(mode="json", exclude_none=True),
         "tokens": tokens.entries(),
     }
 
@@ -196,6 +198,8 @@ def edge_settings(
     }
     if model is not None:
         settings["video"] = _video(city, files, model, dispatch_url, tokens, speed_factor)
+        # Recordings stay in the dock's state folder until dispatch has verified their upload.
+        settings["video"]["recording"] = {"dir": files.edge_state(dock.id) / "recordings"}
     return settings
 
 
