@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import time
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -79,7 +80,7 @@ class BundleWriter:
         """Add a large file from blocks, stored uncompressed (video is already compressed);
         returns its SHA-256."""
         digest, size = hashlib.sha256(), 0
-        info = zipfile.ZipInfo(name)
+        info = zipfile.ZipInfo(name, date_time=time.localtime()[:6])
         info.compress_type = zipfile.ZIP_STORED
         with self._zip.open(info, "w", force_zip64=True) as out:
             for block in blocks:
