@@ -28,7 +28,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy edge sim dispatch outrider
+	$(BIN)/mypy edge sim dispatch outrider basemap
 
 test: lint typecheck
 	$(BIN)/python -m pytest

@@ -1,9 +1,11 @@
 """Choice of dock: which docks can take a mission, and which gets there first.
 
-A dock can go when it is online, not stale, ready, idle, within its range of the target, has
-a route around the no-fly zones, and — by the edge's own energy model and the ``Limits`` it
-publishes — can fly out, stay the requested time and come back with its reserve. Among
-those, the least ETA (launch overhead + climb + transit) wins.
+A dock can go when it is online, not stale, ready, idle, and the shared feasibility model
+(:mod:`edge.feasibility`, the same one the edge's preflight runs) says, from the ``limits``,
+home, wind and battery the dock publishes, that it can fly out around the no-fly zones, under
+its ceiling, stay the requested time and come back with its reserve. So dispatch never sends
+a command the edge's own model would refuse from the state it published. Among those, the
+least ETA (launch overhead + climb + transit) wins.
 
 Screening is vectorised over the fleet's column arrays, then docks are assessed exactly in
 order of a lower bound of their ETA, stopping as soon as no later dock can beat the best
@@ -13,31 +15,47 @@ order of a lower bound of their ETA, stopping as soon as no later dock can beat 
 from __future__ import annotations
 
 import bisect
-import itertools
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
 from dispatch.fleet import AIRBORNE_PHASES, IDLE_PHASES, DockView, Fleet, Floats
 from dispatch.service_errors import DockReason
-from edge.airspace import NoFlyZone, blocked_by, plan_route
-from edge.energy import EnergyModel, Wind
-from edge.geo import EARTH_RADIUS_M, LatLon, distance_m
-from edge.protocol import AckCode, Availability
+from edge.airspace import NoFlyZone, blocked_by
+from edge.energy import Wind
+from edge.feasibility import DockFigures, SortiePlan, assess, fail, ordered, request_for
+from edge.geo import EARTH_RADIUS_M, LatLon
+from edge.patterns.registry import OnScene, dispatch_on_scene
+from edge.protocol import AckCode, Availability, Reason, State
 
 __all__ = ["Chooser", "Mission", "Option"]
 
 
 @dataclass(frozen=True)
 class Mission:
-    """What an incident asks of a drone."""
+    """What an incident asks of a drone.
+
+    Attributes:
+        target: where to go.
+        on_scene_s: time on scene.
+        pattern: what to do there (its own ``duration_s`` gives way to ``on_scene_s``);
+            dispatch's default pattern when unset.
+        alt_rel_m: altitude above the dock; each dock's transit altitude when unset.
+    """
 
     target: LatLon
     on_scene_s: float
-    orbit_speed_mps: float = 5.0
+    pattern: OnScene | None = None
     alt_rel_m: float | None = None
+
+    @cached_property
+    def on_scene(self) -> OnScene:
+        """The ``on_scene`` body the dispatch command carries."""
+        scene = self.pattern or dispatch_on_scene()
+        return scene.model_copy(update={"duration_s": self.on_scene_s})
 
 
 @dataclass(frozen=True)
@@ -51,10 +69,7 @@ class Option:
     needed_pct: float
     battery_pct: float
     alt_rel_m: float
-
-
-def _km(m: float) -> str:
-    return f"{m / 1000:.1f} km"
+    plan: SortiePlan | None = field(default=None, compare=False, repr=False)
 
 
 def distances_m(target: LatLon, lats: Floats, lons: Floats) -> Floats:
@@ -72,7 +87,7 @@ class Chooser:
     Args:
         fleet: the live fleet.
         zones: no-fly zones.
-        margin_m: clearance kept from every zone.
+        margin_m: clearance kept from every zone by docks that do not publish their own.
     """
 
     def __init__(self, fleet: Fleet, zones: Sequence[NoFlyZone] = (), margin_m: float = 30.0):
@@ -80,7 +95,8 @@ class Chooser:
         self.zones = list(zones)
         self.margin_m = margin_m
 
-    def _readiness(self, view: DockView) -> DockReason | None:
+    def _unavailable(self, view: DockView) -> DockReason | None:
+        """Why dispatch cannot consider this dock at all (before asking the model)."""
         if view.availability is Availability.OFFLINE:
             return DockReason(view.dock_id, "offline", "dock reports offline")
         stale = view.stale_reason(self.fleet.clock(), self.fleet.stale_after_s)
@@ -93,100 +109,52 @@ class Chooser:
             return DockReason(
                 view.dock_id, AckCode.BUSY, f"on sortie {s.sortie_id or '?'} ({s.phase.value})"
             )
-        if not s.ready or s.phase not in IDLE_PHASES:
-            why = "; ".join(r.reason for r in s.not_ready) or f"phase {s.phase.value}"
-            return DockReason(view.dock_id, AckCode.DOCK_NOT_READY, f"not ready: {why}")
         if s.limits is None:
             return DockReason(view.dock_id, "no_limits", "dock has not published its limits")
         return None
 
+    @staticmethod
+    def _not_ready(state: State, battery_pct: float | None) -> list[Reason]:
+        """What the dock publishes about itself that stops a launch (edge-only checks)."""
+        failures = []
+        if not state.ready or state.phase not in IDLE_PHASES:
+            why = "; ".join(r.reason for r in state.not_ready) or f"phase {state.phase.value}"
+            failures.append(fail(AckCode.DOCK_NOT_READY, f"not ready: {why}"))
+        if battery_pct is None:
+            failures.append(fail(AckCode.BATTERY_LOW, "battery level unknown"))
+        return failures
+
     def assess(self, view: DockView, mission: Mission) -> Option | DockReason:
         """Whether one dock can fly the mission: its option, or the coded reason it cannot."""
-        refusal = self._readiness(view)
+        refusal = self._unavailable(view)
         if refusal is not None:
             return refusal
         s = view.state
         assert s is not None and s.limits is not None
-        lim = s.limits
-        wind = Wind(s.dock.wind_mps or 0.0, s.dock.wind_from_deg or 0.0)
-        if wind.speed_mps > lim.wind_limit_mps:
-            return DockReason(
-                view.dock_id,
-                AckCode.WIND_HIGH,
-                f"wind {wind.speed_mps:.1f} m/s; limit {lim.wind_limit_mps:g}",
-            )
-        alt = mission.alt_rel_m or lim.transit_alt_m
-        if alt > lim.ceiling_m:
-            return DockReason(
-                view.dock_id,
-                AckCode.ABOVE_CEILING,
-                f"altitude {alt:g} m; ceiling {lim.ceiling_m:g}",
-            )
-        home = LatLon(s.home.lat, s.home.lon)
-        dist = distance_m(home, mission.target)
-        if dist > lim.max_range_m:
-            return DockReason(
-                view.dock_id,
-                AckCode.OUT_OF_RANGE,
-                f"target is {_km(dist)} away; limit {_km(lim.max_range_m)}",
-            )
-        zone = blocked_by(mission.target, self.zones)
-        if zone is not None:
-            return DockReason(
-                view.dock_id, AckCode.NO_FLY, f"target lies in no-fly zone {zone.name}"
-            )
-        route = plan_route(home, mission.target, self.zones, margin_m=self.margin_m)
-        if route is None:
-            return DockReason(view.dock_id, AckCode.NO_FLY, "no route around the no-fly zones")
-        route_m = sum(distance_m(a, b) for a, b in itertools.pairwise(route))
-        if route_m > lim.max_range_m:
-            return DockReason(
-                view.dock_id,
-                AckCode.OUT_OF_RANGE,
-                f"route around no-fly zones is {_km(route_m)}; limit {_km(lim.max_range_m)}",
-            )
-        return self._energy(view, mission, route, alt, wind, dist, route_m)
-
-    @staticmethod
-    def _energy(
-        view: DockView,
-        mission: Mission,
-        route: list[LatLon],
-        alt: float,
-        wind: Wind,
-        dist: float,
-        route_m: float,
-    ) -> Option | DockReason:
-        """Out, on scene and back with the reserve, by the edge's energy model."""
-        assert view.state is not None and view.state.limits is not None
-        lim = view.state.limits
-        model = EnergyModel(
-            lim.airframe,
-            cruise_mps=lim.cruise_mps,
-            climb_mps=lim.climb_mps,
-            descent_mps=lim.descent_mps,
+        lim, battery = s.limits, view.battery_pct
+        dock = DockFigures(
+            limits=lim,
+            home=LatLon(s.home.lat, s.home.lon),
+            wind=Wind(s.dock.wind_mps or 0.0, s.dock.wind_from_deg or 0.0),
+            battery_pct=battery,
+            margin_m=self.margin_m if lim.airspace_margin_m is None else lim.airspace_margin_m,
         )
-        budget = model.sortie(
-            route,
-            transit_alt_m=alt,
-            on_scene_s=mission.on_scene_s,
-            on_scene_speed_mps=mission.orbit_speed_mps,
-            wind=wind,
+        req = request_for(lim, None, mission.target, mission.alt_rel_m, mission.on_scene)
+        verdict = assess(dock, self.zones, req)
+        failures = ordered(verdict.failures + self._not_ready(s, battery))
+        if failures or verdict.plan is None or battery is None:
+            return DockReason(view.dock_id, failures[0].code, "; ".join(r.reason for r in failures))
+        plan = verdict.plan
+        return Option(
+            view.dock_id,
+            lim.launch_overhead_s + plan.to_scene_s,
+            plan.distance_m,
+            plan.route_m,
+            plan.needed_pct,
+            battery,
+            req.alt_rel_m,
+            plan,
         )
-        if not budget.feasible:
-            return DockReason(view.dock_id, AckCode.WIND_HIGH, "wind too strong to fly the route")
-        battery = view.battery_pct
-        if battery is None:
-            return DockReason(view.dock_id, AckCode.BATTERY_LOW, "battery level unknown")
-        need = budget.needed_pct
-        if need + lim.reserve_pct > battery:
-            return DockReason(
-                view.dock_id,
-                AckCode.BATTERY_LOW,
-                f"sortie needs {need:.0f}% + {lim.reserve_pct:g}% reserve; battery {battery:.0f}%",
-            )
-        eta = lim.launch_overhead_s + budget.out.time_s
-        return Option(view.dock_id, eta, dist, route_m, need, battery, alt)
 
     def choose(
         self, mission: Mission, *, k: int = 1, exclude: Mapping[str, object] | None = None

@@ -22,6 +22,7 @@ from pydantic_settings import (
 
 from dispatch.evidence.config import EvidenceConfig, PublicConfig, RetentionConfig
 from edge.errors import ConfigError
+from edge.patterns.registry import OnSceneSetting, dispatch_on_scene
 
 __all__ = [
     "ROLES",
@@ -29,7 +30,6 @@ __all__ = [
     "DispatchConfig",
     "DispatchSettings",
     "MapConfig",
-    "OnSceneConfig",
     "Role",
     "TokenConfig",
     "load_settings",
@@ -42,15 +42,6 @@ PLACEHOLDER_SECRET = "changethis"
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class OnSceneConfig(_Section):
-    """What a dispatched drone does on scene unless the incident says otherwise."""
-
-    pattern: Literal["orbit", "hold"] = "orbit"
-    radius_m: float = Field(40.0, ge=5, le=500)
-    duration_s: float = Field(300.0, ge=0, le=4 * 3600)
-    speed_mps: float = Field(5.0, ge=0, le=30, title="Orbit speed the energy plan assumes")
 
 
 class DispatchConfig(_Section):
@@ -66,7 +57,10 @@ class DispatchConfig(_Section):
         100.0, gt=0, title="MQTT messages a second each dock may send on average; more dropped"
     )
     dock_burst: int = Field(1000, ge=1, title="MQTT messages a dock may send at once")
-    on_scene: OnSceneConfig = OnSceneConfig()
+    on_scene: OnSceneSetting = Field(
+        default_factory=dispatch_on_scene,
+        title="What a dispatched drone does on scene: a pattern of edge/patterns/ and its fields",
+    )
 
 
 class AirspaceConfig(_Section):
@@ -77,13 +71,29 @@ class AirspaceConfig(_Section):
 
 
 class MapConfig(_Section):
-    """The UI map: tiles are optional, the map works offline without them."""
+    """The UI map's basemap and start view.
 
-    tile_url: str = Field("", title="XYZ tile URL template with {z}/{x}/{y}; empty: no tiles")
-    attribution: str = ""
-    center_lat: float = Field(51.5074, ge=-85, le=85)
-    center_lon: float = Field(-0.1278, ge=-180, le=180)
-    zoom: int = Field(13, ge=1, le=19)
+    The basemap comes from the force's own XYZ tile server (``tile_url``), or from an
+    offline tile file that dispatch serves itself (``tile_file``: PMTiles or MBTiles, e.g.
+    from ``outrider basemap build``), or neither (a plain grid). The start view defaults to
+    the middle of the tile file.
+    """
+
+    tile_url: str = Field("", title="XYZ tile URL template with {z}/{x}/{y}; empty: none")
+    tile_file: Path | None = Field(None, title="PMTiles or MBTiles file dispatch serves")
+    name: str = Field("", max_length=128, title="The basemap's name; the tile file's if empty")
+    attribution: str = Field("", title="Credit shown on the map; the tile file's if empty")
+    center_lat: float | None = Field(None, ge=-85, le=85)
+    center_lon: float | None = Field(None, ge=-180, le=180)
+    zoom: int | None = Field(None, ge=1, le=22)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> MapConfig:
+        if self.tile_url and self.tile_file is not None:
+            raise ValueError("give tile_url or tile_file, not both")
+        if self.tile_url and not all(k in self.tile_url for k in ("{z}", "{x}", "{y}")):
+            raise ValueError("tile_url must hold {z}, {x} and {y}")
+        return self
 
 
 class TokenConfig(_Section):
@@ -176,7 +186,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 
 def _relative_to(base: Path, data: dict[str, Any]) -> dict[str, Any]:
-    """Resolve the file's relative paths (key, zones, SQLite file) against its folder."""
+    """Resolve the file's relative paths (key, zones, tiles, SQLite file) against its folder."""
     out = dict(data)
 
     def fix(value: str) -> str:
@@ -188,6 +198,9 @@ def _relative_to(base: Path, data: dict[str, Any]) -> dict[str, Any]:
     url = out.get("db_url")
     if isinstance(url, str) and url.startswith("sqlite:///") and ":memory:" not in url:
         out["db_url"] = "sqlite:///" + fix(url.removeprefix("sqlite:///"))
+    section = out.get("map")
+    if isinstance(section, dict) and isinstance(section.get("tile_file"), str):
+        out["map"] = {**section, "tile_file": fix(section["tile_file"])}
     airspace = out.get("airspace")
     if isinstance(airspace, dict) and isinstance(airspace.get("no_fly"), list):
         zones = [fix(z) if isinstance(z, str) else z for z in airspace["no_fly"]]

@@ -36,7 +36,7 @@ from dispatch.service_errors import (
 )
 from dispatch.store.sql import SqlStore, Tx
 from edge.geo import LatLon
-from edge.protocol import Ack, DispatchBody, GeoPoint, OnScene, RetaskBody, now_utc
+from edge.protocol import Ack, DispatchBody, GeoPoint, RetaskBody, now_utc
 
 __all__ = ["IncidentService"]
 
@@ -161,26 +161,21 @@ class IncidentService:
         return await self.dispatch(record, actor), True
 
     def mission(self, incident: IncidentRecord) -> Mission:
+        """What the incident asks of a drone: what dock choice prices and the command carries."""
         return Mission(
             target=LatLon(incident.target_lat, incident.target_lon),
             on_scene_s=incident.on_scene_s,
-            orbit_speed_mps=self.config.on_scene.speed_mps,
+            pattern=self.config.on_scene,
             alt_rel_m=incident.alt_rel_m or self.config.alt_rel_m,
         )
 
     def _dispatch_body(self, incident: IncidentRecord, option: Option) -> DispatchBody:
-        scene = self.config.on_scene
         return DispatchBody(
             incident_id=incident.id,
             target=GeoPoint(lat=incident.target_lat, lon=incident.target_lon),
             alt_rel_m=option.alt_rel_m,
             priority=incident.priority,
-            on_scene=OnScene(
-                pattern=scene.pattern,
-                radius_m=scene.radius_m,
-                duration_s=incident.on_scene_s,
-                speed_mps=scene.speed_mps or None,
-            ),
+            on_scene=self.mission(incident).on_scene,
         )
 
     async def _try(self, incident: IncidentRecord, option: Option, actor: str) -> Ack | None:

@@ -17,6 +17,7 @@ from edge.protocol import Reason
 __all__ = [
     "AuditEntryPublic",
     "AuditReportPublic",
+    "BasemapPublic",
     "CommandPublic",
     "CommandRecord",
     "DetectionPublic",
@@ -328,11 +329,27 @@ class LinkPublic(BaseModel):
     expires_at: AwareDatetime
 
 
-class MapPublic(BaseModel):
-    """What the UI map needs: tiles (optional), start view, no-fly zones."""
+class BasemapPublic(BaseModel):
+    """The basemap in use: where its tiles come from and what they cover."""
 
-    tile_url: str
+    kind: Literal["file", "xyz", "none"] = Field(
+        description="file: an offline tile file dispatch serves; xyz: the force's tile "
+        "server; none: no basemap (a plain grid)"
+    )
+    name: str
+    tile_url: str = Field(description="XYZ template the browser loads tiles from; empty: none")
     attribution: str
+    format: Literal["pmtiles", "mbtiles"] | None = None
+    bounds: list[float] | None = Field(None, description="west, south, east, north (degrees)")
+    min_zoom: int = 0
+    max_zoom: int = 19
+    problem: str = Field("", description="why a configured tile file is not served")
+
+
+class MapPublic(BaseModel):
+    """What the UI map needs: the basemap, the start view, the no-fly zones."""
+
+    basemap: BasemapPublic
     center: dict[str, float]
     zoom: int
     no_fly: dict[str, Any]

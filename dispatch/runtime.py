@@ -29,6 +29,7 @@ from dispatch.ingest import SUBSCRIPTIONS, Ingest
 from dispatch.metrics import Metrics
 from dispatch.recorder import Recorder
 from dispatch.store.sql import SqlStore
+from dispatch.tiles import MapTiles
 from dispatch.video_relay import VideoRelay
 from edge.airspace import NoFlyZone, load_zones
 from edge.comms.mqtt import redact_url
@@ -77,6 +78,7 @@ class Runtime:
         self.zones: list[NoFlyZone] = [
             zone for path in settings.airspace.no_fly for zone in load_zones(path)
         ]
+        self.map = MapTiles(settings.map)
         self.fleet = Fleet(stale_after_s=cfg.stale_after_s)
         self.chooser = Chooser(self.fleet, self.zones, settings.airspace.margin_m)
         self.commander = Commander(self.bus, self.store, self.key, self.metrics)

@@ -29,7 +29,7 @@ from edge.geoproject import CameraPose
 from edge.outbox import Outbox
 from edge.protocol import Detections, Event, Kind, State, Telemetry
 from edge.protocol.signing import load_public_keys
-from edge.sortie.commands import CommandHandlers
+from edge.sortie.handlers import CommandHandlers
 from edge.sortie.machine import SortieMachine
 from edge.sortie.pilot import Pilot
 from edge.sortie.runner import SortieRunner

@@ -23,7 +23,8 @@ from edge.drivers import DRIVER_MISSING
 from edge.energy import Airframe, EnergyModel
 from edge.errors import ConfigError
 from edge.evidence.config import EvidenceUploadConfig
-from edge.protocol import Limits, OnScene
+from edge.patterns.registry import OnSceneSetting, default_on_scene
+from edge.protocol import AirframeFigures, Limits
 from edge.protocol.models import DockId
 from edge.video.config import VideoConfig
 
@@ -43,6 +44,7 @@ __all__ = [
 ]
 
 Positive = Annotated[float, Field(gt=0)]
+ARM_AND_CLIMB_OUT_S = 2.0
 _FILE_DATA: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("edge_config_file")
 
 
@@ -149,7 +151,9 @@ class FlightConfig(Section):
     descent_mps: Positive = 2.0
     orbit_speed_mps: Positive = 8.0
     acceptance_m: Positive = Field(5.0, title="Waypoint acceptance radius")
-    on_scene: OnScene = Field(default_factory=OnScene)
+    on_scene: OnSceneSetting = Field(
+        default_factory=default_on_scene, title="What to do on scene when a command says nothing"
+    )
     departure_alt_m: Positive = Field(
         25.0, title="Climb straight up to this height (clear of rooftops) before heading off"
     )
@@ -243,8 +247,7 @@ class EdgeConfig(BaseSettings):
 
     @model_validator(mode="after")
     def _coherent(self) -> EdgeConfig:
-        ceiling = self.limits.ceiling_m - self.dock.home.height_above_ground_m
-        if self.flight.transit_alt_m > ceiling:
+        if self.flight.transit_alt_m > self.ceiling_rel_m:
             raise ValueError(
                 f"flight.transit_alt_m {self.flight.transit_alt_m:g} m is above the ceiling "
                 f"({self.limits.ceiling_m:g} m above ground, dock at "
@@ -292,28 +295,39 @@ class EdgeConfig(BaseSettings):
             }
         return {**derived, **self.vehicle.params}
 
+    @property
+    def launch_overhead_s(self) -> float:
+        """Dispatch to climbing: the lid's travel, arming and lift-off."""
+        return ARM_AND_CLIMB_OUT_S + self.dock.hardware.lid_time_s
+
     def energy_model(self) -> EnergyModel:
         """The energy model with this dock's airframe and flight speeds."""
         return EnergyModel(
-            Airframe.model_validate(self.airframe.model_dump()),
+            self.airframe,
             cruise_mps=self.flight.cruise_mps,
             climb_mps=self.flight.climb_mps,
             descent_mps=self.flight.descent_mps,
         )
 
-    def published_limits(self, launch_overhead_s: float) -> Limits:
-        """The ``limits`` the retained ``state`` carries, so dispatch plans with our figures."""
+    def published_limits(self, launch_overhead_s: float | None = None) -> Limits:
+        """The ``limits`` the retained ``state`` carries: every figure of this dock the
+        feasibility model reads, so dispatch decides as this dock does."""
         return Limits(
             max_range_m=self.limits.max_range_m,
             reserve_pct=self.limits.reserve_pct,
             ceiling_m=self.limits.ceiling_m,
+            pad_height_m=self.dock.home.height_above_ground_m,
             wind_limit_mps=self.limits.wind_limit_mps,
             transit_alt_m=self.flight.transit_alt_m,
             cruise_mps=self.flight.cruise_mps,
             climb_mps=self.flight.climb_mps,
             descent_mps=self.flight.descent_mps,
-            launch_overhead_s=launch_overhead_s,
-            airframe=Airframe.model_validate(self.airframe.model_dump()),
+            orbit_speed_mps=self.flight.orbit_speed_mps,
+            airspace_margin_m=self.airspace.margin_m,
+            launch_overhead_s=(
+                self.launch_overhead_s if launch_overhead_s is None else launch_overhead_s
+            ),
+            airframe=AirframeFigures.model_validate(self.airframe.model_dump()),
         )
 
 

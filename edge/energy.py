@@ -14,9 +14,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from edge.geo import LatLon, bearing_deg, distance_m
+from edge.protocol.models import AirframeFigures
 
 __all__ = [
     "Airframe",
@@ -29,25 +28,19 @@ __all__ = [
 GRAVITY = 9.80665
 
 
-class Airframe(BaseModel):
-    """Physical figures of the drone that decide how far it can fly.
+class Airframe(AirframeFigures):
+    """An airframe's figures (:class:`~edge.protocol.AirframeFigures`) with its power curve.
 
-    Unknown fields are ignored because the airframe also travels inside ``state`` messages;
+    Unknown fields are ignored because the figures also travel inside ``state`` messages;
     configuration files subclass it with ``extra="forbid"``.
     """
 
-    model_config = ConfigDict(extra="ignore", frozen=True, allow_inf_nan=False)
-
-    battery_wh: float = Field(180.0, gt=0, title="Usable battery energy when full, Wh")
-    mass_kg: float = Field(2.5, gt=0, title="Take-off mass, kg")
-    hover_power_w: float = Field(300.0, gt=0, title="Electrical power in a still-air hover, W")
-    drag_w_per_mps2: float = Field(
-        1.0, ge=0, title="Extra power per (airspeed m/s)^2 in forward flight, W"
-    )
-    propulsion_efficiency: float = Field(
-        0.6, gt=0, le=1, title="Share of electrical power that lifts the drone when climbing"
-    )
-    max_airspeed_mps: float = Field(20.0, gt=0, title="Fastest airspeed the airframe can hold")
+    @classmethod
+    def of(cls, figures: AirframeFigures) -> Airframe:
+        """The airframe with these figures (as published in ``limits`` or configured)."""
+        if isinstance(figures, Airframe):
+            return figures
+        return cls.model_validate(figures.model_dump())
 
     def power_w(self, airspeed_mps: float, climb_mps: float = 0.0) -> float:
         """Electrical power at a given airspeed and climb rate (descent costs nothing extra)."""
@@ -114,7 +107,7 @@ class EnergyModel:
     """Time and energy of the parts of a sortie for one airframe.
 
     Args:
-        airframe: the drone's physical figures.
+        airframe: the drone's physical figures (published or configured).
         cruise_mps: airspeed in transit.
         climb_mps: vertical speed up to transit altitude.
         descent_mps: vertical speed down to the dock.
@@ -122,13 +115,13 @@ class EnergyModel:
 
     def __init__(
         self,
-        airframe: Airframe,
+        airframe: AirframeFigures,
         *,
         cruise_mps: float = 15.0,
         climb_mps: float = 3.0,
         descent_mps: float = 2.0,
     ) -> None:
-        self.airframe = airframe
+        self.airframe = Airframe.of(airframe)
         self.cruise_mps = cruise_mps
         self.climb_mps = climb_mps
         self.descent_mps = descent_mps

@@ -34,8 +34,8 @@ from edge.errors import LinkLostError
 from edge.flight.vehicle import Vehicle, VehicleState
 from edge.geo import LatLon, distance_m
 from edge.protocol import Phase
+from edge.sortie.interrupts import Failsafe, Interrupt, LinkLost
 from edge.sortie.machine import SortieMachine
-from edge.sortie.orders import Failsafe, Interrupt, LinkLost
 from edge.sortie.pilot import Leg
 
 __all__ = ["FailsafeMonitor"]

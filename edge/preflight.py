@@ -1,73 +1,56 @@
 """Preflight: can this dock fly this sortie now? Every reason it cannot, reported together.
 
-The checks read snapshots only (dock status, vehicle state, configuration), so a dispatch is
-answered in milliseconds. A passing check returns the :class:`SortiePlan` the sortie flies:
-the route out around no-fly zones, the way back, and the energy it needs.
+Whether the sortie is feasible at all (range, airspace, ceiling, wind, energy) is the shared
+model of :mod:`edge.feasibility`, fed with the very ``limits`` this dock publishes, so
+dispatch reaches the same verdict from the dock's state. On top of it come the checks only
+the edge can make: the lid, the wind sensor, the vehicle's readiness and its home. The checks
+read snapshots only, so a dispatch is answered in milliseconds. A passing check returns the
+:class:`SortiePlan` the sortie flies.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from edge.airspace import NoFlyZone, blocked_by, plan_route
+from edge.airspace import NoFlyZone
 from edge.config import EdgeConfig
-from edge.energy import SortieBudget, Wind
+from edge.energy import Wind
 from edge.errors import RefusedError
+from edge.feasibility import (
+    PRIORITY,
+    DockFigures,
+    Request,
+    SortiePlan,
+    assess,
+    fail,
+    ordered,
+    request_for,
+)
 from edge.flight.vehicle import VehicleState
 from edge.geo import LatLon, distance_m
-from edge.protocol import AckCode, DockStatus, OnScene, Reason
+from edge.patterns.registry import OnScene
+from edge.protocol import AckCode, DockStatus, Reason
 
-__all__ = ["PreflightFailed", "Request", "SortiePlan", "check_dispatch", "check_retask"]
+__all__ = [
+    "PRIORITY",
+    "PreflightFailed",
+    "Request",
+    "SortiePlan",
+    "check_dispatch",
+    "check_retask",
+    "request_from",
+]
 
-# The code an ack carries when several checks fail: the first of these that failed.
-PRIORITY = (
-    AckCode.OUT_OF_RANGE,
-    AckCode.NO_FLY,
-    AckCode.ABOVE_CEILING,
-    AckCode.WIND_HIGH,
-    AckCode.DOCK_NOT_READY,
-    AckCode.VEHICLE_NOT_READY,
-    AckCode.BATTERY_LOW,
-)
+HOME_NEAR_DOCK_M = 50.0
 
 
 class PreflightFailed(RefusedError):
     """One or more checks failed; ``failures`` holds every one, ``code`` the foremost."""
 
     def __init__(self, failures: Sequence[Reason]) -> None:
-        ordered = sorted(failures, key=lambda r: PRIORITY.index(AckCode(r.code)))
-        super().__init__("; ".join(r.reason for r in ordered), code=ordered[0].code)
-        self.failures = list(ordered)
-
-
-@dataclass(frozen=True)
-class Request:
-    """Where a command sends the drone, with the edge's defaults filled in."""
-
-    incident_id: str | None
-    target: LatLon
-    alt_rel_m: float
-    on_scene: OnScene
-
-    @property
-    def orbit_speed(self) -> float:
-        """Airspeed on scene: the orbit speed, 0 for a hold."""
-        if self.on_scene.pattern == "hold":
-            return 0.0
-        return self.on_scene.speed_mps or 0.0
-
-
-@dataclass(frozen=True)
-class SortiePlan:
-    """What the sortie flies: request, routes (around no-fly zones) and energy budget."""
-
-    request: Request
-    route_out: list[LatLon]
-    route_back: list[LatLon]
-    budget: SortieBudget
-    needed_pct: float
+        foremost = ordered(failures)
+        super().__init__("; ".join(r.reason for r in foremost), code=foremost[0].code)
+        self.failures = foremost
 
 
 def request_from(
@@ -77,104 +60,38 @@ def request_from(
     alt_rel_m: float | None,
     on_scene: OnScene | None,
 ) -> Request:
-    """A request with the config's altitude and on-scene defaults for what the command left out."""
+    """A request with this dock's defaults for what the command left out."""
     scene = on_scene or config.flight.on_scene
-    if scene.speed_mps is None:
-        scene = scene.model_copy(update={"speed_mps": config.flight.orbit_speed_mps})
-    return Request(incident_id, target, alt_rel_m or config.flight.transit_alt_m, scene)
+    return request_for(config.published_limits(), incident_id, target, alt_rel_m, scene)
 
 
-def _fail(code: AckCode, reason: str) -> Reason:
-    return Reason(code=code.value, reason=reason)
-
-
-def _route_checks(
-    config: EdgeConfig,
-    zones: Sequence[NoFlyZone],
-    start: LatLon,
-    req: Request,
-    failures: list[Reason],
-) -> tuple[list[LatLon], list[LatLon]] | None:
-    home = LatLon(config.dock.home.lat, config.dock.home.lon)
-    far = distance_m(home, req.target)
-    if far > config.limits.max_range_m:
-        failures.append(
-            _fail(
-                AckCode.OUT_OF_RANGE,
-                f"target is {far / 1000:.1f} km away; "
-                f"limit {config.limits.max_range_m / 1000:.1f} km",
-            )
-        )
-    if req.alt_rel_m > config.ceiling_rel_m + 1e-9:
-        failures.append(
-            _fail(
-                AckCode.ABOVE_CEILING,
-                f"altitude {req.alt_rel_m:g} m above the dock is over the "
-                f"{config.limits.ceiling_m:g} m ceiling above ground",
-            )
-        )
-    zone = blocked_by(req.target, zones)
-    if zone is not None:
-        failures.append(_fail(AckCode.NO_FLY, f"target is inside no-fly zone {zone.name!r}"))
-        return None
-    margin = config.airspace.margin_m
-    route_out = plan_route(start, req.target, zones, margin_m=margin)
-    route_back = plan_route(req.target, home, zones, margin_m=margin)
-    if route_out is None or route_back is None:
-        failures.append(
-            _fail(
-                AckCode.NO_FLY,
-                f"no route keeps {margin:g} m clear of the no-fly zones "
-                "(the target or the drone is too close to one)",
-            )
-        )
-        return None
-    return route_out, route_back
-
-
-def _energy_check(
-    config: EdgeConfig,
-    req: Request,
-    routes: tuple[list[LatLon], list[LatLon]],
-    wind: Wind,
-    battery_pct: float | None,
-    climb_m: float,
-    failures: list[Reason],
-) -> tuple[SortieBudget, float]:
-    model = config.energy_model()
-    route_out, route_back = routes
-    budget = SortieBudget(
-        out=model.climb(climb_m, wind) + model.path(route_out, wind),
-        on_scene=model.loiter(req.on_scene.duration_s, req.orbit_speed, wind),
-        back=model.path(route_back, wind) + model.climb(-req.alt_rel_m, wind),
-        airframe=model.airframe,
+def figures(config: EdgeConfig, wind: Wind | None, battery_pct: float | None) -> DockFigures:
+    """This dock as the feasibility model sees it: what it publishes."""
+    return DockFigures(
+        limits=config.published_limits(),
+        home=LatLon(config.dock.home.lat, config.dock.home.lon),
+        wind=wind or Wind(),
+        battery_pct=battery_pct,
+        margin_m=config.airspace.margin_m,
     )
-    needed = budget.needed_pct if budget.feasible else math.inf
-    reserve = config.limits.reserve_pct
-    if battery_pct is not None and needed + reserve > battery_pct:
-        need = "more than the battery holds" if not math.isfinite(needed) else f"{needed:.0f}%"
-        failures.append(
-            _fail(
-                AckCode.BATTERY_LOW,
-                f"battery {battery_pct:.0f}% is short of the {need} this sortie needs "
-                f"plus the {reserve:g}% reserve",
-            )
-        )
-    return budget, needed
 
 
-def _dock_checks(config: EdgeConfig, dock: DockStatus, wind: Wind | None) -> list[Reason]:
+def _edge_only(
+    config: EdgeConfig, dock: DockStatus, wind: Wind | None, vehicle: VehicleState
+) -> list[Reason]:
+    """What only the edge sees (dispatch sees it as ``ready``/``not_ready``)."""
     failures = []
     if dock.lid != "closed":
-        failures.append(_fail(AckCode.DOCK_NOT_READY, f"dock lid is {dock.lid}, not closed"))
+        failures.append(fail(AckCode.DOCK_NOT_READY, f"dock lid is {dock.lid}, not closed"))
     if wind is None:
-        failures.append(_fail(AckCode.DOCK_NOT_READY, "dock weather sensor has no wind reading"))
-    elif wind.speed_mps > config.limits.wind_limit_mps:
+        failures.append(fail(AckCode.DOCK_NOT_READY, "dock weather sensor has no wind reading"))
+    failures += [fail(AckCode.VEHICLE_NOT_READY, r) for r in vehicle.not_ready()]
+    home = LatLon(config.dock.home.lat, config.dock.home.lon)
+    if vehicle.home is not None and distance_m(vehicle.home, home) > HOME_NEAR_DOCK_M:
         failures.append(
-            _fail(
-                AckCode.WIND_HIGH,
-                f"wind {wind.speed_mps:.1f} m/s is over the "
-                f"{config.limits.wind_limit_mps:g} m/s limit",
+            fail(
+                AckCode.VEHICLE_NOT_READY,
+                f"vehicle home is {distance_m(vehicle.home, home):.0f} m from the dock",
             )
         )
     return failures
@@ -193,25 +110,11 @@ def check_dispatch(
     Raises:
         PreflightFailed: with every failed check.
     """
-    home = LatLon(config.dock.home.lat, config.dock.home.lon)
-    failures = _dock_checks(config, dock, wind)
-    failures += [_fail(AckCode.VEHICLE_NOT_READY, r) for r in vehicle.not_ready()]
-    if vehicle.home is not None and distance_m(vehicle.home, home) > 50.0:
-        failures.append(
-            _fail(
-                AckCode.VEHICLE_NOT_READY,
-                f"vehicle home is {distance_m(vehicle.home, home):.0f} m from the dock",
-            )
-        )
-    routes = _route_checks(config, zones, home, req, failures)
-    budget, needed = None, math.inf
-    if routes is not None:
-        budget, needed = _energy_check(
-            config, req, routes, wind or Wind(), vehicle.battery_pct, req.alt_rel_m, failures
-        )
-    if failures or routes is None or budget is None:
+    verdict = assess(figures(config, wind, vehicle.battery_pct), zones, req)
+    failures = _edge_only(config, dock, wind, vehicle) + verdict.failures
+    if failures or verdict.plan is None:
         raise PreflightFailed(failures)
-    return SortiePlan(req, routes[0], routes[1], budget, needed)
+    return verdict.plan
 
 
 def check_retask(
@@ -226,17 +129,16 @@ def check_retask(
     Raises:
         PreflightFailed: with every failed check.
     """
-    failures: list[Reason] = []
     here = vehicle.position
     if here is None:
-        raise PreflightFailed([_fail(AckCode.VEHICLE_NOT_READY, "vehicle position is unknown")])
-    routes = _route_checks(config, zones, here, req, failures)
-    budget, needed = None, math.inf
-    if routes is not None:
-        climb = req.alt_rel_m - (vehicle.alt_rel_m or 0.0)
-        budget, needed = _energy_check(
-            config, req, routes, wind or Wind(), vehicle.battery_pct, climb, failures
-        )
-    if failures or routes is None or budget is None:
-        raise PreflightFailed(failures)
-    return SortiePlan(req, routes[0], routes[1], budget, needed)
+        raise PreflightFailed([fail(AckCode.VEHICLE_NOT_READY, "vehicle position is unknown")])
+    verdict = assess(
+        figures(config, wind, vehicle.battery_pct),
+        zones,
+        req,
+        start=here,
+        alt_now_m=vehicle.alt_rel_m or 0.0,
+    )
+    if verdict.plan is None:
+        raise PreflightFailed(verdict.failures)
+    return verdict.plan

@@ -9,8 +9,6 @@ from edge.sortie.machine import SortieMachine
 
 __all__ = ["not_ready", "snapshot"]
 
-ARM_AND_CLIMB_OUT_S = 2.0
-
 
 def not_ready(
     config: EdgeConfig, machine: SortieMachine, vehicle: VehicleState, dock: DockStatus, busy: bool
@@ -64,7 +62,6 @@ def snapshot(
             alt_rel_m=vehicle.alt_rel_m,
             alt_amsl_m=vehicle.alt_amsl_m,
         )
-    overhead = ARM_AND_CLIMB_OUT_S + config.dock.hardware.lid_time_s
     return State(
         dock_id=config.dock.id,
         phase=machine.phase,
@@ -77,5 +74,5 @@ def snapshot(
         position=position,
         home=Position(lat=home.lat, lon=home.lon, alt_rel_m=0.0, alt_amsl_m=home.alt_amsl_m),
         dock=dock,
-        limits=config.published_limits(overhead),
+        limits=config.published_limits(),
     )

@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "dispatch.evidence.cli",
     "sim.cli",
     "outrider.demo.cli",
+    "basemap.cli",
 ]
 # A dock's install may leave the simulator out: then its commands and drivers are left out.
 OPTIONAL_PACKAGES = ("sim",)

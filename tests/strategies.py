@@ -6,12 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 from hypothesis import strategies as st
 
-from edge.energy import Airframe
+from edge.patterns.hold import HoldPattern
+from edge.patterns.orbit import OrbitPattern
 from edge.protocol import (
     AbortBody,
     AbortCommand,
     Ack,
     AckCode,
+    AirframeFigures,
     DetectedObject,
     Detections,
     DispatchBody,
@@ -21,7 +23,6 @@ from edge.protocol import (
     EventType,
     GeoPoint,
     Limits,
-    OnScene,
     Phase,
     PingCommand,
     Position,
@@ -56,7 +57,7 @@ positions = st.builds(
 reasons = st.builds(Reason, code=st.text(max_size=20), reason=short_text)
 pct = finite(0, 100)
 airframes = st.builds(
-    Airframe,
+    AirframeFigures,
     battery_wh=finite(1, 1000),
     mass_kg=finite(0.1, 30),
     hover_power_w=finite(1, 5000),
@@ -69,11 +70,14 @@ limits = st.builds(
     max_range_m=finite(1, 50_000),
     reserve_pct=pct,
     ceiling_m=finite(1, 500),
+    pad_height_m=finite(0, 200),
     wind_limit_mps=finite(1, 30),
     transit_alt_m=finite(1, 500),
     cruise_mps=finite(1, 30),
     climb_mps=finite(0.1, 10),
     descent_mps=finite(0.1, 10),
+    orbit_speed_mps=finite(0.5, 30),
+    airspace_margin_m=st.none() | finite(0, 1000),
     launch_overhead_s=finite(0, 120),
     airframe=airframes,
 )
@@ -157,12 +161,11 @@ acks = st.builds(
 )
 
 on_scenes = st.builds(
-    OnScene,
-    pattern=st.sampled_from(["orbit", "hold"]),
+    OrbitPattern,
     radius_m=finite(5, 500),
     duration_s=finite(0, 3600),
     speed_mps=st.none() | finite(0.5, 30),
-)
+) | st.builds(HoldPattern, duration_s=finite(0, 3600))
 alts = st.none() | finite(0.5, 1000)
 
 

@@ -21,12 +21,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("edge", "dispatch", "sim", "outrider")
+PACKAGES = ("edge", "basemap", "dispatch", "sim", "outrider")
 MAY_IMPORT: dict[str, set[str]] = {
     "edge": set(),
-    "dispatch": {"edge"},
-    "sim": {"edge"},
-    "outrider": {"edge", "dispatch", "sim"},
+    "basemap": {"edge"},
+    "dispatch": {"edge", "basemap"},
+    "sim": {"edge", "basemap"},
+    "outrider": {"edge", "basemap", "dispatch", "sim"},
 }
 BENCH = "outrider.bench"
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -271,3 +273,17 @@ def test_schema_export_covers_every_topic(tmp_path) -> None:  # type: ignore[no-
     assert json.loads((tmp_path / "state.schema.json").read_text())["$id"].endswith(
         "state.schema.json"
     )
+
+
+PHYSICS = ("edge.energy", "edge.flight", "edge.sortie", "edge.feasibility", "edge.airspace")
+
+
+def test_the_wire_contract_imports_no_energy_model_flight_or_sortie_code() -> None:
+    script = (
+        "import sys, edge.protocol, edge.protocol.schema, edge.protocol.signing;"
+        f"print([m for m in sys.modules if m.startswith({PHYSICS!r})])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "[]", done.stdout

@@ -2,14 +2,11 @@
 "use strict";
 
 import { OutriderMap } from "./map.js";
-import {
-  api, ApiError, el, fmtTime, VideoFeed, dockStatus, drawDock, drawDrone, drawIncident,
-  drawDetections, drawZones, timelineList,
-} from "./common.js";
+import { api, ApiError, el, fmtTime, VideoFeed, dockStatus, timelineList } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
-const state = { docks: [], incidents: [], selected: null, detail: null, detections: [], zones: null,
-  trails: new Map(), pick: null, me: null };
+const state = { docks: [], incidents: [], selected: null, detail: null, detections: [],
+  trails: new Map(), pick: null, me: null, map: null };
 window.outrider = state;   // for people debugging in the console, and for the UI test
 
 let map, video;
@@ -34,17 +31,13 @@ async function signIn() {
   $("who").textContent = `${state.me.name} (${state.me.role})`;
 }
 
-function draw(ctx, m) {
-  drawZones(m, state.zones);
-  for (const inc of state.incidents) drawIncident(m, inc, state.selected === inc.id);
-  for (const d of state.docks) drawDock(m, d);
-  for (const d of state.docks) drawDrone(m, d, state.trails.get(d.id));
-  drawDetections(m, state.detections);
-  if (state.pick) {
-    const [x, y] = m.toScreen(state.pick.lat, state.pick.lon);
-    ctx.strokeStyle = "#111"; ctx.lineWidth = 2;
-    ctx.beginPath(); ctx.moveTo(x - 8, y); ctx.lineTo(x + 8, y); ctx.moveTo(x, y - 8); ctx.lineTo(x, y + 8); ctx.stroke();
-  }
+// Bring the map's layers in step with the state.
+function redraw() {
+  map.incidents(state.incidents, state.selected, select);
+  map.docks(state.docks);
+  map.drones(state.docks, state.trails);
+  map.detections(state.detections);
+  map.pick(state.pick);
 }
 
 function onMapClick(lat, lon) {
@@ -53,7 +46,7 @@ function onMapClick(lat, lon) {
   $("raise-where").textContent = `${lat.toFixed(5)}, ${lon.toFixed(5)}`;
   $("raise").hidden = false;
   $("raise-result").replaceChildren();
-  map.redraw();
+  redraw();
 }
 
 async function raise(ev) {
@@ -105,7 +98,7 @@ async function refreshDetail() {
   $("inc-detections").replaceChildren(...state.detections.map((d) =>
     el("li", {}, `#${d.track_id ?? "?"} ${d.cls} ${(d.conf * 100).toFixed(0)}%`,
       d.lat != null ? ` @ ${d.lat.toFixed(5)}, ${d.lon.toFixed(5)}` : "")));
-  map.redraw();
+  redraw();
 }
 
 function etaText(inc) {
@@ -130,7 +123,7 @@ async function act(kind, body = null) {
 
 async function retask(lat, lon) {
   state.retaskFor = null;
-  $("map").classList.remove("picking");
+  map.setPicking(false);
   await act("retask", { lat, lon });
 }
 
@@ -149,7 +142,7 @@ async function refreshDocks() {
     el("td", {}, d.id), el("td", { class: `st-${dockStatus(d)}` }, dockStatus(d)), el("td", {}, d.phase || "—"),
     el("td", {}, d.battery_pct != null ? `${d.battery_pct.toFixed(0)}%` : "—"),
     el("td", {}, d.stale_reason || (d.not_ready[0] ? d.not_ready[0].reason : "")))));
-  map.redraw();
+  redraw();
 }
 
 async function refreshIncidents() {
@@ -157,7 +150,7 @@ async function refreshIncidents() {
   $("incident-list").replaceChildren(...state.incidents.map((i) => el("li", {
     class: i.id === state.selected ? "sel" : "", onclick: () => select(i.id) },
   `${fmtTime(i.created_at)} ${i.type} · ${i.status}${i.dock_id ? " · " + i.dock_id : ""}`)));
-  map.redraw();
+  redraw();
 }
 
 function every(ms, fn) {
@@ -171,18 +164,14 @@ function every(ms, fn) {
 async function main() {
   await signIn();
   const cfg = await api("/map");
-  state.zones = cfg.no_fly;
-  map = new OutriderMap($("map"), { center: [cfg.center.lat, cfg.center.lon], zoom: cfg.zoom,
-    tileUrl: cfg.tile_url, attribution: cfg.attribution, onClick: onMapClick, draw });
+  map = state.map = new OutriderMap($("map"), cfg, { onClick: onMapClick });
   video = new VideoFeed($("video"), $("video-stats"));
-  $("zoom-in").onclick = () => map.zoomAt(1, ...map.size().map((v) => v / 2));
-  $("zoom-out").onclick = () => map.zoomAt(-1, ...map.size().map((v) => v / 2));
   $("raise-form").onsubmit = raise;
-  $("raise-cancel").onclick = () => { $("raise").hidden = true; state.pick = null; map.redraw(); };
+  $("raise-cancel").onclick = () => { $("raise").hidden = true; state.pick = null; redraw(); };
   $("btn-recall").onclick = () => act("recall");
   $("btn-close").onclick = () => act("close");
   $("btn-link").onclick = () => act("links", {});
-  $("btn-retask").onclick = () => { state.retaskFor = state.selected; $("map").classList.add("picking");
+  $("btn-retask").onclick = () => { state.retaskFor = state.selected; map.setPicking(true);
     $("inc-action").textContent = "click the map for the new target"; };
   every(500, refreshDocks);
   every(2000, refreshIncidents);

@@ -1,4 +1,4 @@
-// Shared pieces of the control room and the officer view: API calls, live video, drawing.
+// Shared pieces of the control room and the officer view: API calls, live video, dock status.
 "use strict";
 
 export const API = "/api/v1";
@@ -109,58 +109,6 @@ export function dockStatus(d) {
   if (d.stale) return "stale";
   if (d.sortie_id || d.in_air) return "busy";
   return d.ready ? "ready" : "not_ready";
-}
-
-export function drawDock(map, d) {
-  if (!d.home) return;
-  const [x, y] = map.toScreen(d.home.lat, d.home.lon);
-  const ctx = map.ctx;
-  ctx.fillStyle = STATUS_COLOURS[dockStatus(d)];
-  ctx.strokeStyle = "#fff"; ctx.lineWidth = 2;
-  ctx.fillRect(x - 7, y - 7, 14, 14); ctx.strokeRect(x - 7, y - 7, 14, 14);
-  map.label(d.home.lat, d.home.lon, d.id);
-}
-
-export function drawDrone(map, d, trail) {
-  if (trail && trail.length > 1) map.line(trail, "rgba(37,99,235,0.6)", 2);
-  if (!d.position || !d.in_air) return;
-  const [x, y] = map.toScreen(d.position.lat, d.position.lon);
-  const ctx = map.ctx;
-  ctx.save();
-  ctx.translate(x, y);
-  ctx.rotate(((d.heading_deg || 0) * Math.PI) / 180);
-  ctx.beginPath(); ctx.moveTo(0, -11); ctx.lineTo(7, 8); ctx.lineTo(0, 4); ctx.lineTo(-7, 8); ctx.closePath();
-  ctx.fillStyle = d.stale ? "#8a94a0" : "#2563eb"; ctx.fill();
-  ctx.strokeStyle = "#fff"; ctx.lineWidth = 1.5; ctx.stroke();
-  ctx.restore();
-}
-
-export function drawIncident(map, inc, selected) {
-  const [x, y] = map.toScreen(inc.lat, inc.lon);
-  const ctx = map.ctx;
-  ctx.beginPath(); ctx.arc(x, y, selected ? 10 : 7, 0, 2 * Math.PI);
-  ctx.fillStyle = inc.status === "closed" ? "rgba(100,100,100,0.5)" : "rgba(220,38,38,0.85)";
-  ctx.fill(); ctx.strokeStyle = selected ? "#111" : "#fff"; ctx.lineWidth = 2; ctx.stroke();
-  if (selected) map.label(inc.lat, inc.lon, `${inc.type} · ${inc.status}`);
-}
-
-export function drawDetections(map, detections) {
-  const ctx = map.ctx;
-  for (const d of detections) {
-    if (d.lat == null) continue;
-    const [x, y] = map.toScreen(d.lat, d.lon);
-    ctx.beginPath(); ctx.arc(x, y, 4, 0, 2 * Math.PI);
-    ctx.fillStyle = "#9333ea"; ctx.fill();
-    map.label(d.lat, d.lon, `${d.cls} ${(d.conf * 100).toFixed(0)}%`, 6, -4);
-  }
-}
-
-export function drawZones(map, geojson) {
-  for (const f of (geojson && geojson.features) || []) {
-    const g = f.geometry;
-    const polys = g.type === "Polygon" ? [g.coordinates] : g.type === "MultiPolygon" ? g.coordinates : [];
-    for (const p of polys) map.polygon(p[0], "rgba(220,38,38,0.12)", "rgba(220,38,38,0.6)");
-  }
 }
 
 export function timelineList(ul, lines) {

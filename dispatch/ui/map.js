@@ -1,218 +1,174 @@
-// A small canvas map in Web Mercator: optional XYZ tiles, a graticule that works offline,
-// pan (drag), zoom (wheel, buttons), click-to-pick, and layers drawn by the page.
+// The map of the control room and the officer view, on Leaflet (vendored, nothing fetched from
+// outside): the basemap dispatch names — an offline tile file it serves, a force's own tile
+// server, or a plain grid — and the layers the pages show: no-fly zones, docks, drones with
+// their trails, incidents, detections and a picked point. Each layer is kept in step with
+// the page's state by id, so a refresh moves markers instead of redrawing the map.
 "use strict";
 
-const TILE = 256;
+import * as L from "./vendor/leaflet/leaflet-src.esm.js";
+import { dockStatus, STATUS_COLOURS } from "./common.js";
 
-function clampLat(lat) { return Math.max(-85.05, Math.min(85.05, lat)); }
+const OSM_COPYRIGHT = "https://www.openstreetmap.org/copyright";
 
-function project(lat, lon, zoom) {
-  const scale = TILE * Math.pow(2, zoom);
-  const s = Math.sin(clampLat(lat) * Math.PI / 180);
-  return [(lon + 180) / 360 * scale, (0.5 - Math.log((1 + s) / (1 - s)) / (4 * Math.PI)) * scale];
+function escapeHtml(text) {
+  return String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-function unproject(x, y, zoom) {
-  const scale = TILE * Math.pow(2, zoom);
-  const lon = x / scale * 360 - 180;
-  const n = Math.PI - 2 * Math.PI * y / scale;
-  return [180 / Math.PI * Math.atan(0.5 * (Math.exp(n) - Math.exp(-n))), lon];
+// The credit line as HTML: escaped, with OpenStreetMap's credit linked to its licence page.
+function attributionHtml(text) {
+  return escapeHtml(text).replace("OpenStreetMap contributors",
+    `<a href="${OSM_COPYRIGHT}" target="_blank" rel="noopener">OpenStreetMap contributors</a>`);
+}
+
+// Without a basemap: a light grid with the corner of each tile labelled, so positions still read.
+const Grid = L.GridLayer.extend({
+  createTile(coords) {
+    const tile = document.createElement("canvas");
+    const size = this.getTileSize();
+    tile.width = size.x; tile.height = size.y;
+    const ctx = tile.getContext("2d");
+    ctx.strokeStyle = "rgba(60,80,100,0.25)";
+    ctx.strokeRect(0.5, 0.5, size.x, size.y);
+    const corner = this._map.unproject(coords.scaleBy(size), coords.z);
+    ctx.fillStyle = "rgba(60,80,100,0.6)";
+    ctx.font = "10px system-ui, sans-serif";
+    ctx.fillText(`${corner.lat.toFixed(4)}, ${corner.lng.toFixed(4)}`, 4, 12);
+    return tile;
+  },
+});
+
+function icon(className, html, size) {
+  return L.divIcon({ className, html, iconSize: [size, size], iconAnchor: [size / 2, size / 2] });
+}
+
+function dockIcon(d) {
+  return icon("or-dock", `<span style="background:${STATUS_COLOURS[dockStatus(d)]}"></span>`, 16);
+}
+
+function droneIcon(d) {
+  const colour = d.stale ? "#8a94a0" : "#2563eb";
+  return icon("or-drone", `<svg viewBox="-12 -12 24 24" width="24" height="24" style="transform:rotate(${
+    Math.round(d.heading_deg || 0)}deg)"><path d="M0,-11 L7,8 L0,4 L-7,8 Z" fill="${colour}" stroke="#fff" stroke-width="1.5"/></svg>`, 24);
+}
+
+// Keep `layers` (id -> layer, all in `group`) in step with `items`: add, update, remove.
+function sync(group, layers, items, key, create, update) {
+  const seen = new Set();
+  for (const item of items) {
+    const id = key(item);
+    if (id == null) continue;
+    seen.add(id);
+    const layer = layers.get(id);
+    if (layer) update(layer, item);
+    else { const made = create(item); layers.set(id, made); group.addLayer(made); }
+  }
+  for (const [id, layer] of layers) {
+    if (!seen.has(id)) { group.removeLayer(layer); layers.delete(id); }
+  }
+}
+
+function setIcon(marker, made) {
+  const html = made.options.html;
+  if (marker._orHtml !== html) { marker.setIcon(made); marker._orHtml = html; }
 }
 
 export class OutriderMap {
-  constructor(canvas, { center, zoom, tileUrl = "", attribution = "", onClick = null, draw = null }) {
-    this.canvas = canvas;
-    this.ctx = canvas.getContext("2d");
-    this.center = center;            // [lat, lon]
-    this.zoom = zoom;
-    this.tileUrl = tileUrl;
-    this.attribution = attribution;
-    this.onClick = onClick;
-    this.drawLayers = draw;
-    this.tiles = new Map();
-    this.drag = null;
-    this.pending = false;
-    this._bind();
-    new ResizeObserver(() => this.redraw()).observe(canvas);
-    this.redraw();
+  // `cfg` is GET /api/v1/map; `token` (an officer link) goes with every tile request.
+  constructor(element, cfg, { token = null, onClick = null } = {}) {
+    const map = this.leaflet = L.map(element, { zoomControl: true, maxZoom: 20, minZoom: 3 });
+    map.attributionControl.setPrefix(`<a href="https://leafletjs.com" target="_blank" rel="noopener">Leaflet</a>`);
+    this.basemap = cfg.basemap;
+    this.tiles = this._basemap(cfg.basemap, token).addTo(map);
+    L.control.scale({ imperial: false }).addTo(map);
+    map.setView([cfg.center.lat, cfg.center.lon], cfg.zoom);
+    this.zones = L.geoJSON(cfg.no_fly || undefined, {
+      style: { color: "#dc2626", weight: 1.5, opacity: 0.7, fillOpacity: 0.12 },
+      onEachFeature: (f, layer) => { if (f.properties && f.properties.name) layer.bindTooltip(`No-fly: ${f.properties.name}`, { sticky: true }); },
+    }).addTo(map);
+    this.groups = {};
+    this.layers = {};
+    for (const name of ["trails", "incidents", "docks", "drones", "detections", "pick"]) {
+      this.groups[name] = L.layerGroup().addTo(map);
+      this.layers[name] = new Map();
+    }
+    if (onClick) map.on("click", (e) => onClick(e.latlng.lat, e.latlng.lng));
   }
 
-  _bind() {
-    const c = this.canvas;
-    c.addEventListener("pointerdown", (e) => {
-      c.setPointerCapture(e.pointerId);
-      this.drag = { x: e.clientX, y: e.clientY, moved: 0, start: project(...this.center, this.zoom) };
-    });
-    c.addEventListener("pointermove", (e) => {
-      if (!this.drag) return;
-      const dx = e.clientX - this.drag.x, dy = e.clientY - this.drag.y;
-      this.drag.moved = Math.max(this.drag.moved, Math.abs(dx) + Math.abs(dy));
-      if (this.drag.moved > 4) {
-        this.center = unproject(this.drag.start[0] - dx, this.drag.start[1] - dy, this.zoom);
-        this.redraw();
-      }
-    });
-    c.addEventListener("pointerup", (e) => {
-      const d = this.drag;
-      this.drag = null;
-      if (d && d.moved <= 4 && this.onClick) {
-        const r = c.getBoundingClientRect();
-        this.onClick(...this.toLatLon(e.clientX - r.left, e.clientY - r.top));
-      }
-    });
-    c.addEventListener("wheel", (e) => {
-      e.preventDefault();
-      const r = c.getBoundingClientRect();
-      this.zoomAt(e.deltaY < 0 ? 1 : -1, e.clientX - r.left, e.clientY - r.top);
-    }, { passive: false });
+  _basemap(b, token) {
+    if (!b.tile_url) return new Grid({ maxZoom: 20 });
+    let url = b.tile_url;
+    if (token && b.kind === "file") url += `?token=${encodeURIComponent(token)}`;
+    const options = { attribution: attributionHtml(b.attribution || ""), maxZoom: 20,
+      maxNativeZoom: b.max_zoom, minNativeZoom: Math.min(b.min_zoom, b.max_zoom) };
+    if (b.bounds) options.bounds = L.latLngBounds([b.bounds[1], b.bounds[0]], [b.bounds[3], b.bounds[2]]);
+    return L.tileLayer(url, options);
   }
 
-  size() { return [this.canvas.clientWidth, this.canvas.clientHeight]; }
+  setView(lat, lon, zoom = this.leaflet.getZoom()) { this.leaflet.setView([lat, lon], zoom); }
 
-  toScreen(lat, lon) {
-    const [w, h] = this.size();
-    const [cx, cy] = project(...this.center, this.zoom);
-    const [x, y] = project(lat, lon, this.zoom);
-    return [x - cx + w / 2, y - cy + h / 2];
+  // Click-to-pick mode (e.g. a retask target): the cursor and outline show it.
+  setPicking(on) { this.leaflet.getContainer().classList.toggle("picking", on); }
+
+  docks(docks) {
+    sync(this.groups.docks, this.layers.docks, docks.filter((d) => d.home), (d) => d.id,
+      (d) => {
+        const m = L.marker([d.home.lat, d.home.lon], { icon: dockIcon(d), keyboard: false, title: d.id });
+        m._orHtml = m.options.icon.options.html;
+        return m.bindTooltip(d.id, { permanent: true, direction: "right", offset: [8, -8], className: "or-label" });
+      },
+      (m, d) => { m.setLatLng([d.home.lat, d.home.lon]); setIcon(m, dockIcon(d)); });
   }
 
-  toLatLon(sx, sy) {
-    const [w, h] = this.size();
-    const [cx, cy] = project(...this.center, this.zoom);
-    return unproject(cx + sx - w / 2, cy + sy - h / 2, this.zoom);
+  drones(docks, trails) {
+    const flying = docks.filter((d) => d.in_air && d.position);
+    sync(this.groups.drones, this.layers.drones, flying, (d) => d.id,
+      (d) => {
+        const m = L.marker([d.position.lat, d.position.lon], { icon: droneIcon(d), keyboard: false, zIndexOffset: 1000 });
+        m._orHtml = m.options.icon.options.html;
+        return m;
+      },
+      (m, d) => { m.setLatLng([d.position.lat, d.position.lon]); setIcon(m, droneIcon(d)); });
+    const lines = [...trails.entries()].filter(([, t]) => t.length > 1).map(([id, t]) => ({ id, t }));
+    sync(this.groups.trails, this.layers.trails, lines, (l) => l.id,
+      (l) => L.polyline(l.t, { color: "#2563eb", opacity: 0.6, weight: 2, interactive: false }),
+      (p, l) => p.setLatLngs(l.t));
   }
 
-  zoomAt(step, sx, sy) {
-    const z = Math.max(2, Math.min(19, this.zoom + step));
-    if (z === this.zoom) return;
-    const anchor = this.toLatLon(sx, sy);
-    this.zoom = z;
-    const [ax, ay] = this.toScreen(...anchor);
-    const [w, h] = this.size();
-    const [cx, cy] = project(...this.center, z);
-    this.center = unproject(cx + ax - sx, cy + ay - sy, z);
-    this.redraw();
-  }
-
-  setView(center, zoom = this.zoom) { this.center = center; this.zoom = zoom; this.redraw(); }
-
-  metresPerPixel() {
-    return 156543.03392 * Math.cos(this.center[0] * Math.PI / 180) / Math.pow(2, this.zoom);
-  }
-
-  redraw() {
-    if (this.pending) return;
-    this.pending = true;
-    requestAnimationFrame(() => { this.pending = false; this._draw(); });
-  }
-
-  _draw() {
-    const [w, h] = this.size();
-    const dpr = window.devicePixelRatio || 1;
-    if (this.canvas.width !== Math.round(w * dpr)) this.canvas.width = Math.round(w * dpr);
-    if (this.canvas.height !== Math.round(h * dpr)) this.canvas.height = Math.round(h * dpr);
-    const ctx = this.ctx;
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.fillStyle = "#e9eef1";
-    ctx.fillRect(0, 0, w, h);
-    if (this.tileUrl) this._tiles(w, h);
-    this._graticule(w, h);
-    if (this.drawLayers) this.drawLayers(ctx, this);
-    this._scale(w, h);
-  }
-
-  _tiles(w, h) {
-    const z = Math.round(this.zoom);
-    const [cx, cy] = project(...this.center, z);
-    const x0 = Math.floor((cx - w / 2) / TILE), x1 = Math.floor((cx + w / 2) / TILE);
-    const y0 = Math.floor((cy - h / 2) / TILE), y1 = Math.floor((cy + h / 2) / TILE);
-    const n = Math.pow(2, z);
-    for (let x = x0; x <= x1; x++) {
-      for (let y = Math.max(0, y0); y <= Math.min(n - 1, y1); y++) {
-        const tx = ((x % n) + n) % n;
-        const key = `${z}/${tx}/${y}`;
-        let tile = this.tiles.get(key);
-        if (!tile) {
-          tile = new Image();
-          tile.onload = () => this.redraw();
-          tile.onerror = () => { tile.failed = true; };
-          tile.src = this.tileUrl.replace("{z}", z).replace("{x}", tx).replace("{y}", y);
-          this.tiles.set(key, tile);
-          if (this.tiles.size > 400) this.tiles.delete(this.tiles.keys().next().value);
-        }
-        if (tile.complete && !tile.failed && tile.naturalWidth) {
-          this.ctx.drawImage(tile, x * TILE - cx + w / 2, y * TILE - cy + h / 2, TILE, TILE);
-        }
-      }
+  incidents(incidents, selected, onSelect = null) {
+    const style = (i) => ({ radius: i.id === selected ? 10 : 7, weight: 2,
+      color: i.id === selected ? "#111" : "#fff", fillOpacity: 0.85,
+      fillColor: i.status === "closed" ? "#777" : "#dc2626" });
+    sync(this.groups.incidents, this.layers.incidents, incidents, (i) => i.id,
+      (i) => {
+        const m = L.circleMarker([i.lat, i.lon], { ...style(i), bubblingMouseEvents: false });
+        if (onSelect) m.on("click", () => onSelect(i.id));
+        return m.bindTooltip("", { direction: "right", offset: [10, 0], className: "or-label" });
+      },
+      (m, i) => {
+        m.setLatLng([i.lat, i.lon]); m.setStyle(style(i)); m.setRadius(style(i).radius);
+      });
+    for (const i of incidents) {
+      const m = this.layers.incidents.get(i.id);
+      m.setTooltipContent(`${i.type} · ${i.status}`);
+      if (i.id === selected) m.openTooltip(); else m.closeTooltip();
     }
   }
 
-  _graticule(w, h) {
-    const ctx = this.ctx;
-    const [lat0, lon0] = this.toLatLon(0, h), [lat1, lon1] = this.toLatLon(w, 0);
-    const span = Math.max(lon1 - lon0, 1e-6);
-    const step = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10]
-      .find((s) => span / s <= 10) || 20;
-    ctx.strokeStyle = this.tileUrl ? "rgba(60,80,100,0.15)" : "rgba(60,80,100,0.25)";
-    ctx.fillStyle = "rgba(60,80,100,0.6)";
-    ctx.font = "10px system-ui, sans-serif";
-    ctx.lineWidth = 1;
-    for (let lon = Math.ceil(lon0 / step) * step; lon <= lon1; lon += step) {
-      const [x] = this.toScreen(lat0, lon);
-      ctx.beginPath(); ctx.moveTo(x, 0); ctx.lineTo(x, h); ctx.stroke();
-      ctx.fillText(lon.toFixed(3), x + 2, h - 4);
-    }
-    for (let lat = Math.ceil(lat0 / step) * step; lat <= lat1; lat += step) {
-      const [, y] = this.toScreen(lat, lon0);
-      ctx.beginPath(); ctx.moveTo(0, y); ctx.lineTo(w, y); ctx.stroke();
-      ctx.fillText(lat.toFixed(3), 2, y - 2);
-    }
+  detections(detections) {
+    const placed = detections.filter((d) => d.lat != null);
+    const text = (d) => `${d.cls} ${(d.conf * 100).toFixed(0)}%`;
+    const keyed = placed.map((d, n) => ({ ...d, key: d.track_id != null ? `${d.track_id}:${d.cls}` : `n${n}` }));
+    sync(this.groups.detections, this.layers.detections, keyed, (d) => d.key,
+      (d) => L.circleMarker([d.lat, d.lon], { radius: 4, weight: 0, fillColor: "#9333ea", fillOpacity: 0.9 })
+        .bindTooltip(text(d), { permanent: true, direction: "right", offset: [5, -4], className: "or-label" }),
+      (m, d) => { m.setLatLng([d.lat, d.lon]); m.setTooltipContent(text(d)); });
   }
 
-  _scale(w, h) {
-    const ctx = this.ctx, mpp = this.metresPerPixel();
-    const metres = [50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000].find((m) => m / mpp >= 60) || 50000;
-    const px = metres / mpp;
-    ctx.fillStyle = "rgba(255,255,255,0.8)";
-    ctx.fillRect(w - px - 24, h - 26, px + 16, 20);
-    ctx.strokeStyle = "#233"; ctx.lineWidth = 2;
-    ctx.beginPath(); ctx.moveTo(w - px - 16, h - 12); ctx.lineTo(w - 16, h - 12); ctx.stroke();
-    ctx.fillStyle = "#233"; ctx.font = "10px system-ui, sans-serif";
-    ctx.fillText(metres >= 1000 ? `${metres / 1000} km` : `${metres} m`, w - px - 14, h - 15);
-    if (this.attribution) ctx.fillText(this.attribution, 6, 12);
-  }
-
-  // Drawing helpers for layers.
-  polygon(ring, fill, stroke) {
-    const ctx = this.ctx;
-    ctx.beginPath();
-    ring.forEach(([lon, lat], i) => {
-      const [x, y] = this.toScreen(lat, lon);
-      if (i === 0) ctx.moveTo(x, y); else ctx.lineTo(x, y);
-    });
-    ctx.closePath();
-    ctx.fillStyle = fill; ctx.fill();
-    ctx.strokeStyle = stroke; ctx.lineWidth = 1.5; ctx.stroke();
-  }
-
-  line(points, stroke, width = 2) {
-    if (points.length < 2) return;
-    const ctx = this.ctx;
-    ctx.beginPath();
-    points.forEach(([lat, lon], i) => {
-      const [x, y] = this.toScreen(lat, lon);
-      if (i === 0) ctx.moveTo(x, y); else ctx.lineTo(x, y);
-    });
-    ctx.strokeStyle = stroke; ctx.lineWidth = width; ctx.stroke();
-  }
-
-  label(lat, lon, text, dx = 8, dy = -8) {
-    const [x, y] = this.toScreen(lat, lon);
-    const ctx = this.ctx;
-    ctx.font = "11px system-ui, sans-serif";
-    const wdt = ctx.measureText(text).width;
-    ctx.fillStyle = "rgba(255,255,255,0.85)";
-    ctx.fillRect(x + dx - 2, y + dy - 10, wdt + 4, 13);
-    ctx.fillStyle = "#112"; ctx.fillText(text, x + dx, y + dy);
+  // The point picked for a new incident (a cross), or none.
+  pick(point) {
+    const items = point ? [{ id: "pick", ...point }] : [];
+    sync(this.groups.pick, this.layers.pick, items, (p) => p.id,
+      (p) => L.marker([p.lat, p.lon], { icon: icon("or-pick", "<span></span>", 18), interactive: false }),
+      (m, p) => m.setLatLng([p.lat, p.lon]));
   }
 }

@@ -3,19 +3,21 @@
 "use strict";
 
 import { OutriderMap } from "./map.js";
-import { api, ApiError, VideoFeed, drawDock, drawDrone, drawIncident, drawZones, timelineList } from "./common.js";
+import { api, ApiError, VideoFeed, timelineList } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 const token = new URLSearchParams(location.search).get("token");
 const incidentId = decodeURIComponent(location.pathname.split("/").pop());
-const state = { incident: null, dock: null, trail: [], zones: null };
+const state = { incident: null, dock: null, trail: [], map: null };
 window.outrider = state;
 let map, video;
 
-function draw(ctx, m) {
-  drawZones(m, state.zones);
-  if (state.incident) drawIncident(m, state.incident, true);
-  if (state.dock) { drawDock(m, state.dock); drawDrone(m, state.dock, state.trail); }
+function redraw() {
+  const inc = state.incident;
+  map.incidents(inc ? [inc] : [], inc && inc.id);
+  const docks = state.dock ? [state.dock] : [];
+  map.docks(docks);
+  map.drones(docks, new Map(state.dock ? [[state.dock.id, state.trail]] : []));
 }
 
 async function refresh() {
@@ -32,7 +34,7 @@ async function refresh() {
     if (state.trail.length > 300) state.trail.shift();
     video.watch(inc.dock_id, token);
   }
-  map.redraw();
+  redraw();
 }
 
 function loop() {
@@ -44,13 +46,12 @@ function loop() {
 }
 
 async function main() {
-  const cfg = await api("/map", { token }).catch(() => ({ center: { lat: 51.5, lon: -0.12 }, zoom: 14, tile_url: "", attribution: "", no_fly: null }));
-  state.zones = cfg.no_fly;
-  map = new OutriderMap($("map"), { center: [cfg.center.lat, cfg.center.lon], zoom: 15, tileUrl: cfg.tile_url,
-    attribution: cfg.attribution, draw });
+  const cfg = await api("/map", { token }).catch(() => ({ center: { lat: 51.5, lon: -0.12 }, zoom: 15,
+    basemap: { kind: "none", tile_url: "", attribution: "" }, no_fly: null }));
+  map = state.map = new OutriderMap($("map"), cfg, { token });
   video = new VideoFeed($("video"), $("video-stats"));
   const first = await api(`/incidents/${encodeURIComponent(incidentId)}`, { token }).catch((e) => e);
-  if (!(first instanceof Error)) map.setView([first.lat, first.lon], 15);
+  if (!(first instanceof Error)) map.setView(first.lat, first.lon, 16);
   loop();
 }
 

@@ -30,6 +30,7 @@ from edge.protocol.commands import (
 from edge.protocol.models import (
     Ack,
     AckCode,
+    AirframeFigures,
     Availability,
     DetectedObject,
     Detections,
@@ -57,6 +58,7 @@ __all__ = [
     "AbortCommand",
     "Ack",
     "AckCode",
+    "AirframeFigures",
     "Availability",
     "Command",
     "CommandEnvelope",

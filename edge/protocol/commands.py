@@ -1,4 +1,8 @@
-"""Commands to the edge (v1): one signed envelope, a body per command type."""
+"""Commands to the edge (v1): one signed envelope, a body per command type.
+
+``on_scene`` is :data:`~edge.patterns.registry.OnScene`: one model per on-scene pattern
+(``edge/patterns/``), picked by its ``pattern`` field.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field, model_validator
 
+from edge.patterns.registry import OnScene
 from edge.protocol.models import DockId, GeoPoint, Identifier, Message, Part
 
 __all__ = [
@@ -29,15 +34,6 @@ __all__ = [
 
 CommandType = Literal["dispatch", "retask", "recall", "abort", "ping"]
 AltRel = Annotated[float, Field(gt=0, le=1000, title="Altitude above home, m")]
-
-
-class OnScene(Part):
-    """What to do on scene: orbit the target or hold over it, and for how long."""
-
-    pattern: Literal["orbit", "hold"] = "orbit"
-    radius_m: float = Field(40.0, ge=5, le=500)
-    duration_s: float = Field(300.0, ge=0, le=4 * 3600)
-    speed_mps: float | None = Field(None, gt=0, le=30, title="Orbit speed; edge default if unset")
 
 
 class DispatchBody(Part):

@@ -8,12 +8,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from edge.energy import Airframe
-
 __all__ = [
     "DOCK_ID_PATTERN",
     "Ack",
     "AckCode",
+    "AirframeFigures",
     "Availability",
     "Box",
     "DetectedObject",
@@ -171,19 +170,55 @@ class DockStatus(Part):
     wind_from_deg: float | None = Field(None, ge=0, lt=360)
 
 
+class AirframeFigures(Part):
+    """Physical figures of the drone that decide how far it can fly (data only).
+
+    The energy model (``edge.energy.Airframe``) adds the physics to these figures; the wire
+    carries only the numbers, so the contract needs nothing of the model.
+    """
+
+    battery_wh: float = Field(180.0, gt=0, title="Usable battery energy when full, Wh")
+    mass_kg: float = Field(2.5, gt=0, title="Take-off mass, kg")
+    hover_power_w: float = Field(300.0, gt=0, title="Electrical power in a still-air hover, W")
+    drag_w_per_mps2: float = Field(
+        1.0, ge=0, title="Extra power per (airspeed m/s)^2 in forward flight, W"
+    )
+    propulsion_efficiency: float = Field(
+        0.6, gt=0, le=1, title="Share of electrical power that lifts the drone when climbing"
+    )
+    max_airspeed_mps: float = Field(20.0, gt=0, title="Fastest airspeed the airframe can hold")
+
+
 class Limits(Part):
-    """What a dock can do, published so dispatch plans with the edge's own figures."""
+    """What a dock can do, published so dispatch decides with the edge's own figures.
+
+    Everything the feasibility model (``edge.feasibility``) reads of a dock is here or
+    elsewhere in ``state``; fields added later have defaults that match what docks that do
+    not publish them did.
+    """
 
     max_range_m: float = Field(gt=0)
     reserve_pct: Percent
-    ceiling_m: float = Field(gt=0)
+    ceiling_m: float = Field(gt=0, title="Highest flight above the ground")
+    pad_height_m: float = Field(
+        0.0, ge=0, title="Height of the dock's pad above the ground, counted in the ceiling"
+    )
     wind_limit_mps: float = Field(gt=0)
     transit_alt_m: float = Field(gt=0)
     cruise_mps: float = Field(gt=0)
     climb_mps: float = Field(gt=0)
     descent_mps: float = Field(gt=0)
+    orbit_speed_mps: float = Field(8.0, gt=0, title="Orbit speed when a command gives none")
+    airspace_margin_m: float | None = Field(
+        None, ge=0, title="Clearance the dock keeps from no-fly zones; dispatch's own if unset"
+    )
     launch_overhead_s: float = Field(ge=0, title="Dispatch to climbing: lid, arming, checks")
-    airframe: Airframe = Field(default_factory=Airframe)
+    airframe: AirframeFigures = Field(default_factory=AirframeFigures)
+
+    @property
+    def ceiling_rel_m(self) -> float:
+        """The ceiling as altitude above the dock's pad."""
+        return self.ceiling_m - self.pad_height_m
 
 
 class State(Message):

@@ -17,19 +17,14 @@ from edge.airspace import NoFlyZone, plan_route
 from edge.config import EdgeConfig
 from edge.dock import Dock, DockError
 from edge.errors import FlightError
+from edge.feasibility import SortiePlan
 from edge.flight.mission import MissionPlan
 from edge.flight.vehicle import FlightMode, Vehicle, VehicleState
 from edge.geo import LatLon, distance_m
-from edge.preflight import SortiePlan
 from edge.protocol import EventType, GeoPoint, Phase
+from edge.sortie.interrupts import Failsafe, Interrupt
 from edge.sortie.machine import SortieMachine
-from edge.sortie.orders import (
-    Failsafe,
-    Interrupt,
-    TransitMission,
-    return_mission,
-    transit_mission,
-)
+from edge.sortie.missions import TransitMission, return_mission, transit_mission
 
 __all__ = ["Leg", "Pilot"]
 
@@ -94,7 +89,8 @@ class Pilot:
         await self.vehicle.start_mission()
         return flown
 
-    def _transit(self, start: LatLon | None) -> TransitMission:
+    def plan_transit(self, start: LatLon | None = None) -> TransitMission:
+        """The mission out for the current plan, from ``start`` (the dock when ``None``)."""
         assert self.plan is not None
         return transit_mission(
             self.plan,
@@ -187,9 +183,7 @@ class Pilot:
         )
         scene = self.plan.request.on_scene
         target = self.plan.request.target
-        near = 2 * self.config.flight.acceptance_m + (
-            scene.radius_m if scene.pattern == "orbit" else 0.0
-        )
+        near = 2 * self.config.flight.acceptance_m + scene.reach_m()
         await self._wait(
             # the index alone could be the last mission's, still reported after a retask upload
             lambda s: (
@@ -210,7 +204,7 @@ class Pilot:
 
     async def _fly_retask(self) -> Leg | None:
         here = self.vehicle.state.position
-        tm = self._transit(here)
+        tm = self.plan_transit(here)
         flown = await self._upload_and_start(tm.mission)
         return self.transit(tm, flown)
 

@@ -19,12 +19,12 @@ from typing import Any, TypeVar
 
 from edge.dock import DockError
 from edge.errors import FlightError, LinkLostError, RefusedError
+from edge.feasibility import SortiePlan
 from edge.flight.mission import MissionPlan
 from edge.flight.vehicle import FlightMode, Vehicle
-from edge.preflight import SortiePlan
 from edge.protocol import AckCode, EventType, GeoPoint, Phase
+from edge.sortie.interrupts import Abort, Failsafe, Interrupt, LinkLost, Recall, Retask
 from edge.sortie.machine import SortieMachine
-from edge.sortie.orders import Abort, Failsafe, Interrupt, LinkLost, Recall, Retask
 from edge.sortie.pilot import Leg, Pilot
 from edge.sortie.recovery import recover
 
@@ -188,7 +188,7 @@ class SortieRunner:
 
     async def _launch(self, received_at: float) -> Leg | None:
         """Lid, arm, take off; returns the first airborne leg, or ``None`` if abandoned."""
-        transit = self.pilot._transit(None)
+        transit = self.pilot.plan_transit()
         upload = self._background(self.vehicle.upload(transit.mission))
         try:
             await self.pilot.open_lid()
@@ -293,7 +293,7 @@ class SortieRunner:
             if phase is Phase.LAUNCHING:
                 m.transition(Phase.LAUNCHING, EventType.RETASKED, **detail)
                 pilot.plan = it.plan
-                transit = pilot._transit(None)
+                transit = pilot.plan_transit()
                 return pilot.climb(self._background(self.vehicle.upload(transit.mission)), transit)
             if phase in (Phase.EN_ROUTE, Phase.ON_SCENE, Phase.RETURNING, Phase.ABORTED):
                 m.transition(Phase.EN_ROUTE, EventType.RETASKED, **detail)

@@ -1,12 +1,14 @@
-"""The demo's city: docks, no-fly zones, flight and video settings, actors (``configs/demo.toml``).
+"""The demo's city: docks, no-fly zones, flight and video settings, its street map, actors
+(``configs/demo.toml``).
 
 Every section forbids unknown keys, so a typo fails at start-up with a
 :class:`~edge.errors.ConfigError` naming the key. Relative paths (no-fly zones, the detector
-model) are relative to the file's own folder.
+model, the basemap) are relative to the file's own folder.
 """
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,6 +22,7 @@ from edge.protocol.models import DockId
 from sim.camera import Actor
 
 __all__ = [
+    "DemoBasemap",
     "DemoConfig",
     "DemoDispatch",
     "DemoDock",
@@ -95,6 +98,21 @@ class DemoVideo(_Section):
     threads: int = Field(1, ge=1, le=64)
 
 
+class DemoBasemap(_Section):
+    """The city's street map: built from OpenStreetMap into a tile file on first use."""
+
+    tiles: Path | None = Field(None, title="Tile file (PMTiles); built when absent; none: no map")
+    osm: Path | None = Field(None, title="OpenStreetMap extract; the bundled Helsinki one if unset")
+    min_zoom: int = Field(13, ge=0, le=22)
+    max_zoom: int = Field(19, ge=0, le=22)
+
+    @model_validator(mode="after")
+    def _zooms(self) -> DemoBasemap:
+        if self.min_zoom > self.max_zoom:
+            raise ValueError("min_zoom must not exceed max_zoom")
+        return self
+
+
 class DemoConfig(_Section):
     """The whole demo city."""
 
@@ -108,6 +126,7 @@ class DemoConfig(_Section):
     flight: DemoFlight = Field(default_factory=DemoFlight)
     dispatch: DemoDispatch = Field(default_factory=DemoDispatch)
     video: DemoVideo = Field(default_factory=DemoVideo)
+    basemap: DemoBasemap = Field(default_factory=DemoBasemap)
     docks: list[DemoDock] = Field(min_length=1, max_length=9)
     actors: list[Actor] = Field(default_factory=list, max_length=500)
     public: PublicConfig = Field(
@@ -163,6 +182,15 @@ def _resolve(data: dict[str, Any], base: Path) -> dict[str, Any]:
     video = out.get("video")
     if isinstance(video, dict) and "model" in video:
         out["video"] = {**video, "model": fix(video["model"]) or None}
+    basemap = out.get("basemap")
+    if isinstance(basemap, dict):
+
+        def fix_path(value: Any) -> Any:
+            fixed = fix(value)
+            return os.path.normpath(fixed) if isinstance(fixed, str) and fixed else None
+
+        paths = ("tiles", "osm")
+        out["basemap"] = {k: fix_path(v) if k in paths else v for k, v in basemap.items()}
     return out
 
 

@@ -147,7 +147,12 @@ def dispatch_settings(
             },
         },
         "airspace": {"no_fly": [str(p) for p in city.nofly], "margin_m": city.nofly_margin_m},
-        "map": {"center_lat": city.center_lat, "center_lon": city.center_lon, "zoom": d.zoom},
+        "map": {
+            "tile_file": city.basemap.tiles,
+            "center_lat": city.center_lat,
+            "center_lon": city.center_lon,
+            "zoom": d.zoom,
+        },
         "evidence": {"dir": files.root / "evidence"},
         "public": city.public.model_dump(mode="json", exclude_none=True),
         "tokens": tokens.entries(),

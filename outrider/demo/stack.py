@@ -49,6 +49,36 @@ def resolve_model(configured: Path | None) -> Path | None:
     return candidate.resolve()
 
 
+def ensure_city_basemap(city: DemoConfig) -> Path | None:
+    """The city's tile file, built from OpenStreetMap first when it is not there yet.
+
+    A city without a basemap, or one that cannot be built (logged, with the reason), runs
+    with a plain map and a plain camera ground: the demo never stops for want of streets.
+    """
+    b = city.basemap
+    if b.tiles is None:
+        return None
+    from basemap.build import ensure_basemap
+    from basemap.cli import logged_progress
+    from basemap.errors import BasemapError
+
+    if not b.tiles.is_file():
+        logger.info("building the %s street map once, into %s", city.name, b.tiles)
+    try:
+        ensure_basemap(
+            b.tiles,
+            osm=b.osm,
+            name=city.name,
+            min_zoom=b.min_zoom,
+            max_zoom=b.max_zoom,
+            progress=logged_progress(f"{city.name} street map", step_pct=25),
+        )
+    except BasemapError as exc:
+        logger.warning("no street map: %s", exc)
+        return None
+    return b.tiles
+
+
 def prepare_state_dir(root: Path) -> RunFiles:
     """An empty state directory for this run; an earlier run's files are removed.
 
@@ -146,7 +176,9 @@ class DemoStack:
 
     async def _start(self) -> None:
         self.files = prepare_state_dir(self.state_dir)
-        self.files.scene.write_text(self.scene.model_dump_json(indent=1))
+        tiles = await asyncio.to_thread(ensure_city_basemap, self.city)
+        scene = self.scene.model_copy(update={"ground": tiles})
+        self.files.scene.write_text(scene.model_dump_json(indent=1))
         from dispatch.keys import init_keys
 
         init_keys(self.files.keys)

@@ -1,25 +1,32 @@
-"""Renders what a camera sees from a pose: a textured ground plane, sky, and actor billboards.
+"""Renders what a camera sees from a pose: the ground, sky, and actor billboards.
 
 Pure NumPy (and Pillow for the actor photographs), deterministic for a given scene and pose.
-The ground is flat at height 0; the texture is fixed to the world, so it slides under a moving
-camera. Actors are upright billboards facing the camera, scaled by distance, with their feet on
-the ground point where they stand.
+The ground is flat at height 0. Where the scene names a basemap (``ground``), it shows the
+city's streets, buildings, parks and water as the control room's map draws them
+(:mod:`sim.camera.ground`); elsewhere a plain texture of grass and a grid of roads, fixed to
+the world, so it slides under a moving camera. Actors are upright billboards facing the
+camera, scaled by distance, with their feet on the ground point where they stand.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 
 import numpy as np
 from numpy.typing import NDArray
 from PIL import Image as PILImage
 
+from basemap.errors import BasemapError
 from edge.geo import LatLon, to_local_en
 from edge.geoproject import CameraModel, CameraPose, ground_to_pixel, pixel_rays, rotation
+from sim.camera.ground import CityGround, load_ground
 from sim.camera.scene import Actor, Scene
 from sim.camera.sprites import Sprite, sprite
 
 __all__ = ["METRES_PER_TEXEL", "Renderer", "ground_texture"]
+
+logger = logging.getLogger(__name__)
 
 METRES_PER_TEXEL = 0.25
 TEXELS = 1024
@@ -64,15 +71,29 @@ class Renderer:
 
     Args:
         cam: resolution and field of view.
-        scene: the actors, and the seed of the ground texture.
-        origin: where the texture is anchored (default: the first actor, else 0, 0).
+        scene: the actors, the seed of the plain texture, and the city's basemap file.
+        origin: where the plain texture is anchored (default: the first actor, else 0, 0).
+        city: the city's ground; by default the scene's ``ground`` file, loaded once. A file
+            that cannot be read leaves the plain ground (logged), never a failed camera.
     """
 
-    def __init__(self, cam: CameraModel, scene: Scene, origin: LatLon | None = None) -> None:
+    def __init__(
+        self,
+        cam: CameraModel,
+        scene: Scene,
+        origin: LatLon | None = None,
+        city: CityGround | None = None,
+    ) -> None:
         self.cam = cam
         self.scene = scene
         self.origin = origin or (scene.actors[0].position if scene.actors else LatLon(0.0, 0.0))
         self._texture = ground_texture(scene.seed).reshape(-1, 3)
+        self.city = city
+        if city is None and scene.ground is not None:
+            try:
+                self.city = load_ground(scene.ground)
+            except BasemapError as exc:
+                logger.warning("camera ground without the city: %s", exc.reason)
         columns = np.arange(cam.width, dtype=np.float64) + 0.5
         rays = pixel_rays(cam, columns, np.zeros(cam.width, dtype=np.float64))
         self._x = rays[:, 0].astype(np.float32)
@@ -102,10 +123,7 @@ class Renderer:
             t = np.float32(max(pose.alt_agl_m, 0.1)) / -up[down_rows]
             east = (r[0, 0] * x + r[0, 1] * yd + r[0, 2]) * t
             north = (r[1, 0] * x + r[1, 1] * yd + r[1, 2]) * t
-            cam_e, cam_n = to_local_en(self.origin, pose.position)
-            col = np.floor((east + cam_e) * (1 / METRES_PER_TEXEL)).astype(np.int64) % TEXELS
-            row = np.floor((north + cam_n) * (1 / METRES_PER_TEXEL)).astype(np.int64) % TEXELS
-            colour = self._texture[row * TEXELS + col].astype(np.float32)
+            colour = self._colour(pose, east, north)
             fog = 1.0 - np.exp(np.sqrt(east * east + north * north) * np.float32(-1 / 1500.0))
             out[down_rows] = colour + (HAZE - colour) * fog[..., None]
         sky_rows = np.flatnonzero(up[:, 0] >= -1e-4)
@@ -115,6 +133,30 @@ class Renderer:
             out[sky_rows] = SKY * (1 - 0.3 * elevation) + 40 * (1 - elevation)
         frame: NDArray[np.uint8] = np.clip(out, 0, 255).astype(np.uint8)
         return frame
+
+    def _colour(
+        self, pose: CameraPose, east: NDArray[np.float32], north: NDArray[np.float32]
+    ) -> NDArray[np.float32]:
+        """The ground's colour at points ``east``/``north`` metres from the camera."""
+        if self.city is not None:
+            city, inside = self.city.sample(pose.lat, pose.lon, east, north)
+            if inside.all():
+                return city
+            if inside.any():
+                mixed: NDArray[np.float32] = np.where(
+                    inside[..., None], city, self._plain(pose, east, north)
+                )
+                return mixed
+        return self._plain(pose, east, north)
+
+    def _plain(
+        self, pose: CameraPose, east: NDArray[np.float32], north: NDArray[np.float32]
+    ) -> NDArray[np.float32]:
+        cam_e, cam_n = to_local_en(self.origin, pose.position)
+        col = np.floor((east + cam_e) * (1 / METRES_PER_TEXEL)).astype(np.int64) % TEXELS
+        row = np.floor((north + cam_n) * (1 / METRES_PER_TEXEL)).astype(np.int64) % TEXELS
+        plain: NDArray[np.float32] = self._texture[row * TEXELS + col].astype(np.float32)
+        return plain
 
     def _place(self, pose: CameraPose, actor: Actor) -> tuple[Sprite, int, int] | None:
         """The actor's sprite and its top-left pixel, or ``None`` when it is not drawn."""

@@ -3,6 +3,8 @@
 A scene file is TOML or JSON::
 
     name = "market-square"
+    ground = "helsinki.pmtiles"  # optional: a basemap tile file the ground shows (relative
+                                 # to the scene file); a plain textured ground without it
     [[actors]]
     kind = "person"          # person | bus
     lat = 51.50790
@@ -64,6 +66,7 @@ class Scene(BaseModel):
 
     name: Annotated[str, Field(max_length=128)] = "scene"
     seed: Annotated[int, Field(ge=0, le=2**31)] = 7
+    ground: Path | None = Field(None, title="Basemap tile file (PMTiles or MBTiles) of the city")
     actors: list[Actor] = Field(default_factory=list, max_length=500)
 
 
@@ -96,9 +99,12 @@ def load_scene(path: Path) -> Scene:
     except OSError as exc:
         raise ConfigError(f"scene file {path} cannot be read: {exc.strerror}") from exc
     try:
-        return parse_scene(data, fmt="json" if path.suffix.lower() == ".json" else "toml")
+        scene = parse_scene(data, fmt="json" if path.suffix.lower() == ".json" else "toml")
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc.reason}") from exc
+    if scene.ground is not None and not scene.ground.is_absolute():
+        scene = scene.model_copy(update={"ground": path.parent / scene.ground})
+    return scene
 
 
 def ring_of_actors(

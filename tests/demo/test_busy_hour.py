@@ -66,9 +66,9 @@ async def test_the_busy_hour_serves_every_reachable_incident_and_refuses_the_oth
             refusal = got["refusal"]
             assert got["outcome"] == "refused" and refusal["code"] == spec.expect_code
             assert len(refusal["docks"]) == 3, "every dock says why it cannot go"
-    no_fly = incidents["tower-hill-protest"]["refusal"]["docks"]
-    assert any("no-fly zone Tower of London" in d["reason"] for d in no_fly)
-    far = incidents["wembley-crowd"]["refusal"]["docks"]
+    no_fly = incidents["senate-square-protest"]["refusal"]["docks"]
+    assert any(d["code"] == "no_fly" and "Government quarter" in d["reason"] for d in no_fly)
+    far = incidents["airport-crowd"]["refusal"]["docks"]
     assert any(d["code"] == "out_of_range" and "km away" in d["reason"] for d in far)
 
     waited = [

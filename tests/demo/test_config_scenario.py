@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from shapely.geometry import Point
 
+from basemap.features import City
 from edge.airspace import blocked_by, load_zones
 from edge.errors import ConfigError
 from edge.geo import distance_m
@@ -17,17 +19,27 @@ from outrider.demo.scenario import Scenario, load_scenario, world_scene
 from tests.demo.conftest import BUSY_HOUR, DEMO_TOML
 
 
-def test_the_demo_city_has_three_docks_a_few_kilometres_apart_in_london(city: DemoConfig) -> None:
+def test_the_demo_city_has_three_rooftop_docks_around_central_helsinki(
+    city: DemoConfig, helsinki: City
+) -> None:
+    assert city.name == "Helsinki"
     assert [d.id for d in city.docks] == ["dock-01", "dock-02", "dock-03"]
     gaps = [distance_m(a.home, b.home) for a in city.docks for b in city.docks if a.id < b.id]
-    assert all(2000 < g < 8000 for g in gaps), gaps
-    assert all(distance_m(city.center, d.home) < 5000 for d in city.docks)
+    assert all(500 < g < 1500 for g in gaps), gaps
+    assert all(helsinki.bounds.contains(*d.home) for d in city.docks)
+    assert helsinki.bounds.contains(*city.center)
+    roofs = [b.shape for b in helsinki.of_kind("building")]
+    for dock in city.docks:  # on a roof: inside an OpenStreetMap building
+        assert any(roof.contains(Point(dock.lon, dock.lat)) for roof in roofs), dock.id
     assert city.nofly and all(p.is_file() for p in city.nofly)
+    zones = [z for p in city.nofly for z in load_zones(p)]
+    assert all(blocked_by(d.home, zones) is None for d in city.docks)
     assert city.scenario is not None and city.scenario.is_file()
+    assert city.basemap.tiles is not None and city.basemap.osm is None
 
 
 def test_the_busy_hour_has_overlapping_incidents_one_unreachable_and_one_in_a_no_fly_zone(
-    city: DemoConfig, busy_hour: Scenario
+    city: DemoConfig, busy_hour: Scenario, helsinki: City
 ) -> None:
     zones = [z for p in city.nofly for z in load_zones(p)]
     incidents = busy_hour.incidents
@@ -43,6 +55,11 @@ def test_the_busy_hour_has_overlapping_incidents_one_unreachable_and_one_in_a_no
         assert blocked_by(inc.target, zones) is None
         assert min(distance_m(d.home, inc.target) for d in city.docks) < 1500
         assert inc.placed_actors(), f"{inc.name} has no actors"
+        # on the map: the scene and every actor stand inside the street map's extract
+        assert all(helsinki.bounds.contains(*a.position) for a in inc.placed_actors())
+        if inc.expect_dock:  # the dock named is the nearest one
+            nearest = min(city.docks, key=lambda d: distance_m(d.home, inc.target))
+            assert nearest.id == inc.expect_dock, inc.name
     starts = sorted(i.at_s for i in incidents)
     assert starts[-1] - starts[0] < min(i.on_scene_s for i in served), "incidents overlap"
 

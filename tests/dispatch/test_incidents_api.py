@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from edge.config import load_config
 from edge.geo import LatLon, destination
 from edge.protocol import AckCode, Availability, DispatchCommand, EventType, RecallCommand
 from edge.protocol.signing import verify
 from tests.dispatch.conftest import LONDON, RunningDispatch, wait_for
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
 SCENE = LatLon(*LONDON)
 
@@ -112,6 +116,26 @@ async def test_no_dock_able_to_go_answers_409_with_every_docks_reason(
         assert codes == {"weak": "battery_low", "remote": "out_of_range", "gone": "offline"}
         kept = await dispatch_service.http.get(f"/api/v1/incidents/{body['incident_id']}")
         assert kept.json()["status"] == "unassigned"
+
+
+async def test_an_altitude_over_a_raised_pads_ceiling_is_refused_by_dispatch_without_a_command(
+    dispatch_service: RunningDispatch, edge_factory
+) -> None:
+    dock01 = load_config(CONFIGS / "dock-01.toml")  # its pad is 20 m above the ground
+    limits = dock01.published_limits().model_dump()
+    async with edge_factory("dock-01", *near(0, 800), limits=limits) as edge:
+        await docks_seen(dispatch_service, 1)
+        r = await dispatch_service.http.post(
+            "/api/v1/incidents", json={**INCIDENT, "alt_rel_m": 110}
+        )
+        assert r.status_code == 409, r.text
+        [dock] = r.json()["docks"]
+        assert dock["code"] == "above_ceiling" and "20 m up" in dock["reason"], dock
+        assert edge.commands == []
+        r = await dispatch_service.http.post(
+            "/api/v1/incidents", json={**INCIDENT, "alt_rel_m": 100}
+        )
+        assert r.status_code == 201 and len(edge.commands) == 1, r.text
 
 
 async def test_raising_the_same_cad_reference_twice_gives_back_the_same_incident(

@@ -12,8 +12,9 @@ from edge.config import EdgeConfig, load_config
 from edge.energy import Wind
 from edge.flight.vehicle import VehicleState
 from edge.geo import LatLon, destination
+from edge.patterns.orbit import OrbitPattern
 from edge.preflight import PreflightFailed, check_dispatch, check_retask, request_from
-from edge.protocol import DockStatus, EventType, OnScene, Phase
+from edge.protocol import DockStatus, EventType, Phase
 from edge.sortie.machine import SortieMachine
 from edge.state import not_ready
 
@@ -48,7 +49,7 @@ def zones(config: EdgeConfig) -> list:
 
 
 def _check(config, zones, target, *, alt=None, vehicle=READY, dock=CLOSED, wind=LIGHT):
-    req = request_from(config, "INC-1", target, alt, OnScene(duration_s=120))
+    req = request_from(config, "INC-1", target, alt, OrbitPattern(duration_s=120))
     return check_dispatch(config, zones, req, dock, wind, vehicle)
 
 

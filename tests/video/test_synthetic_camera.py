@@ -10,11 +10,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from basemap.features import City
+from basemap.style import ROADS
 from edge.detect import AutoDetectorConfig, Detector, load_detector
 from edge.errors import ConfigError
 from edge.geo import LatLon, destination, distance_m
 from edge.geoproject import CameraModel, CameraPose, ground_to_pixel, pixel_to_ground, slant_range_m
 from sim.camera import Actor, Renderer, Scene, SyntheticCamera, load_scene, parse_scene
+from sim.camera.ground import EXPOSURE
 from sim.camera.render import ground_texture
 
 INCIDENT = LatLon(51.5079, -0.0877)
@@ -152,3 +155,38 @@ def test_actors_can_be_placed_while_the_camera_runs() -> None:
     after = camera.read()
     assert before is not None and after is not None
     assert not np.array_equal(before.image, after.image)
+
+
+def test_the_camera_sees_the_streets_of_the_map_and_the_plain_ground_beyond_them(
+    helsinki: City, helsinki_tiles: Path
+) -> None:
+    street = max((r.line for r in helsinki.roads if r.name == "Yrjönkatu"), key=lambda x: x.length)
+    mid = street.interpolate(0.5, normalized=True)
+    down = CameraPose(mid.y, mid.x, 40.0, 0.0, -90.0)  # straight down from 40 m
+    city = Renderer(CAM, Scene(ground=helsinki_tiles)).render(down)
+    plain = Renderer(CAM, Scene()).render(down)
+    centre = city[
+        CAM.height // 2 - 2 : CAM.height // 2 + 3, CAM.width // 2 - 2 : CAM.width // 2 + 3
+    ]
+    street_white = np.array(ROADS["minor"].fill) * EXPOSURE  # the map's colour, exposed
+    assert np.all(np.abs(centre.astype(int) - street_white) <= 8), centre.reshape(-1, 3)[:3]
+    colours = {tuple(int(v) // 16 for v in px) for px in city.reshape(-1, 3)[::97]}
+    assert len(colours) >= 4, colours  # street, pavement, buildings: not one flat colour
+    assert not np.array_equal(city, plain)
+    b = helsinki.bounds
+    far = CameraPose(b.south - 0.01, b.west - 0.01, 40.0, 0.0, -90.0)  # a kilometre outside
+    assert np.array_equal(
+        Renderer(CAM, Scene(ground=helsinki_tiles)).render(far), Renderer(CAM, Scene()).render(far)
+    )
+
+
+def test_a_scene_names_its_ground_relative_to_its_file_and_a_bad_one_leaves_the_plain_ground(
+    tmp_path: Path, helsinki_tiles: Path
+) -> None:
+    (tmp_path / "city.pmtiles").write_bytes(helsinki_tiles.read_bytes())
+    path = tmp_path / "scene.toml"
+    path.write_text('ground = "city.pmtiles"\n')
+    assert load_scene(path).ground == tmp_path / "city.pmtiles"
+    broken = Scene(ground=tmp_path / "scene.toml")  # not a tile file
+    pose = CameraPose(60.17, 24.94, 30.0, 0.0, -60.0)
+    assert np.array_equal(Renderer(CAM, broken).render(pose), Renderer(CAM, Scene()).render(pose))

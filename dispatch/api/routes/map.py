@@ -1,8 +1,10 @@
-"""Map: what the UI map needs — tile URL (optional), start view, no-fly zones."""
+"""Map: the basemap in use, the start view, the no-fly zones, and a tile file's tiles."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, Response
 from shapely.geometry import mapping
 
 from dispatch.api.deps import LinkViewer, RuntimeDep
@@ -10,19 +12,39 @@ from dispatch.models import MapPublic
 
 router = APIRouter(prefix="/map", tags=["map"])
 
+# Tiles never change while the file is served; the browser keeps them and revalidates.
+TILE_CACHE = "private, max-age=86400"
+Zoom = Annotated[int, Path(ge=0, le=30)]
+Index = Annotated[int, Path(ge=0, lt=2**30)]
+
 
 @router.get("", response_model=MapPublic)
-async def get_map(rt: RuntimeDep, who: LinkViewer) -> MapPublic:
-    """Map settings and the no-fly zones as GeoJSON."""
-    m = rt.settings.map
+async def get_map(request: Request, rt: RuntimeDep, who: LinkViewer) -> MapPublic:
+    """The basemap (kind, name, bounds, zoom range, attribution), start view and no-fly zones."""
     features = [
         {"type": "Feature", "properties": {"name": z.name}, "geometry": mapping(z.polygon)}
         for z in rt.zones
     ]
+    center, zoom = rt.map.start_view()
     return MapPublic(
-        tile_url=m.tile_url,
-        attribution=m.attribution,
-        center={"lat": m.center_lat, "lon": m.center_lon},
-        zoom=m.zoom,
+        basemap=rt.map.describe(request.url.path.rstrip("/") + "/tiles/{z}/{x}/{y}.png"),
+        center=center,
+        zoom=zoom,
         no_fly={"type": "FeatureCollection", "features": features},
     )
+
+
+@router.get(
+    "/tiles/{z}/{x}/{y}.png",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}}, 404: {"description": "No such tile"}},
+)
+async def get_tile(
+    z: Zoom, x: Index, y: Index, request: Request, rt: RuntimeDep, who: LinkViewer
+) -> Response:
+    """One PNG tile of the offline tile file (404 outside it)."""
+    data, etag = rt.map.tile(z, x, y)
+    headers = {"Cache-Control": TILE_CACHE, "ETag": f'"{etag}"'}
+    if request.headers.get("if-none-match") == f'"{etag}"':
+        return Response(status_code=304, headers=headers)
+    return Response(data, media_type="image/png", headers=headers)

@@ -26,8 +26,8 @@ from edge.protocol import (
     Phase,
     RetaskCommand,
 )
+from edge.sortie.interrupts import Abort, Recall, Retask
 from edge.sortie.machine import SortieMachine
-from edge.sortie.orders import Abort, Recall, Retask
 from edge.sortie.runner import SortieRunner
 
 __all__ = ["CommandHandlers"]
