@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dispatch.evidence.export import check_reason, gather
+from dispatch.evidence.export import check_reason, gather, segment_summary
 from dispatch.evidence.records import EvidenceRecords, Holds, upsert
 from dispatch.service_errors import NotFoundError
 from dispatch.store import tables as t
@@ -37,23 +37,7 @@ async def view_evidence(
             {k: f[k] for k in ("sortie_id", "dock_id", "started_at", "ended_at", "outcome")}
             for f in g.flights
         ],
-        "segments": [
-            {
-                k: s[k]
-                for k in (
-                    "sortie_id",
-                    "file",
-                    "rendition",
-                    "frames",
-                    "bytes",
-                    "sha256",
-                    "state",
-                    "verified_at",
-                    "deleted_at",
-                )
-            }
-            for s in g.segments
-        ],
+        "segments": [segment_summary(s) for s in g.segments],
     }
 
 

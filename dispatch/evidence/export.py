@@ -25,7 +25,7 @@ from dispatch.service_errors import DispatchError, NotFoundError
 from dispatch.store.sql import SqlStore
 from edge.protocol import now_utc
 
-__all__ = ["Gathered", "check_reason", "export_incident", "track_geojson"]
+__all__ = ["Gathered", "check_reason", "export_incident", "segment_summary", "track_geojson"]
 
 MIN_REASON = 5
 
@@ -220,27 +220,18 @@ def _add_segment(
     release.unlink()
 
 
+SEGMENT_FIELDS = ("sortie_id", "file", "rendition", "frames", "start", "end", "bytes",
+                  "sha256", "state", "verified_at", "deleted_at")  # fmt: skip
+
+
+def segment_summary(row: dict[str, Any]) -> dict[str, Any]:
+    """What the bundle and an audited view say of one segment."""
+    return {k: row[k] for k in SEGMENT_FIELDS}
+
+
 def _incident_summary(g: Gathered) -> dict[str, Any]:
     return {
         "incident": g.incident.model_dump(mode="json"),
         "flights": g.flights,
-        "segments": [
-            {
-                k: s[k]
-                for k in (
-                    "sortie_id",
-                    "file",
-                    "rendition",
-                    "frames",
-                    "start",
-                    "end",
-                    "bytes",
-                    "sha256",
-                    "state",
-                    "verified_at",
-                    "deleted_at",
-                )
-            }
-            for s in g.segments
-        ],
+        "segments": [segment_summary(s) for s in g.segments],
     }

@@ -8,7 +8,6 @@ default; an S3-compatible store implements the same methods (partials as multipa
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from dispatch.service_errors import ConflictError, NotFoundError
+from edge.video.record import sha256_file
 
 __all__ = ["LocalFolderStore", "SegmentStore", "segment_key"]
 
@@ -114,11 +114,7 @@ class LocalFolderStore:
             return f.tell()
 
     def partial_sha256(self, key: str) -> str:
-        digest = hashlib.sha256()
-        with self._partial(key).open("rb") as f:
-            for block in iter(lambda: f.read(BLOCK), b""):
-                digest.update(block)
-        return digest.hexdigest()
+        return sha256_file(self._partial(key))
 
     def commit(self, key: str) -> None:
         target = self._kept(key)

@@ -7,7 +7,6 @@ that very file — and the ``[public.ai]`` settings give the rest."""
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import logging
 import os
@@ -17,6 +16,7 @@ from typing import Any
 from dispatch.evidence.config import EvidenceConfig, PublicConfig
 from edge.detect import MODEL_ENV, AutoDetectorConfig, load_detector
 from edge.errors import OutriderError
+from edge.video.record import sha256_file
 
 __all__ = ["ATRS_VERSION", "ai_register", "model_facts"]
 
@@ -34,14 +34,6 @@ HUMAN_DECISIONS = [
 ]
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 @functools.lru_cache(maxsize=8)
 def _facts(path: str, mtime: float) -> dict[str, Any]:
     classes: list[str] = []
@@ -51,7 +43,7 @@ def _facts(path: str, mtime: float) -> dict[str, Any]:
         detector.close()
     except OutriderError as exc:
         logger.warning("cannot read the classes of %s: %s", path, exc)
-    return {"file": Path(path).name, "sha256": _sha256(Path(path)), "classes": classes}
+    return {"file": Path(path).name, "sha256": sha256_file(Path(path)), "classes": classes}
 
 
 def model_facts(path: Path | None) -> dict[str, Any] | None:

@@ -12,7 +12,6 @@ file's SHA-256, so the AI register can tell they are of the model it describes
 
 from __future__ import annotations
 
-import hashlib
 import random
 from datetime import UTC, datetime
 from pathlib import Path
@@ -85,6 +84,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     from edge.detect import AutoDetectorConfig, load_detector
     from edge.geo import LatLon, bearing_deg, destination
     from edge.geoproject import CameraModel, CameraPose
+    from edge.video.record import sha256_file
     from sim.camera.render import Renderer
 
     config = AutoDetectorConfig(model=args.model) if args.model else AutoDetectorConfig()
@@ -122,7 +122,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "dataset": f"{args.frames} synthetic aerial frames (640x480, {args.hfov:g} deg lens) of "
         "people and a bus from real photographs, orbits 30-60 m, 25-60 m up",
         "model": path.name,
-        "model_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "model_sha256": sha256_file(path),
         "iou_threshold": args.iou,
         "min_height_px": args.min_px,
         "frames": args.frames,

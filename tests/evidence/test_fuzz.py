@@ -17,15 +17,9 @@ from dispatch.evidence.verify import verify_bundle
 from edge.errors import ProtocolError
 from edge.protocol.evidence import OFFSET_HEADER, parse_manifest
 from tests.evidence.conftest import RunningDispatch, bearer
+from tests.security.test_fuzz_inputs import json_values
 
 FIXTURES = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
-json_values = st.recursive(
-    st.none() | st.booleans() | st.floats() | st.integers() | st.text(max_size=12),
-    lambda inner: (
-        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
-    ),
-    max_leaves=16,
-)
 GOOD_SEGMENT = {
     "file": "raw-0001.mp4", "rendition": "raw", "frames": 10,
     "start": "2026-11-21T10:00:00+00:00", "end": "2026-11-21T10:00:01+00:00",
