@@ -58,7 +58,11 @@ async def flights_csv_feed(rt: RuntimeDep) -> Response:
     return Response(flights_csv(register), media_type="text/csv; charset=utf-8", headers=CACHE)
 
 
-@router.get("/flights.geojson", response_model=dict[str, Any])
+@router.get(
+    "/flights.geojson",
+    response_class=JSONResponse,
+    responses={200: {"content": {"application/geo+json": {"schema": {"type": "object"}}}}},
+)
 async def flights_geojson_feed(rt: RuntimeDep) -> JSONResponse:
     """The same flights as GeoJSON, with generalised paths."""
     register, paths = await _register(rt).build()
