@@ -180,3 +180,22 @@ async def test_upload_requests_are_refused_with_codes(
 
         answer = await c.put(path, content=json.dumps(lied).encode(), headers=edge)
         assert (answer.status_code, answer.json()["code"]) == (409, "manifest_conflict")
+
+
+async def test_a_restarted_edge_agent_uploads_what_an_earlier_run_left_pending(
+    evidence_service: RunningDispatch, sortie_folder: Path, broker, tmp_path: Path
+) -> None:
+    from tests.edge.helpers import edge_config, running_agent
+
+    video = {
+        "recording": {"dir": str(sortie_folder.parent)},
+        "uplink": {"url": evidence_service.url, "token": "edge-token"},
+    }
+    config = edge_config(
+        broker, tmp_path / "state", vehicle={"connect_timeout_s": 0.5}, video=video
+    )
+    async with running_agent(config) as agent:
+        assert agent.uploader is not None
+        await wait_for(lambda: (sortie_folder / RECEIPT).exists(), limit_s=30)
+    status = await evidence_service.runtime.uploads.status("dock-01", SORTIE)
+    assert status.complete and len(status.segments) == len(manifest_of(sortie_folder)["segments"])
