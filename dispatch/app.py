@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from dispatch.api import api_router
 from dispatch.api.error_handlers import install_handlers
 from dispatch.api.middleware import RequestGuard, SecurityHeaders
-from dispatch.api.routes import ops, pages
+from dispatch.api.routes import ops, pages, public
 from dispatch.metrics import Metrics
 from dispatch.runtime import Runtime
 from edge.protocol.video import API_PREFIX
@@ -87,6 +87,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(api_router, prefix=API_PREFIX)
     app.include_router(ops.router)
     app.include_router(pages.router)
+    app.include_router(public.router)
     app.mount("/ui", StaticFiles(directory=pages.UI), name="ui")
     app.add_middleware(RequestGuard, runtime=runtime)
     app.add_middleware(TimingMiddleware, metrics=runtime.metrics)

@@ -20,6 +20,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from dispatch.evidence.config import EvidenceConfig, PublicConfig, RetentionConfig
 from edge.comms.mqtt import BrokerSettings
 from edge.errors import ConfigError
 from edge.patterns.registry import OnSceneSetting, dispatch_on_scene
@@ -228,6 +229,9 @@ class DispatchSettings(BaseSettings):
     dispatch: DispatchConfig = DispatchConfig()
     airspace: AirspaceConfig = AirspaceConfig()
     map: MapConfig = MapConfig()
+    evidence: EvidenceConfig = EvidenceConfig()
+    retention: RetentionConfig = RetentionConfig()
+    public: PublicConfig = PublicConfig()
     tokens: list[TokenConfig] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -314,7 +318,24 @@ def _relative_to(base: Path, data: dict[str, Any]) -> dict[str, Any]:
     if isinstance(airspace, dict) and isinstance(airspace.get("no_fly"), list):
         zones = [fix(z) if isinstance(z, str) else z for z in airspace["no_fly"]]
         out["airspace"] = {**airspace, "no_fly": zones}
+    for section, keys in _NESTED_PATHS.items():
+        table: Any = out
+        for name in section:
+            table = table.get(name) if isinstance(table, dict) else None
+        if isinstance(table, dict):
+            for key in keys:
+                if isinstance(table.get(key), str):
+                    table[key] = fix(table[key])
     return out
+
+
+# Paths inside sections, resolved against the config file's folder like the top-level ones.
+_NESTED_PATHS: dict[tuple[str, ...], tuple[str, ...]] = {
+    ("evidence",): ("dir",),
+    ("evidence", "redaction", "detector"): ("model",),
+    ("evidence", "redaction", "plate_detector"): ("model",),
+    ("public", "ai"): ("detector_model", "accuracy_report"),
+}
 
 
 def _describe(exc: ValidationError) -> str:

@@ -20,6 +20,7 @@ from typing import Any
 
 from dispatch.commander import Commander
 from dispatch.docks import DockRegistry
+from dispatch.evidence.flights import FlightLog
 from dispatch.fleet import Fleet
 from dispatch.metrics import Metrics
 from dispatch.recorder import LateAck, NewTracks, Recorder
@@ -70,6 +71,7 @@ class Ingest:
         metrics: the instance's metrics.
         keep_samples: remember this many telemetry ages (seconds) in ``samples``, for benchmarks.
         budgets: each dock's message budget; unlimited when ``None``.
+        flights: the flight log (take-offs, landings, track points); none when ``None``.
     """
 
     def __init__(
@@ -81,9 +83,11 @@ class Ingest:
         metrics: Metrics,
         keep_samples: int = 0,
         budgets: Budgets | None = None,
+        flights: FlightLog | None = None,
     ) -> None:
         self.docks = docks
         self.fleet = fleet
+        self.flights = flights
         self.budgets = budgets
         self.commander = commander
         self.recorder = recorder
@@ -167,17 +171,23 @@ class Ingest:
     async def _telemetry(self, dock_id: str, tel: Telemetry) -> None:
         self._same_dock(dock_id, tel.dock_id)
         self.fleet.on_telemetry(tel)
+        if self.flights is not None:
+            await self.flights.on_telemetry(tel)
         age = (now_utc() - tel.t).total_seconds()
         self.metrics.telemetry_age.observe(max(0.0, age))
         self.samples.append(age)
 
     async def _event(self, dock_id: str, ev: Event) -> None:
         self._same_dock(dock_id, ev.dock_id)
+        if self.flights is not None:
+            await self.flights.on_event(ev)
         await self.recorder.put(ev)
 
     async def _detections(self, dock_id: str, det: Detections) -> None:
         self._same_dock(dock_id, det.dock_id)
         new = self.fleet.on_detections(det)
+        if self.flights is not None:
+            await self.flights.on_detections(det)
         if new and det.sortie_id:
             await self.recorder.put(NewTracks(dock_id, det.sortie_id, new))
 

@@ -14,7 +14,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -27,7 +27,7 @@ from dispatch.service_errors import DispatchError, DockReason
 from dispatch.store.sql import SqlStore
 from edge.protocol import Ack, DetectedObject, Event, EventType, Phase, now_utc
 
-__all__ = ["EVENT_STATUS", "LateAck", "NewTracks", "Recorder", "status_after"]
+__all__ = ["EVENT_STATUS", "LateAck", "NewTracks", "Recorder", "StoreJob", "status_after"]
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +69,13 @@ class LateAck:
     late: bool
 
 
-Item = Event | LateAck | NewTracks
+class StoreJob(Protocol):
+    """Anything else to store in order with the events (flight log, track points)."""
+
+    async def store(self, store: SqlStore) -> None: ...
+
+
+Item = Event | LateAck | NewTracks | StoreJob
 
 
 def status_after(ev: Event) -> IncidentStatus | None:
@@ -156,8 +162,10 @@ class Recorder:
             await self.on_event(item)
         elif isinstance(item, LateAck):
             await self.on_ack(item.ack, item.late)
-        else:
+        elif isinstance(item, NewTracks):
             await self.on_tracks(item)
+        else:
+            await item.store(self.store)
 
     async def _incident_of(
         self, incident_id: str | None, sortie_id: str | None

@@ -20,6 +20,10 @@ from dispatch.choice import Chooser
 from dispatch.commander import Commander
 from dispatch.config import DispatchSettings
 from dispatch.docks import DockRegistry
+from dispatch.evidence.flights import FlightLog
+from dispatch.evidence.retention import RetentionJob
+from dispatch.evidence.store import LocalFolderStore
+from dispatch.evidence.uploads import UploadService
 from dispatch.fleet import Fleet
 from dispatch.incidents import IncidentService
 from dispatch.ingest import SUBSCRIPTIONS, Ingest
@@ -95,6 +99,10 @@ class Runtime:
             launches=self.launches,
         )
         self.docks = DockRegistry(settings.docks, allow_unsigned=settings.allow_unsigned_docks)
+        self.flights = FlightLog(self.fleet, self.recorder.put, settings.evidence.track_interval_s)
+        self.segments = LocalFolderStore(settings.evidence.dir)
+        self.uploads = UploadService(self.store, self.segments, settings.evidence)
+        self.retention = RetentionJob(self.store, self.segments, settings.retention)
         self.ingest = Ingest(
             self.docks,
             self.fleet,
@@ -103,6 +111,7 @@ class Runtime:
             self.metrics,
             keep_samples=keep_samples,
             budgets=Budgets(cfg.dock_rate_per_s, cfg.dock_burst),
+            flights=self.flights,
         )
         self.video = VideoRelay(self.metrics)
         self.auth = Authenticator(
@@ -129,6 +138,8 @@ class Runtime:
                 group.create_task(self.bus.run(self.ingest), name="mqtt"),
                 group.create_task(self.recorder.run(), name="recorder"),
             ]
+            if self.settings.retention.enabled:
+                self._tasks.append(group.create_task(self.retention.every(), name="retention"))
         except BaseException:
             await stack.aclose()
             raise

@@ -24,6 +24,7 @@ from edge.comms.dispatcher import CommandDispatcher
 from edge.comms.link import MqttLink
 from edge.config import EdgeConfig
 from edge.dock import Dock, open_dock
+from edge.evidence import EvidenceUploader, HttpUploadTransport
 from edge.failsafe import FailsafeMonitor
 from edge.flight.vehicle import Vehicle
 from edge.geoproject import CameraPose
@@ -108,6 +109,7 @@ class EdgeAgent:
         self.runner: SortieRunner | None = None
         self.link: MqttLink | None = None
         self.dispatcher: CommandDispatcher | None = None
+        self.uploader: EvidenceUploader | None = None
         self.started = asyncio.Event()
         self._state_key: tuple[Any, ...] | None = None
 
@@ -130,6 +132,8 @@ class EdgeAgent:
                 "alt_rel_m": self.pilot.alt,
             }
         self.outbox.save(SORTIE_KEY, record)
+        if record is None and self.uploader is not None:
+            self.uploader.wake()
         self._publish_state()
 
     def _publish_state(self) -> None:
@@ -183,7 +187,12 @@ class EdgeAgent:
                 self.link.down_for,
             )
             self._publish_state()
+            transport = self._upload_transport()
+            if transport is not None:
+                await stack.enter_async_context(transport)
             async with asyncio.TaskGroup() as tasks:
+                if self.uploader is not None:
+                    tasks.create_task(self.uploader.run())
                 tasks.create_task(self.link.run())
                 tasks.create_task(self.runner.run())
                 tasks.create_task(monitor.run())
@@ -251,6 +260,28 @@ class EdgeAgent:
             if _key(state) != self._state_key or loop.time() - last > STATE_REFRESH_S:
                 last = loop.time()
                 self._publish_state()
+
+    def _upload_transport(self) -> HttpUploadTransport | None:
+        """The evidence upload, when recordings are kept and there is somewhere to send them."""
+        video, cfg = self.config.video, self.config.evidence
+        if video is None or video.recording.dir is None or not cfg.upload:
+            return None
+        url = cfg.url or video.uplink.url
+        token = cfg.token or video.uplink.token
+        if url is None:
+            return None
+        transport = HttpUploadTransport(
+            url, self.dock_id, token.get_secret_value() if token else None, cfg.timeout_s
+        )
+        self.uploader = EvidenceUploader(
+            video.recording.dir,
+            transport,
+            chunk_bytes=cfg.chunk_bytes,
+            keep_after_upload=cfg.keep_after_upload,
+            busy=lambda: self.machine.sortie_id is not None,
+            backoff_s=cfg.backoff_s,
+        )
+        return transport
 
     # -- the video seam -------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from edge.dock import DockHardware
 from edge.drivers import DRIVER_MISSING
 from edge.energy import Airframe, EnergyModel
 from edge.errors import ConfigError
+from edge.evidence.config import EvidenceUploadConfig
 from edge.patterns.registry import OnSceneSetting, default_on_scene
 from edge.protocol import AirframeFigures, Limits
 from edge.protocol.models import DockId
@@ -263,6 +264,10 @@ class EdgeConfig(BaseSettings):
     airframe: AirframeConfig = Field(default_factory=AirframeConfig)
     video: VideoConfig | None = Field(
         None, title="The video pipeline run during a sortie (edge.video); none when unset"
+    )
+    evidence: EvidenceUploadConfig = Field(
+        default_factory=EvidenceUploadConfig,
+        title="Upload of the recordings to dispatch after each sortie (edge.evidence)",
     )
     state_dir: Path = Path("state")
 

@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "edge.video.cli",
     "edge.cli",
     "dispatch.cli",
+    "dispatch.evidence.cli",
     "sim.cli",
     "outrider.demo.cli",
     "basemap.cli",

@@ -25,6 +25,7 @@ __all__ = [
     "SESSION_COOKIE",
     "Admin",
     "Dispatcher",
+    "DockEdge",
     "LinkViewer",
     "RuntimeDep",
     "Viewer",
@@ -155,6 +156,10 @@ async def scope_dock(runtime: Runtime, who: Principal, dock_id: str) -> None:
         raise ForbiddenError("this link's sortie is over; the dock is not flying for it")
 
 
+async def _dock_edge(conn: HTTPConnection, runtime: RuntimeDep, dock_id: str) -> Principal:
+    return await edge_for_dock(conn, runtime, dock_id)
+
+
 def _requires(role: Role, *, link_ok: bool = False) -> object:
     async def dependency(conn: HTTPConnection, runtime: RuntimeDep) -> Principal:
         principal = await authenticate(conn, runtime)
@@ -168,3 +173,5 @@ Admin = Annotated[Principal, _requires("admin")]
 Dispatcher = Annotated[Principal, _requires("dispatcher")]
 Viewer = Annotated[Principal, _requires("viewer")]
 LinkViewer = Annotated[Principal, _requires("viewer", link_ok=True)]
+DockEdge = Annotated[Principal, Depends(_dock_edge)]
+"""The edge of the ``dock_id`` in the path, by its bearer token (:func:`edge_for_dock`)."""

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from dispatch.api.routes import audit, auth, docks, events, incidents, links, map, video
+from dispatch.api.routes import audit, auth, docks, events, evidence, incidents, links, map, video
 from dispatch.models import ErrorPublic
 
 __all__ = ["api_router"]
@@ -33,9 +33,14 @@ EXTRA: dict[str, dict[int | str, dict[str, Any]]] = {
     },
     "docks": {404: {**ERROR, "description": "No such dock"}},
     "video": {404: {**ERROR, "description": "No such incident or no video yet"}},
+    "evidence": {
+        404: {**ERROR, "description": "No such incident, upload or segment"},
+        409: {**ERROR, "description": "offset_mismatch or manifest_conflict"},
+        413: {**ERROR, "description": "Manifest, chunk or segment too large"},
+    },
 }
 
 api_router = APIRouter()
-for module in (incidents, links, docks, events, video, audit, auth, map):
+for module in (incidents, links, docks, events, video, evidence, audit, auth, map):
     tag = str(module.router.tags[0])
     api_router.include_router(module.router, responses={**COMMON, **EXTRA.get(tag, {})})

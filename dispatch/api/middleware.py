@@ -79,7 +79,11 @@ class RequestGuard:
         ):
             who = await authenticate(HTTPConnection(scope), self.runtime)
             scope.setdefault("state", {})["principal"] = who
-            self.runtime.limits.write(who.name)
+            # The per-caller budget paces people's changes. An edge's writes are the chunks of
+            # its own recordings, bounded by size and by its dock scope; the address budget
+            # still holds for them.
+            if who.role != "edge":
+                self.runtime.limits.write(who.name)
 
     @staticmethod
     async def _refuse(exc: OutriderError, scope: Scope, receive: Receive, send: Send) -> None:

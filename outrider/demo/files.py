@@ -167,6 +167,8 @@ def dispatch_settings(
             "zoom": d.zoom,
         },
         "docks": [{"id": i, "public_key_file": files.dock_public_key(i)} for i in ids],
+        "evidence": {"dir": files.root / "evidence"},
+        "public": city.public.model_dump(mode="json", exclude_none=True),
         "tokens": tokens.entries(ids),
     }
 
@@ -218,6 +220,8 @@ def edge_settings(
     }
     if model is not None:
         settings["video"] = _video(city, files, model, dispatch_url, tokens, speed_factor)
+        # Recordings stay in the dock's state folder until dispatch has verified their upload.
+        settings["video"]["recording"] = {"dir": files.edge_state(dock.id) / "recordings"}
     return settings
 
 

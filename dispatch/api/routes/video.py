@@ -107,11 +107,13 @@ async def ingest(ws: WebSocket, dock_id: str) -> None:
             if data is None:
                 continue
             try:
-                rt.video.ingest(dock_id, data)
+                header = rt.video.ingest(dock_id, data)
             except ProtocolError as exc:
                 if time.monotonic() - last_warning > 5.0:
                     last_warning = time.monotonic()
                     logger.warning("refused a video frame from %s: %s", dock_id, exc)
+                continue
+            await rt.flights.on_frame(header)
     finally:
         channel.ingests -= 1
         rt.video.release(dock_id)
