@@ -113,6 +113,15 @@ class Metrics:
             registry=r,
         )
         self.audit = Counter("dispatch_audit_rows", "Audit rows written", registry=r)
+        self.refused = Counter(
+            "dispatch_http_refused",
+            "Requests refused before they reached a route",
+            ["code"],
+            registry=r,
+        )
+        self.login_failures = Counter(
+            "dispatch_login_failures", "Failed sign-ins (audited in summary rows)", registry=r
+        )
 
     def observe_frame(self, dock_id: str, header: FrameHeader, size: int) -> None:
         """Count one received video frame; a keyframe also updates the edge's uplink gauges."""

@@ -19,9 +19,16 @@ from dispatch.bus import Bus, MqttBus, dispatch_broker
 from dispatch.choice import Chooser
 from dispatch.commander import Commander
 from dispatch.config import DispatchSettings
+from dispatch.docks import DockRegistry
+from dispatch.evidence.flights import FlightLog
+from dispatch.evidence.retention import RetentionJob
+from dispatch.evidence.store import LocalFolderStore
+from dispatch.evidence.uploads import UploadService
 from dispatch.fleet import Fleet
 from dispatch.incidents import IncidentService
 from dispatch.ingest import SUBSCRIPTIONS, Ingest
+from dispatch.launch import LaunchWatch
+from dispatch.limits import LoginGuard, RequestLimits
 from dispatch.metrics import Metrics
 from dispatch.recorder import Recorder
 from dispatch.store.sql import SqlStore
@@ -82,22 +89,42 @@ class Runtime:
         self.incidents = IncidentService(
             self.store, self.fleet, self.chooser, self.commander, cfg, self.metrics
         )
+        self.launches = LaunchWatch(self.incidents, self.spawn, cfg.airborne_deadline_s)
+        self.incidents.on_assigned = self.launches.start
         self.recorder = Recorder(
-            self.store, self.incidents, self.commander, self.metrics, spawn=self.spawn
+            self.store,
+            self.incidents,
+            self.commander,
+            self.metrics,
+            spawn=self.spawn,
+            launches=self.launches,
         )
+        self.docks = DockRegistry(settings.docks, allow_unsigned=settings.allow_unsigned_docks)
+        self.flights = FlightLog(self.fleet, self.recorder.put, settings.evidence.track_interval_s)
+        self.segments = LocalFolderStore(settings.evidence.dir)
+        self.uploads = UploadService(self.store, self.segments, settings.evidence)
+        self.retention = RetentionJob(self.store, self.segments, settings.retention)
         self.ingest = Ingest(
+            self.docks,
             self.fleet,
             self.commander,
             self.recorder,
             self.metrics,
             keep_samples=keep_samples,
             budgets=Budgets(cfg.dock_rate_per_s, cfg.dock_burst),
+            flights=self.flights,
         )
         self.video = VideoRelay(self.metrics)
         self.snapshots = Snapshots()
         self.auth = Authenticator(
-            settings.tokens, settings.secret.get_secret_value().encode(), settings.session_ttl_s
+            settings.tokens,
+            settings.secret.get_secret_value().encode(),
+            self.store,
+            session_ttl_s=settings.session_ttl_s,
+            link_max_ttl_s=settings.link_max_ttl_s,
         )
+        self.limits = RequestLimits(settings.limits)
+        self.logins = LoginGuard(settings.limits)
         self._stack: contextlib.AsyncExitStack | None = None
         self._group: asyncio.TaskGroup | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -113,6 +140,8 @@ class Runtime:
                 group.create_task(self.bus.run(self.ingest), name="mqtt"),
                 group.create_task(self.recorder.run(), name="recorder"),
             ]
+            if self.settings.retention.enabled:
+                self._tasks.append(group.create_task(self.retention.every(), name="retention"))
         except BaseException:
             await stack.aclose()
             raise

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from dispatch.api.routes import audit, auth, docks, events, incidents, map, video
+from dispatch.api.routes import audit, auth, docks, events, evidence, incidents, links, map, video
 from dispatch.models import ErrorPublic
 
 __all__ = ["api_router"]
@@ -15,8 +15,10 @@ ERROR: dict[str, Any] = {"model": ErrorPublic}
 COMMON: dict[int | str, dict[str, Any]] = {
     400: {**ERROR, "description": "Malformed request"},
     401: {**ERROR, "description": "No valid token, session or link"},
-    403: {**ERROR, "description": "Role or link does not allow this"},
+    403: {**ERROR, "description": "Role or link does not allow this, or another site's page"},
+    413: {**ERROR, "description": "Request body over the limit"},
     422: {**ERROR, "description": "Invalid field"},
+    429: {**ERROR, "description": "Too many requests or failed sign-ins; see Retry-After"},
 }
 EXTRA: dict[str, dict[int | str, dict[str, Any]]] = {
     "incidents": {
@@ -25,11 +27,20 @@ EXTRA: dict[str, dict[int | str, dict[str, Any]]] = {
         503: {**ERROR, "description": "Broker or store unavailable"},
         504: {**ERROR, "description": "The dock did not acknowledge in time"},
     },
+    "links": {
+        404: {**ERROR, "description": "No such incident or link"},
+        409: {**ERROR, "description": "The incident is closed"},
+    },
     "docks": {404: {**ERROR, "description": "No such dock"}},
     "video": {404: {**ERROR, "description": "No such incident or no video yet"}},
+    "evidence": {
+        404: {**ERROR, "description": "No such incident, upload or segment"},
+        409: {**ERROR, "description": "offset_mismatch or manifest_conflict"},
+        413: {**ERROR, "description": "Manifest, chunk or segment too large"},
+    },
 }
 
 api_router = APIRouter()
-for module in (incidents, docks, events, video, audit, auth, map):
+for module in (incidents, links, docks, events, video, evidence, audit, auth, map):
     tag = str(module.router.tags[0])
     api_router.include_router(module.router, responses={**COMMON, **EXTRA.get(tag, {})})

@@ -47,9 +47,28 @@ def _events_by_dock_and_time(conn: Connection) -> None:
     )
 
 
+def _sessions_and_links(conn: Connection) -> None:
+    t.metadata.create_all(conn, tables=[t.sessions, t.links])
+
+
+def _evidence(conn: Connection) -> None:
+    t.metadata.create_all(
+        conn,
+        tables=[
+            t.evidence_manifests,
+            t.evidence_segments,
+            t.track_points,
+            t.flights,
+            t.incident_holds,
+        ],
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _initial),
     Migration(2, "index events by dock and arrival", _events_by_dock_and_time),
+    Migration(3, "server-side sessions and officer links", _sessions_and_links),
+    Migration(4, "evidence uploads, flight log and track, legal holds", _evidence),
 )
 
 

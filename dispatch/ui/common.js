@@ -42,10 +42,6 @@ export function fmtTime(iso) {
   return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
 }
 
-export const STATUS_COLOURS = {
-  ready: "#1f9d55", busy: "#d68a00", not_ready: "#b7791f", stale: "#8a94a0", offline: "#c53030",
-};
-
 export function dockStatus(d) {
   if (d.availability === "offline") return "offline";
   if (d.stale) return "stale";
