@@ -56,7 +56,12 @@ ADAPTERS: dict[str, set[str]] = {
         "outrider.bench.video_fanout",
         "outrider.bench.video_throughput",
     },
-    "av": {"edge.video.h264", "edge.video.mp4", "dispatch.video_snapshot"},
+    "av": {
+        "edge.video.h264",
+        "edge.video.mp4",
+        "dispatch.video_snapshot",
+        "dispatch.evidence.release",
+    },
     # the `ultralytics` extra: each importer degrades to a coded error when it is missing
     "ultralytics": {
         "edge.detect.export",

@@ -106,6 +106,7 @@ def content_security_policy(tile_url: str) -> str:
     return (
         "default-src 'self'; script-src 'self'; style-src 'self'; "
         f"img-src 'self' data: blob:{tiles}; connect-src 'self'; font-src 'self'; "
+        "media-src 'self' blob:; "  # the video player's fallback plays MSE from a blob: URL
         "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     )
 

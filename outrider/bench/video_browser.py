@@ -91,7 +91,11 @@ async def _measure(
             page = await context.new_page()
             await page.goto(f"{base}/healthz")
             await page.evaluate(OPEN_PLAYER, DOCK)
-            await page.wait_for_function("window.player.frames >= 15", timeout=60_000)
+            async with asyncio.timeout(60):  # polled from here: the page's policy forbids eval
+                while True:
+                    if await page.evaluate("window.player.frames") >= 15:
+                        break
+                    await asyncio.sleep(0.1)
             await asyncio.sleep(2.0)  # warm-up
             start = await page.evaluate("(window.player.latencies = [], window.player.frames)")
             await asyncio.sleep(seconds)

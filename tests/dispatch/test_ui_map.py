@@ -18,7 +18,6 @@ from basemap.style import NO_DATA, ROADS
 from dispatch.config import DispatchSettings
 from tests.dispatch.conftest import TOKENS, RunningDispatch
 from tests.dispatch.test_incidents_api import docks_seen
-from tests.dispatch.test_ui import browser, chromium  # noqa: F401  (fixtures)
 
 STATION = (60.17162, 24.94059)
 # Loaded, and faded in: Leaflet fades each new tile from transparent.
@@ -58,7 +57,7 @@ async def test_the_control_room_draws_the_offline_street_map_and_raises_where_cl
     helsinki: City,
     helsinki_tiles: Path,
     edge_factory: Any,
-    browser: Any,  # noqa: F811
+    browser: Any,
     tmp_path: Path,
 ) -> None:
     settings = make_settings(

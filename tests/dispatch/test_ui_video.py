@@ -79,6 +79,17 @@ async def sortie(service: RunningDispatch, edge_factory: Any) -> AsyncIterator[d
         yield r.json()
 
 
+async def until(page: Any, expression: str, limit_s: float = 10.0) -> None:
+    """Wait until ``expression`` is true in the page. Polled from here: Playwright's own waits
+    evaluate strings inside the page, which its content security policy (rightly) forbids, and
+    these tests run the pages under their real policy."""
+    async with asyncio.timeout(limit_s):
+        while True:
+            if await page.evaluate(expression):
+                return
+            await asyncio.sleep(0.05)
+
+
 async def picture_signature(page: Any) -> list[int]:
     """A coarse fingerprint of what the player's picture shows now."""
     return await page.evaluate(  # type: ignore[no-any-return]
@@ -99,7 +110,7 @@ async def open_room(page: Any, service: RunningDispatch) -> Any:
     await page.fill("#login-token", TOKENS["dispatcher"])
     await page.click("#login-submit")
     await page.click("#incident-list li:has-text('assault')")
-    await page.wait_for_function("document.querySelector('#inc-dock').textContent === 'near'")
+    await until(page, "document.querySelector('#inc-dock').textContent === 'near'", 10)
     return page
 
 
@@ -111,9 +122,9 @@ async def test_the_control_room_plays_the_sorties_h264_video_live(
         edge_video(dispatch_service, "near"),
     ):
         page = await open_room(await browser.new_page(**ROOM), dispatch_service)
-        await page.wait_for_function(f"{FRAMES} >= 10", timeout=30000)
+        await until(page, f"{FRAMES} >= 10", 30)
         first, frames_then = await picture_signature(page), await page.evaluate(FRAMES)
-        await page.wait_for_function(f"{FRAMES} >= {frames_then + 15}", timeout=20000)
+        await until(page, f"{FRAMES} >= {frames_then + 15}", 20)
         assert await picture_signature(page) != first, "the picture changes"
         figures = await stats(page)
         assert figures["mode"] == "webcodecs", "Chromium decodes H.264 with WebCodecs"
@@ -125,7 +136,7 @@ async def test_the_control_room_plays_the_sorties_h264_video_live(
         boxes = """(() => { const c = document.querySelector('#video .pl-layer');
           const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
           let n = 0; for (let i = 3; i < d.length; i += 4) n += d[i] > 0; return n; })()"""
-        await page.wait_for_function(f"{PLAYER}.lastHeader.objects.length > 0", timeout=20000)
+        await until(page, f"{PLAYER}.lastHeader.objects.length > 0", 20)
         assert await page.evaluate(boxes) > 0
         await page.click("#video .pl-toggle")
         assert await page.evaluate(boxes) == 0, "boxes and HUD switched off"
@@ -146,7 +157,7 @@ async def test_the_officer_view_plays_the_redacted_stream_on_a_phone(
         ).json()
         phone = await browser.new_page(**PHONE)
         await phone.goto(link["url"])
-        await phone.wait_for_function(f"{FRAMES} >= 15", timeout=30000)
+        await until(phone, f"{FRAMES} >= 15", 30)
         figures = await stats(phone)
         assert figures["mode"] == "webcodecs" and figures["p95"] < 2000, figures
         assert await phone.evaluate(f"{PLAYER}.lastHeader.rendition") == "redacted"
@@ -173,19 +184,22 @@ async def test_a_late_joiner_has_a_picture_at_once_and_a_stalled_viewer_slows_no
             sock=small_socket(dispatch_service.port),
         ):  # a viewer that has stopped reading
             page = await open_room(await browser.new_page(**ROOM), dispatch_service)
-            await page.wait_for_function(f"{FRAMES} >= 1", timeout=10000)
+            await until(page, f"{FRAMES} >= 1", 10)
             joined = await stats(page)
             interval_ms = 1000 * video.config.h264.keyframe_interval_s
             assert joined["firstPaintMs"] < interval_ms, joined["firstPaintMs"]
-            stalled = min(channel.viewers, key=lambda v: v.id)  # the first to join
+            stalled, watching = sorted(channel.viewers, key=lambda v: v.id)  # in joining order
             await wait_for(lambda: stalled.skips >= 1, limit_s=30)  # its buffers are full
-            start = await page.evaluate(FRAMES)
+            arrived, sent = channel.frames_in, watching.frames_sent
+            painted = await page.evaluate(FRAMES)
             await asyncio.sleep(4.0)
-            painted = await page.evaluate(FRAMES) - start
+            arrived, sent = channel.frames_in - arrived, watching.frames_sent - sent
+            painted = await page.evaluate(FRAMES) - painted
             figures = await stats(page)
-        encoded = video.stats.encoded
     assert stalled.frames_dropped > 0, "the stalled viewer skipped ahead"
-    assert painted >= 4.0 * min(video.stats.fps, 15) * 0.7, (painted, video.stats.fps, encoded)
+    # every frame that arrived went on to the page (raw, its rendition: half of what arrived)
+    assert sent >= arrived / 2 - 2 and watching.skips == 0, (sent, arrived, watching.skips)
+    assert painted > 0.5 * sent, (painted, sent)  # drawn, as fast as the page's CPU allows
     recent = sorted(figures["latencies"][-40:])
     assert recent[int(0.95 * (len(recent) - 1))] < 1000, recent
 
@@ -209,7 +223,7 @@ async def test_without_webcodecs_the_page_falls_back_and_still_paints(
         context = await browser.new_context(**ROOM)
         await context.add_init_script(";".join(f"delete window.{name}" for name in hide.split()))
         page = await open_room(await context.new_page(), dispatch_service)
-        await page.wait_for_function(f"{FRAMES} >= {painted}", timeout=30000)
+        await until(page, f"{FRAMES} >= {painted}", 30)
         figures = await stats(page)
         assert figures["mode"] == mode and figures["p50"] < 1500, figures
         await page.screenshot(path=str(ARTIFACTS / f"video-fallback-{mode}.png"))
@@ -224,8 +238,8 @@ async def test_the_jpeg_fallback_mode_plays_in_the_same_player(
         edge_video(dispatch_service, "near", codec="jpeg"),
     ):
         page = await open_room(await browser.new_page(**ROOM), dispatch_service)
-        await page.wait_for_function(f"{FRAMES} >= 10", timeout=30000)
+        await until(page, f"{FRAMES} >= 10", 30)
         first = await picture_signature(page)
-        await page.wait_for_function(f"{FRAMES} >= 20", timeout=20000)
+        await until(page, f"{FRAMES} >= 20", 20)
         assert await picture_signature(page) != first
         assert "JPEG" in await page.inner_text("#video-stats")

@@ -197,7 +197,7 @@ async def test_the_edges_bitrate_ladder_shows_in_the_metrics(
         await ingest.send(clip.next()[0])
         channel = dispatch_service.runtime.video.channel("dock-01")
         await wait_for(lambda: channel.frames_in == 2)
-    async with dispatch_service.client(None) as http:
+    async with dispatch_service.client("admin") as http:
         text = (await http.get("/metrics")).text
     assert 'dispatch_video_uplink_level{dock_id="dock-01"} 2.0' in text
     assert 'dispatch_video_uplink_target_kbps{dock_id="dock-01",rendition="raw"} 612.0' in text

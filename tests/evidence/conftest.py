@@ -38,13 +38,21 @@ async def record_sortie(root: Path, model: Path, photos: list[Path], frames: int
     """Record ``frames`` frames of a sortie with the real pipeline; its folder."""
     detector = load_detector(AutoDetectorConfig(model=model))
     cfg = VideoConfig.model_validate(
-        {"fps": 20, "recording": {"dir": str(root), "segment_s": 0.4}, "width": 640, "height": 480}
+        {
+            "fps": 20,
+            "recording": {"dir": str(root), "segment_s": 0.4},
+            "h264": {"keyframe_interval_s": 0.4},  # segments are cut at keyframes
+            "width": 640,
+            "height": 480,
+        }
     )
     seen = asyncio.Event()
     count = 0
 
     class Sink:
-        def offer(self, rendition: str, data: bytes, t: float) -> None:
+        link = None
+
+        def offer(self, rendition: str, data: bytes, t: float, key: bool) -> None:
             nonlocal count
             count += rendition == "raw"
             if count >= frames:

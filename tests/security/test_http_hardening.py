@@ -9,9 +9,16 @@ from typing import Any
 
 import pytest
 
-from tests.dispatch.conftest import TOKENS, RunningDispatch, bearer, wait_for
+from tests.dispatch.conftest import (
+    ARTIFACTS,
+    TOKENS,
+    RunningDispatch,
+    bearer,
+    browser,
+    chromium,
+    wait_for,
+)
 from tests.dispatch.test_incidents_api import INCIDENT, docks_seen, near
-from tests.dispatch.test_ui import ARTIFACTS, browser, chromium
 from tests.dispatch.test_video import frame, ws
 
 __all__ = ["browser", "chromium"]
