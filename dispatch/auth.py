@@ -140,10 +140,17 @@ class Authenticator:
             raise AuthError("session's token was revoked")
         return self._principal(found)
 
-    def issue_link(self, incident_id: str, ttl_s: float) -> tuple[str, float]:
-        """A view-link token for one incident and its expiry (UNIX seconds)."""
+    def issue_link(self, incident_id: str, ttl_s: float, *, raw: bool = False) -> tuple[str, float]:
+        """A view-link token for one incident and its expiry (UNIX seconds).
+
+        ``raw`` links (issued under a sharing agreement that lets raw video cross) see the raw
+        rendition; every other link sees the redacted one.
+        """
         exp = time.time() + ttl_s
-        return self._sign("link", {"inc": incident_id, "exp": exp}), exp
+        claims: dict[str, Any] = {"inc": incident_id, "exp": exp}
+        if raw:
+            claims["raw"] = True
+        return self._sign("link", claims), exp
 
     def link(self, token: str) -> Principal:
         """The officer holding a view link.
@@ -153,4 +160,5 @@ class Authenticator:
         """
         claims = self._read("link", token)
         incident_id = str(claims.get("inc"))
-        return Principal(f"link:{incident_id}", "viewer", False, None, incident_id)
+        raw = claims.get("raw") is True
+        return Principal(f"link:{incident_id}", "viewer", raw, None, incident_id)

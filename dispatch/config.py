@@ -20,6 +20,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from dispatch.interop.config import InteropConfig
 from edge.errors import ConfigError
 from edge.patterns.registry import OnSceneSetting, dispatch_on_scene
 
@@ -157,6 +158,7 @@ class DispatchSettings(BaseSettings):
     airspace: AirspaceConfig = AirspaceConfig()
     map: MapConfig = MapConfig()
     tokens: list[TokenConfig] = Field(default_factory=list)
+    interop: InteropConfig = InteropConfig()
 
     @model_validator(mode="after")
     def _safe_outside_development(self) -> DispatchSettings:
@@ -201,6 +203,15 @@ def _relative_to(base: Path, data: dict[str, Any]) -> dict[str, Any]:
     if isinstance(airspace, dict) and isinstance(airspace.get("no_fly"), list):
         zones = [fix(z) if isinstance(z, str) else z for z in airspace["no_fly"]]
         out["airspace"] = {**airspace, "no_fly": zones}
+    interop = out.get("interop")
+    if isinstance(interop, dict) and isinstance(interop.get("folders"), list):
+        folders = [
+            {**f, "path": fix(f["path"])}
+            if isinstance(f, dict) and isinstance(f.get("path"), str)
+            else f
+            for f in interop["folders"]
+        ]
+        out["interop"] = {**interop, "folders": folders}
     return out
 
 

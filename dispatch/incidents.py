@@ -11,7 +11,7 @@ import logging
 import secrets
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.exc import IntegrityError
 
@@ -38,7 +38,7 @@ from dispatch.store.sql import SqlStore, Tx
 from edge.geo import LatLon
 from edge.protocol import Ack, DispatchBody, GeoPoint, RetaskBody, now_utc
 
-__all__ = ["IncidentService"]
+__all__ = ["IncidentService", "RemoteSorties"]
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +53,24 @@ async def note(tx: Tx, incident_id: str, kind: str, type_: str, text: str, **kw:
     await tx.add_timeline(
         incident_id, at=kw.pop("at", now_utc()), kind=kind, type=type_, text=text, **kw
     )
+
+
+class RemoteSorties(Protocol):
+    """Sorties flown by a neighbouring force's dock (mutual aid), as the service sees them."""
+
+    async def no_dock(
+        self, incident: IncidentRecord, reasons: list[DockReason], actor: str
+    ) -> IncidentRecord | None:
+        """Ask a neighbour when no dock of ours can go; the incident if one took it."""
+        ...
+
+    async def recall(self, incident: IncidentRecord, actor: str) -> CommandPublic | None:
+        """Recall a neighbour's drone out on the incident; ``None`` if none is."""
+        ...
+
+    async def close(self, incident: IncidentRecord, actor: str) -> None:
+        """Tell a neighbour flying for the incident that it is closed."""
+        ...
 
 
 class IncidentService:
@@ -82,6 +100,7 @@ class IncidentService:
         self.commander = commander
         self.config = config
         self.metrics = metrics
+        self.remote: RemoteSorties | None = None
         self._reserved: dict[str, tuple[str, float]] = {}
 
     # -- reservations: a dock just sent is not offered to the next incident -------------
@@ -104,11 +123,14 @@ class IncidentService:
 
     # -- raising and dispatching --------------------------------------------------------
 
-    async def create(self, req: IncidentCreate, actor: str) -> tuple[IncidentRecord, bool]:
+    async def create(
+        self, req: IncidentCreate, actor: str, *, docks: frozenset[str] | None = None
+    ) -> tuple[IncidentRecord, bool]:
         """Raise an incident and dispatch it; ``(incident, created)``.
 
         Idempotent on ``cad_ref``: a known reference returns the incident as it is, and is
-        dispatched again only when no dock has it yet.
+        dispatched again only when no dock has it yet. ``docks`` limits the choice (the docks
+        a sharing agreement lends a neighbour).
 
         Raises:
             NoDockError: no dock took it (the incident is kept, ``unassigned``).
@@ -118,7 +140,7 @@ class IncidentService:
             if existing is not None:
                 if existing.status is not IncidentStatus.UNASSIGNED:
                     return existing, False
-                return await self.dispatch(existing, actor), False
+                return await self.dispatch(existing, actor, only=docks), False
         now = now_utc()
         values = {
             "id": new_incident_id(now),
@@ -158,7 +180,7 @@ class IncidentService:
             if again is None:
                 raise
             return again, False
-        return await self.dispatch(record, actor), True
+        return await self.dispatch(record, actor, only=docks), True
 
     def mission(self, incident: IncidentRecord) -> Mission:
         """What the incident asks of a drone: what dock choice prices and the command carries."""
@@ -216,6 +238,7 @@ class IncidentService:
         incident: IncidentRecord,
         actor: str,
         exclude: dict[str, DockReason] | None = None,
+        only: frozenset[str] | None = None,
     ) -> IncidentRecord:
         """Send the best dock; on refusal or silence, the next best, up to ``max_attempts``.
 
@@ -223,12 +246,19 @@ class IncidentService:
             incident: the incident to send a dock to.
             actor: who asked, for the audit log.
             exclude: docks not to try, with the reason (e.g. one that failed its preflight).
+            only: when given, the docks that may be tried (the others are excluded).
 
         Raises:
             NoDockError: when no dock took it; the incident is left ``unassigned``.
         """
         mission = self.mission(incident)
         reserved = {**self.reserved(), **(exclude or {})}
+        if only is not None:
+            for view in self.fleet:
+                if view.dock_id not in only:
+                    reserved[view.dock_id] = DockReason(
+                        view.dock_id, "not_lent", "not lent under the sharing agreement"
+                    )
         options = self.chooser.choose(mission, k=self.config.max_attempts, exclude=reserved)
         tried: dict[str, DockReason] = {}
         for n, option in enumerate(options, start=1):
@@ -299,6 +329,10 @@ class IncidentService:
             )
             await tx.audit(actor, "incident.unassigned", incident.id, detail, now_utc())
         self.metrics.incidents.labels("unassigned").inc()
+        if self.remote is not None:
+            taken = await self.remote.no_dock(incident, reasons, actor)
+            if taken is not None:
+                return taken
         raise NoDockError(
             f"no dock can take incident {incident.id}", docks=reasons, incident_id=incident.id
         )
@@ -362,8 +396,13 @@ class IncidentService:
         ), ack
 
     async def recall(self, incident_id: str, actor: str) -> CommandPublic:
-        """Send the incident's drone home now."""
-        result, _ = await self._command(await self.get(incident_id), "recall", None, actor)
+        """Send the incident's drone home now (a neighbour's, through its dispatch)."""
+        incident = await self.get(incident_id)
+        if self.remote is not None:
+            remote = await self.remote.recall(incident, actor)
+            if remote is not None:
+                return remote
+        result, _ = await self._command(incident, "recall", None, actor)
         return result
 
     async def retask(self, incident_id: str, req: RetaskCreate, actor: str) -> CommandPublic:
@@ -394,6 +433,8 @@ class IncidentService:
                 await self._command(incident, "recall", None, actor)
             except (CommandError, ConflictError) as exc:
                 logger.warning("closing %s: recall failed: %s", incident.id, exc)
+        if self.remote is not None:
+            await self.remote.close(incident, actor)
         now = datetime.now(UTC)
         async with self.store.tx() as tx:
             record = await tx.update_incident(

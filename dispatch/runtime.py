@@ -22,6 +22,12 @@ from dispatch.config import DispatchSettings
 from dispatch.fleet import Fleet
 from dispatch.incidents import IncidentService
 from dispatch.ingest import SUBSCRIPTIONS, Ingest
+from dispatch.interop.aid import MutualAid
+from dispatch.interop.folder import FolderWatcher
+from dispatch.interop.intake import CadIntake
+from dispatch.interop.lend import Lender
+from dispatch.interop.updates import UpdateHub
+from dispatch.interop.webhooks import Webhooks
 from dispatch.metrics import Metrics
 from dispatch.recorder import Recorder
 from dispatch.store.sql import SqlStore
@@ -96,9 +102,23 @@ class Runtime:
         self.auth = Authenticator(
             settings.tokens, settings.secret.get_secret_value().encode(), settings.session_ttl_s
         )
+        self._interop(settings)
         self._stack: contextlib.AsyncExitStack | None = None
         self._group: asyncio.TaskGroup | None = None
         self._tasks: list[asyncio.Task[None]] = []
+
+    def _interop(self, settings: DispatchSettings) -> None:
+        """CAD intake, the update stream and its webhooks, and mutual aid, wired once."""
+        cfg = settings.interop
+        self.updates = UpdateHub(self.store)
+        self.webhooks = Webhooks(self.store, cfg)
+        self.updates.sinks.append(self.webhooks.enqueue)
+        self.intake = CadIntake(self.store, self.incidents, cfg)
+        replay = self.intake.replay  # one memory of signatures for every signed endpoint
+        self.aid = MutualAid(self.store, cfg, replay)
+        self.incidents.remote = self.aid
+        self.lender = Lender(self.store, self.incidents, self.webhooks, self.auth, cfg, replay)
+        self.folders = [FolderWatcher(folder, self.intake) for folder in cfg.folders]
 
     async def __aenter__(self) -> Self:
         if self._stack is not None:
@@ -110,6 +130,9 @@ class Runtime:
             self._tasks = [
                 group.create_task(self.bus.run(self.ingest), name="mqtt"),
                 group.create_task(self.recorder.run(), name="recorder"),
+                group.create_task(self.updates.run(), name="updates"),
+                group.create_task(self.webhooks.run(), name="webhooks"),
+                *(group.create_task(f.run(), name=f"folder:{f.folder.path}") for f in self.folders),
             ]
         except BaseException:
             await stack.aclose()

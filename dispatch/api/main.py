@@ -6,7 +6,18 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from dispatch.api.routes import audit, auth, docks, events, incidents, map, video
+from dispatch.api.routes import (
+    aid,
+    audit,
+    auth,
+    cad,
+    docks,
+    events,
+    incidents,
+    map,
+    subscriptions,
+    video,
+)
 from dispatch.models import ErrorPublic
 
 __all__ = ["api_router"]
@@ -27,9 +38,23 @@ EXTRA: dict[str, dict[int | str, dict[str, Any]]] = {
     },
     "docks": {404: {**ERROR, "description": "No such dock"}},
     "video": {404: {**ERROR, "description": "No such incident or no video yet"}},
+    "subscriptions": {404: {**ERROR, "description": "No such subscription or delivery"}},
+    "aid": {404: {**ERROR, "description": "No such incident under the agreement"}},
 }
 
 api_router = APIRouter()
-for module in (incidents, docks, events, video, audit, auth, map):
-    tag = str(module.router.tags[0])
-    api_router.include_router(module.router, responses={**COMMON, **EXTRA.get(tag, {})})
+for router in (
+    incidents.router,
+    docks.router,
+    events.router,
+    video.router,
+    audit.router,
+    auth.router,
+    map.router,
+    cad.router,
+    subscriptions.router,
+    subscriptions.stream_router,
+    aid.router,
+):
+    tag = str(router.tags[0])
+    api_router.include_router(router, responses={**COMMON, **EXTRA.get(tag, {})})

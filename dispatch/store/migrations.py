@@ -47,9 +47,14 @@ def _events_by_dock_and_time(conn: Connection) -> None:
     )
 
 
+def _interop(conn: Connection) -> None:
+    t.metadata.create_all(conn, tables=[t.cad_inbox, t.subscriptions, t.deliveries, t.aid_requests])
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _initial),
     Migration(2, "index events by dock and arrival", _events_by_dock_and_time),
+    Migration(3, "CAD inbox, webhook subscriptions and deliveries, mutual aid", _interop),
 )
 
 
