@@ -4,8 +4,8 @@ The CAD system writes one document per file into the watched folder (writing und
 starting with ``.`` and renaming when done, or simply writing it whole: a file is taken once
 its size has stopped changing). Each file goes through the same intake as the webhook and
 then moves to ``done/`` or, when refused, to ``rejected/`` with a ``.reason`` file beside
-it; the inbox keeps a copy either way. A file that cannot be read stays where it is and is
-tried again, so nothing is lost to a passing error.
+it; the inbox keeps a copy either way. A file that cannot be read, or arrives while the store
+is away, stays where it is and is tried again, so nothing is lost to a passing error.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path
 from dispatch.interop.cad.base import MAX_DOCUMENT_BYTES
 from dispatch.interop.config import FolderConfig
 from dispatch.interop.intake import CadIntake
+from dispatch.service_errors import UnavailableError
 from edge.errors import OutriderError
 
 __all__ = ["FolderWatcher"]
@@ -65,6 +66,9 @@ class FolderWatcher:
                 continue
             try:
                 await self.intake.document(self.folder.adapter, self.folder.source, body)
+            except UnavailableError as exc:
+                logger.warning("cannot take %s now (%s); trying again", path.name, exc)
+                continue
             except OutriderError as exc:
                 (self.rejected / f"{path.name}.reason").write_text(f"{exc.code}: {exc.reason}\n")
                 os.replace(path, self.rejected / path.name)

@@ -27,6 +27,7 @@ from tests.dispatch.conftest import (  # noqa: F401  (fixtures, used by name)
     keys,
     make_settings,
     public_key,
+    wait_for,
 )
 
 EXAMPLES = Path(__file__).parent / "examples"
@@ -52,11 +53,15 @@ def cad_headers(adapter: str, body: bytes, **kw: Any) -> dict[str, str]:
 async def post_cad(
     client: httpx.AsyncClient, adapter: str, body: bytes, **kw: Any
 ) -> httpx.Response:
-    return await client.post(f"/api/v1/cad/{adapter}", content=body, headers=cad_headers(adapter, body, **kw))
+    return await client.post(
+        f"/api/v1/cad/{adapter}", content=body, headers=cad_headers(adapter, body, **kw)
+    )
 
 
 @pytest.fixture
-def interop_settings(make_settings: Callable[..., DispatchSettings]) -> Callable[..., DispatchSettings]:
+def interop_settings(
+    make_settings: Callable[..., DispatchSettings],  # noqa: F811 (the fixture of that name)
+) -> Callable[..., DispatchSettings]:
     """Settings with the two CAD systems and quick webhook retries."""
 
     def make(**interop: Any) -> DispatchSettings:
@@ -109,9 +114,7 @@ class Receiver:
     async def __aenter__(self) -> Receiver:
         group = await self._stack.enter_async_context(asyncio.TaskGroup())
         group.create_task(self.server.serve())
-        async with asyncio.timeout(10):
-            while not self.server.started:
-                await asyncio.sleep(0.02)
+        await wait_for(lambda: self.server.started)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -159,11 +159,17 @@ async def test_generic_json_raises_updates_and_closes_by_reference(
 
     r = await post_cad(cad_service.http, "generic", doc(lat=51.51, lon=-0.09, type="fire"))
     assert r.status_code == 201 and r.json()["incident"]["status"] == "unassigned", r.text
-    r = await post_cad(cad_service.http, "generic", doc(action="update", lat=51.51, lon=-0.09, type="fire", priority=1))
+    r = await post_cad(
+        cad_service.http,
+        "generic",
+        doc(action="update", lat=51.51, lon=-0.09, type="fire", priority=1),
+    )
     assert r.status_code == 200 and r.json()["incident"]["priority"] == 1, r.text
     r = await post_cad(cad_service.http, "generic", doc(action="close"))
     assert r.status_code == 200 and r.json()["incident"]["status"] == "closed", r.text
-    r = await post_cad(cad_service.http, "generic", json.dumps({"ref": "NOPE", "action": "close"}).encode())
+    r = await post_cad(
+        cad_service.http, "generic", json.dumps({"ref": "NOPE", "action": "close"}).encode()
+    )
     assert (r.status_code, r.json()["code"]) == (404, "not_found")
     r = await post_cad(cad_service.http, "generic", doc(type="fire"))
     assert (r.status_code, r.json()["code"]) == (422, "no_location")

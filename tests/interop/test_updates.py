@@ -8,7 +8,6 @@ import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-
 from dispatch.config import DispatchSettings
 from dispatch.interop.cad import EidoAdapter
 from dispatch.interop.signing import ReplayGuard
@@ -50,7 +49,10 @@ async def test_webhooks_are_retried_until_the_receiver_recovers_and_each_update_
         failed = [s for _, _, s in receiver.received if s != 200]
         assert len(failed) == 3
         feature = accepted[-1][1]
-        assert feature["type"] == "Feature" and feature["geometry"]["coordinates"] == [-0.0901, 51.5068]
+        assert feature["type"] == "Feature" and feature["geometry"]["coordinates"] == [
+            -0.0901,
+            51.5068,
+        ]
         assert feature["properties"]["status"] == "closed"
         guard = ReplayGuard(300)
         for headers, body_bytes, status in receiver.received:
@@ -65,8 +67,13 @@ async def test_webhooks_are_retried_until_the_receiver_recovers_and_each_update_
 async def test_a_receiver_that_never_recovers_is_dead_lettered_and_can_be_retried(
     interop_settings: Callable[..., DispatchSettings],
 ) -> None:
-    settings = interop_settings(webhooks={"backoff_s": 0.05, "backoff_max_s": 0.1, "max_attempts": 3})
-    async with RunningDispatch(settings) as service, Receiver(fail_first=10**6, status=500) as receiver:
+    settings = interop_settings(
+        webhooks={"backoff_s": 0.05, "backoff_max_s": 0.1, "max_attempts": 3}
+    )
+    async with (
+        RunningDispatch(settings) as service,
+        Receiver(fail_first=10**6, status=500) as receiver,
+    ):
         await subscribe(service, receiver.url, format="eido")
         await service.http.post("/api/v1/incidents", json=SCENE)
         async with service.client("admin") as admin:
@@ -83,7 +90,6 @@ async def test_a_receiver_that_never_recovers_is_dead_lettered_and_can_be_retrie
             assert r.status_code == 200
             await wait_for(lambda: receiver.accepted(), limit_s=10)
         # The EIDO rendition reads back through Outrider's own EIDO adapter.
-        [(headers, _)] = receiver.accepted()[:1]
         body = receiver.received[0][1]
         message = EidoAdapter().parse(body)
         assert message.ref.startswith("urn:emergency:uid:incidentid:INC-")
