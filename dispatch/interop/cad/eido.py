@@ -84,9 +84,11 @@ def _refs(value: object) -> list[str]:
 def _location(doc: dict[str, Any], incident: dict[str, Any]) -> tuple[float, float]:
     locations = [loc for name in LOCATION_LISTS for loc in _objects(doc.get(name))]
     wanted = set(_refs(incident.get("locationReference")))
-    ordered = [loc for loc in locations if loc.get("$id") in wanted] + [
-        loc for loc in locations if loc.get("$id") not in wanted
-    ]
+
+    def referenced(loc: dict[str, Any]) -> bool:
+        return str(loc.get("$id")) in wanted
+
+    ordered = sorted(locations, key=lambda loc: not referenced(loc))  # stable: order kept
     civic = False
     for loc in ordered:
         pidf = loc.get("locationByValue")
