@@ -11,7 +11,7 @@ import logging
 import secrets
 import time
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
@@ -27,6 +27,7 @@ from dispatch.models import (
     IncidentStatus,
     RetaskCreate,
 )
+from dispatch.remote import RemoteSorties
 from dispatch.service_errors import (
     CommandError,
     ConflictError,
@@ -38,7 +39,7 @@ from dispatch.store.sql import SqlStore, Tx
 from edge.geo import LatLon
 from edge.protocol import Ack, DispatchBody, GeoPoint, RetaskBody, now_utc
 
-__all__ = ["IncidentService", "RemoteSorties"]
+__all__ = ["IncidentService"]
 
 logger = logging.getLogger(__name__)
 
@@ -53,24 +54,6 @@ async def note(tx: Tx, incident_id: str, kind: str, type_: str, text: str, **kw:
     await tx.add_timeline(
         incident_id, at=kw.pop("at", now_utc()), kind=kind, type=type_, text=text, **kw
     )
-
-
-class RemoteSorties(Protocol):
-    """Sorties flown by a neighbouring force's dock (mutual aid), as the service sees them."""
-
-    async def no_dock(
-        self, incident: IncidentRecord, reasons: list[DockReason], actor: str
-    ) -> IncidentRecord | None:
-        """Ask a neighbour when no dock of ours can go; the incident if one took it."""
-        ...
-
-    async def recall(self, incident: IncidentRecord, actor: str) -> CommandPublic | None:
-        """Recall a neighbour's drone out on the incident; ``None`` if none is."""
-        ...
-
-    async def close(self, incident: IncidentRecord, actor: str) -> None:
-        """Tell a neighbour flying for the incident that it is closed."""
-        ...
 
 
 class IncidentService:

@@ -139,27 +139,45 @@ class MutualAid:
                 why = "; ".join(f"{d.dock_id}: {d.reason}" for d in answer.docks)
                 text = f"{peer.name} cannot help: {answer.reason}" + (f" ({why})" if why else "")
                 await note(
-                    tx, incident.id, "dispatch", "aid_refused", text[:2000],
-                    code=answer.code, detail={"peer": peer.name, "docks": reasons},
-                )  # fmt: skip
+                    tx,
+                    incident.id,
+                    "dispatch",
+                    "aid_refused",
+                    text[:2000],
+                    code=answer.code,
+                    detail={"peer": peer.name, "docks": reasons},
+                )
                 return None
             dock = f"{peer.name}/{answer.dock_id}"
             video = answer.video.model_dump(mode="json") if answer.video else None
             await self.records.save(
-                tx, "asked", peer.name, incident.id,
-                status="accepted", remote_incident_id=answer.incident_id, dock_id=dock,
-                eta_s=answer.eta_s, video=video,
-            )  # fmt: skip
+                tx,
+                "asked",
+                peer.name,
+                incident.id,
+                status="accepted",
+                remote_incident_id=answer.incident_id,
+                dock_id=dock,
+                eta_s=answer.eta_s,
+                video=video,
+            )
             record = await tx.update_incident(
-                incident.id, status=IncidentStatus.DISPATCHED, dock_id=dock, eta_s=answer.eta_s,
+                incident.id,
+                status=IncidentStatus.DISPATCHED,
+                dock_id=dock,
+                eta_s=answer.eta_s,
                 updated_at=now_utc(),
-            )  # fmt: skip
+            )
             eta = f"; ETA {answer.eta_s:.0f} s" if answer.eta_s is not None else ""
             await note(
-                tx, incident.id, "dispatch", "dispatched",
+                tx,
+                incident.id,
+                "dispatch",
+                "dispatched",
                 f"{peer.name} accepted: its dock {answer.dock_id} is going{eta}",
-                dock_id=dock, detail={"peer": peer.name, "remote_incident_id": answer.incident_id},
-            )  # fmt: skip
+                dock_id=dock,
+                detail={"peer": peer.name, "remote_incident_id": answer.incident_id},
+            )
         return record
 
     async def _accepted(self, incident: IncidentRecord) -> tuple[PeerConfig, str] | None:

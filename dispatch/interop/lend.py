@@ -102,10 +102,14 @@ class Lender:
                 f"not in the agreement with {peer.name}: {why}", code="not_in_agreement"
             )
         create = IncidentCreate(
-            lat=asked.lat, lon=asked.lon, type=asked.type, priority=asked.priority,
-            description=asked.description, on_scene_s=asked.on_scene_s,
+            lat=asked.lat,
+            lon=asked.lon,
+            type=asked.type,
+            priority=asked.priority,
+            description=asked.description,
+            on_scene_s=asked.on_scene_s,
             cad_ref=aid_ref(peer.name, asked.id),
-        )  # fmt: skip
+        )
         try:
             record, created = await self.incidents.create(
                 create, actor, docks=frozenset(lend.docks)
@@ -116,15 +120,25 @@ class Lender:
         return await self._lent(peer, asked.id, record, created, base_url)
 
     async def _refused(
-        self, peer: PeerConfig, their_id: str, code: str, reason: str,
-        docks: Sequence[object], ours: str | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        peer: PeerConfig,
+        their_id: str,
+        code: str,
+        reason: str,
+        docks: Sequence[object],
+        ours: str | None = None,
+    ) -> None:
         reasons = [d.__dict__ for d in docks]
         async with self.store.tx() as tx:
             await self.records.save(
-                tx, "lent", peer.name, their_id, status="refused", reasons=reasons,
+                tx,
+                "lent",
+                peer.name,
+                their_id,
+                status="refused",
+                reasons=reasons,
                 remote_incident_id=ours,
-            )  # fmt: skip
+            )
             detail = {"code": code, "reason": reason, "docks": reasons}
             await tx.audit(f"force:{peer.name}", "aid.refused", their_id, detail, now_utc())
 
@@ -145,15 +159,26 @@ class Lender:
         )
         async with self.store.tx() as tx:
             await self.records.save(
-                tx, "lent", peer.name, their_id, status="accepted", remote_incident_id=record.id,
-                dock_id=record.dock_id, eta_s=record.eta_s,
-            )  # fmt: skip
+                tx,
+                "lent",
+                peer.name,
+                their_id,
+                status="accepted",
+                remote_incident_id=record.id,
+                dock_id=record.dock_id,
+                eta_s=record.eta_s,
+            )
             detail = {"incident_id": record.id, "dock_id": record.dock_id, "eta_s": record.eta_s}
             await tx.audit(f"force:{peer.name}", "aid.accepted", their_id, detail, now_utc())
         return AidAnswer(
-            accepted=True, force=self.config.force, incident_id=record.id,
-            status=record.status.value, dock_id=record.dock_id, eta_s=record.eta_s, video=video,
-        )  # fmt: skip
+            accepted=True,
+            force=self.config.force,
+            incident_id=record.id,
+            status=record.status.value,
+            dock_id=record.dock_id,
+            eta_s=record.eta_s,
+            video=video,
+        )
 
     async def _ours(self, peer: PeerConfig, incident_id: str) -> IncidentRecord:
         row = await self.records.find(

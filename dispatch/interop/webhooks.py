@@ -265,7 +265,7 @@ class Webhooks:
                     await conn.execute(
                         select(t.deliveries)
                         .where(c.status == "pending")
-                        .order_by(c.id)
+                        .order_by(c.update_id, c.id)
                         .limit(BATCH)
                     )
                 ).mappings()

@@ -25,8 +25,11 @@ def validate(path: Path) -> dict[str, object]:
         pytest.fail("the AsyncAPI parser is not installed: run `make node-tools` (npm ci)")
     done = subprocess.run(
         [node, str(NODE_TOOLS / "validate_asyncapi.mjs"), str(path)],
-        capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.stdout, done.stderr
     return dict(json.loads(done.stdout))
 

@@ -45,9 +45,12 @@ def read_or_refuse(parse: Callable[[bytes], CadMessage], body: bytes) -> CadMess
         message = parse(body)
     except ProtocolError as exc:
         assert exc.code in {
-            "malformed_json", "payload_too_large", "unsupported_document", "no_location",
+            "malformed_json",
+            "payload_too_large",
+            "unsupported_document",
+            "no_location",
             "invalid_field",
-        }, exc  # fmt: skip
+        }, exc
         return None
     assert 1 <= len(message.ref) <= 128
     if message.incident is not None:
