@@ -73,7 +73,16 @@ async def close(incident_id: str, request: Request, rt: RuntimeDep) -> IncidentP
 
 @router.get("/incidents/{incident_id}", response_model=list[AidRecordPublic])
 async def aid_of(incident_id: str, rt: RuntimeDep, who: Viewer) -> list[AidRecordPublic]:
-    """Every cross-force request about one of our incidents: asked of neighbours, or lent."""
+    """Every cross-force request about one of our incidents: asked of neighbours, or lent.
+
+    The neighbour's video link is shown only to a caller whose role may see its rendition
+    (a raw link to raw-video roles), as our own video routes decide.
+    """
     asked = await rt.aid.records.rows(direction="asked", incident_id=incident_id)
     lent = await rt.aid.records.rows(direction="lent", remote_incident_id=incident_id)
-    return asked + lent
+    return [
+        r.model_copy(update={"video": None})
+        if r.video is not None and r.video.rendition == "raw" and not who.raw_video
+        else r
+        for r in asked + lent
+    ]

@@ -7,7 +7,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import StreamingResponse
 
 from dispatch.api.deps import Admin, RuntimeDep, Viewer
@@ -53,7 +53,9 @@ async def deliveries(
 
 
 @router.post("/deliveries/{delivery_id}/retry", response_model=DeliveryPublic)
-async def retry(delivery_id: int, rt: RuntimeDep, who: Admin) -> DeliveryPublic:
+async def retry(
+    delivery_id: Annotated[int, Path(ge=1, le=2**53)], rt: RuntimeDep, who: Admin
+) -> DeliveryPublic:
     """Send a dead-lettered delivery again."""
     return await rt.webhooks.retry(delivery_id, who.actor)
 
@@ -103,7 +105,7 @@ async def stream(
     who: Viewer,
     format: Annotated[Format, Query()] = "geojson",
     incident_id: Annotated[str | None, Query(max_length=40)] = None,
-    last_event_id: Annotated[int | None, Header(ge=0)] = None,
+    last_event_id: Annotated[int | None, Header(ge=0, le=2**53)] = None,
 ) -> StreamingResponse:
     """Incident and sortie updates as Server-Sent Events (GeoJSON features or EIDO)."""
     events = _events(rt, request, format, incident_id, last_event_id or 0)
