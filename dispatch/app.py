@@ -14,7 +14,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dispatch.api import api_router
 from dispatch.api.error_handlers import install_handlers
-from dispatch.api.routes import ops, pages
+from dispatch.api.middleware import RequestGuard, SecurityHeaders
+from dispatch.api.routes import ops, pages, public
 from dispatch.metrics import Metrics
 from dispatch.runtime import Runtime
 from edge.protocol.video import API_PREFIX
@@ -77,12 +78,18 @@ def create_app(runtime: Runtime) -> FastAPI:
         summary="Incidents in, best dock out, fleet state, live video, timeline and audit log.",
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
+        docs_url=None,  # served by pages.api_docs from the package, not from a CDN
+        redoc_url=None,
+        max_body_size=runtime.settings.limits.max_body_bytes,
     )
     app.state.runtime = runtime
     install_handlers(app)
     app.include_router(api_router, prefix=API_PREFIX)
     app.include_router(ops.router)
     app.include_router(pages.router)
+    app.include_router(public.router)
     app.mount("/ui", StaticFiles(directory=pages.UI), name="ui")
+    app.add_middleware(RequestGuard, runtime=runtime)
     app.add_middleware(TimingMiddleware, metrics=runtime.metrics)
+    app.add_middleware(SecurityHeaders, tile_url=runtime.settings.map.tile_url)
     return app

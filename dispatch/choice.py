@@ -97,7 +97,7 @@ class Chooser:
 
     def _unavailable(self, view: DockView) -> DockReason | None:
         """Why dispatch cannot consider this dock at all (before asking the model)."""
-        if view.availability is Availability.OFFLINE:
+        if view.online is Availability.OFFLINE:
             return DockReason(view.dock_id, "offline", "dock reports offline")
         stale = view.stale_reason(self.fleet.clock(), self.fleet.stale_after_s)
         if stale:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 from pathlib import Path
 
@@ -25,9 +26,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     init.add_argument("--dir", type=Path, default=Path("state/keys"), help="where to write them")
     init.add_argument("--force", action="store_true", help="replace existing keys")
     init.set_defaults(func=_keys_init)
+    dock = actions.add_parser(
+        "dock", help="make a dock's Ed25519 key pair and its entry in dispatch's settings"
+    )
+    dock.add_argument("dock_id", help="the dock's id, as in its [dock] id")
+    dock.add_argument("--dir", type=Path, default=Path("state/keys"), help="where to write them")
+    dock.add_argument("--force", action="store_true", help="replace the dock's existing keys")
+    dock.add_argument(
+        "--register", type=Path, metavar="DISPATCH_TOML", help="append the entry to this file"
+    )
+    dock.set_defaults(func=_keys_dock)
     token = actions.add_parser("token", help="make an API token and its config entry")
     token.add_argument("--name", required=True)
-    token.add_argument("--role", required=True, choices=["admin", "dispatcher", "viewer", "edge"])
+    token.add_argument(
+        "--role", required=True, choices=["admin", "dispatcher", "viewer", "edge", "metrics"]
+    )
+    token.add_argument("--docks", help="edge tokens: the comma-separated docks it streams for")
     token.set_defaults(func=_keys_token)
 
     audit = sub.add_parser("audit", help="the hash-chained audit log")
@@ -58,12 +72,13 @@ def _settings(args: argparse.Namespace, **flags: object) -> object:
 
 def _dispatch(args: argparse.Namespace) -> int:
     from dispatch.config import DispatchSettings
-    from dispatch.logs import configure_logging
+    from dispatch.logs import configure_logging, remember_secrets
     from dispatch.service import serve
 
     settings = _settings(args, mqtt_url=args.mqtt, host=args.host, port=args.port)
     assert isinstance(settings, DispatchSettings)
     configure_logging(settings.log_format, args.log_level)
+    remember_secrets(settings)
     asyncio.run(serve(settings))
     return 0
 
@@ -78,13 +93,30 @@ def _keys_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def _keys_dock(args: argparse.Namespace) -> int:
+    from dispatch.keys import dock_entry, dock_keys, register_dock
+
+    private, public = dock_keys(args.dir, args.dock_id, force=args.force)
+    sys.stdout.write(
+        f"private key (on {args.dock_id} only: its [signing] key): {private}\n"
+        f"public key (dispatch's [[docks]] entry below): {public}\n\n"
+        + dock_entry(args.dock_id, public)
+    )
+    if args.register is not None:
+        register_dock(args.register, args.dock_id, public)
+        sys.stdout.write(f"\nregistered in {args.register}\n")
+    return 0
+
+
 def _keys_token(args: argparse.Namespace) -> int:
     from dispatch.keys import new_token
 
     token, digest = new_token()
+    docks = [d.strip() for d in (args.docks or "").split(",") if d.strip()]
+    scope = f"docks = {json.dumps(docks)}\n" if docks else ""
     sys.stdout.write(
         f"token (give it to {args.name}; it is not stored): {token}\n\n"
-        f'[[tokens]]\nname = "{args.name}"\nrole = "{args.role}"\nsha256 = "{digest}"\n'
+        f'[[tokens]]\nname = "{args.name}"\nrole = "{args.role}"\nsha256 = "{digest}"\n{scope}'
     )
     return 0
 

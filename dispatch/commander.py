@@ -1,4 +1,9 @@
-"""Commands out: build, sign (Ed25519), record, audit, publish, and wait for the ack."""
+"""Commands out: build, sign (Ed25519), record, audit, publish, and wait for the ack.
+
+An ack answers a command only when it comes from the dock the command was sent to (its topic,
+checked against the dock's signature by the ingest): an ack with the right ``cmd_id`` from any
+other dock is ignored.
+"""
 
 from __future__ import annotations
 
@@ -59,7 +64,7 @@ class Commander:
         self.store = store
         self.key = key
         self.metrics = metrics
-        self._pending: dict[str, asyncio.Future[Ack]] = {}
+        self._pending: dict[str, tuple[str, asyncio.Future[Ack]]] = {}
         self._timed_out: OrderedDict[str, None] = OrderedDict()
 
     def build(self, kind: str, dock_id: str, body: Any, ttl_s: float) -> CommandEnvelope:
@@ -77,11 +82,18 @@ class Commander:
         return model(**fields)
 
     def resolve(self, ack: Ack) -> bool:
-        """Hand an ack to the sender waiting for it; ``True`` when one was waiting."""
+        """Hand an ack to the sender waiting for it; ``True`` when one was waiting.
+
+        The ack must come from the dock the command went to; any other is left unanswered.
+        """
         if ack.cmd_id is None:
             return False
-        future = self._pending.pop(ack.cmd_id, None)
-        if future is None or future.done():
+        pending = self._pending.get(ack.cmd_id)
+        if pending is None or pending[0] != ack.dock_id:
+            return False
+        del self._pending[ack.cmd_id]
+        future = pending[1]
+        if future.done():
             return False
         future.set_result(ack)
         return True
@@ -123,7 +135,7 @@ class Commander:
             detail = {"id": signed.id, "incident_id": incident_id, "body": body}
             await tx.audit(actor, f"command.{kind}", signed.dock_id, detail, signed.issued_at)
         future: asyncio.Future[Ack] = asyncio.get_running_loop().create_future()
-        self._pending[signed.id] = future
+        self._pending[signed.id] = (signed.dock_id, future)
         try:
             await self.bus.publish(
                 topic(signed.dock_id, Kind.CMD), encode(signed), qos=QOS[Kind.CMD]

@@ -20,24 +20,32 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from dispatch.evidence.config import EvidenceConfig, PublicConfig, RetentionConfig
 from dispatch.interop.config import InteropConfig
+from edge.comms.mqtt import BrokerSettings
 from edge.errors import ConfigError
 from edge.patterns.registry import OnSceneSetting, dispatch_on_scene
+from edge.protocol.models import DockId
 
 __all__ = [
     "ROLES",
     "AirspaceConfig",
     "DispatchConfig",
     "DispatchSettings",
+    "DockEntry",
+    "HttpLimits",
     "MapConfig",
     "Role",
     "TokenConfig",
     "load_settings",
 ]
 
-Role = Literal["admin", "dispatcher", "viewer", "edge"]
-ROLES: tuple[Role, ...] = ("admin", "dispatcher", "viewer", "edge")
+Role = Literal["admin", "dispatcher", "viewer", "edge", "metrics"]
+ROLES: tuple[Role, ...] = ("admin", "dispatcher", "viewer", "edge", "metrics")
 PLACEHOLDER_SECRET = "changethis"
+MIN_SECRET_BYTES = 32
+MIN_SECRET_DISTINCT = 12  # a 32-byte run of one word repeated is not random
+EVERY_INTERFACE = ("0.0.0.0", "::", "")
 
 
 class _Section(BaseModel):
@@ -57,6 +65,12 @@ class DispatchConfig(_Section):
         100.0, gt=0, title="MQTT messages a second each dock may send on average; more dropped"
     )
     dock_burst: int = Field(1000, ge=1, title="MQTT messages a dock may send at once")
+    airborne_deadline_s: float = Field(
+        90.0,
+        gt=0,
+        le=3600,
+        title="A dock that accepted and is not airborne this long after is passed over",
+    )
     on_scene: OnSceneSetting = Field(
         default_factory=dispatch_on_scene,
         title="What a dispatched drone does on scene: a pattern of edge/patterns/ and its fields",
@@ -96,6 +110,51 @@ class MapConfig(_Section):
         return self
 
 
+class DockEntry(_Section):
+    """A dock dispatch knows: its id and the Ed25519 key its messages are signed with.
+
+    ``outrider keys dock ID`` makes the dock's key pair and prints this entry. Messages of
+    docks not listed are refused; a dock without a key is accepted unsigned only with
+    ``allow_unsigned_docks`` (development).
+    """
+
+    id: DockId
+    public_key: str | None = Field(
+        None, title="base64 of the dock's 32-byte Ed25519 public key (outrider keys dock)"
+    )
+    public_key_file: Path | None = Field(None, title="or a PEM file holding it")
+
+    @model_validator(mode="after")
+    def _one_key(self) -> DockEntry:
+        if self.public_key is not None and self.public_key_file is not None:
+            raise ValueError(f"dock {self.id!r}: give public_key or public_key_file, not both")
+        return self
+
+    @property
+    def signed(self) -> bool:
+        """Whether a key is registered for this dock."""
+        return self.public_key is not None or self.public_key_file is not None
+
+
+class HttpLimits(_Section):
+    """Bounds on what callers of the HTTP API may send and how often."""
+
+    max_body_bytes: int = Field(1 << 20, ge=1024, title="Largest request body, counted as read")
+    address_rate_per_s: float = Field(50.0, gt=0, title="Requests a second from one address")
+    address_burst: int = Field(200, ge=1)
+    write_rate_per_s: float = Field(
+        2.0, gt=0, title="Changes a second (POST, PUT, PATCH, DELETE) by one caller"
+    )
+    write_burst: int = Field(30, ge=1)
+    login_free_failures: int = Field(
+        5, ge=1, title="Failed sign-ins from one address before it must wait"
+    )
+    login_backoff_max_s: float = Field(300.0, gt=0, title="Longest wait after failed sign-ins")
+    audit_failures_every_s: float = Field(
+        60.0, gt=0, title="Failed sign-ins from one address go into one audit row this often"
+    )
+
+
 class TokenConfig(_Section):
     """An API token: who holds it, their role, and what they may see.
 
@@ -108,7 +167,9 @@ class TokenConfig(_Section):
     sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
     token: SecretStr | None = None
     raw_video: bool | None = Field(None, title="See raw video; by default admin and dispatcher")
-    docks: list[str] | None = Field(None, title="Docks an edge token may stream for; all if unset")
+    docks: list[str] | None = Field(
+        None, title="Docks an edge token may stream for (required outside development)"
+    )
 
     @model_validator(mode="after")
     def _one_secret(self) -> TokenConfig:
@@ -151,27 +212,76 @@ class DispatchSettings(BaseSettings):
     signing_key: Path = Field(Path("state/keys/dispatch_ed25519.pem"))
     secret: SecretStr = Field(SecretStr(PLACEHOLDER_SECRET), title="Signs sessions and view links")
     public_url: str = Field("", title="Base URL for officer links; request's own if empty")
-    session_ttl_s: float = Field(12 * 3600, gt=0)
+    session_ttl_s: float = Field(12 * 3600, gt=0, le=7 * 24 * 3600)
     link_ttl_s: float = Field(4 * 3600, gt=0, title="Default lifetime of an officer view link")
+    link_max_ttl_s: float = Field(
+        12 * 3600, gt=0, le=7 * 24 * 3600, title="Longest lifetime a link may be given"
+    )
+    allowed_origins: list[str] = Field(
+        default_factory=list,
+        title="Origins (scheme://host[:port]) besides public_url's that may use a session cookie",
+    )
+    allow_unsigned_docks: bool = Field(
+        False, title="DEVELOPMENT ONLY: accept unsigned messages from docks registered without key"
+    )
+    docks: list[DockEntry] = Field(default_factory=list, title="Docks whose messages count")
+    limits: HttpLimits = HttpLimits()
     log_format: Literal["json", "text"] = "json"
     dispatch: DispatchConfig = DispatchConfig()
     airspace: AirspaceConfig = AirspaceConfig()
     map: MapConfig = MapConfig()
+    evidence: EvidenceConfig = EvidenceConfig()
+    retention: RetentionConfig = RetentionConfig()
+    public: PublicConfig = PublicConfig()
     tokens: list[TokenConfig] = Field(default_factory=list)
     interop: InteropConfig = InteropConfig()
 
     @model_validator(mode="after")
-    def _safe_outside_development(self) -> DispatchSettings:
-        if self.environment == "development":
-            return self
-        if self.secret.get_secret_value() in (PLACEHOLDER_SECRET, ""):
-            raise ValueError("secret must be set to a random value outside development")
-        if len(self.secret.get_secret_value()) < 16:
-            raise ValueError("secret must be at least 16 characters outside development")
-        plain = [t.name for t in self.tokens if t.token is not None]
-        if plain:
-            raise ValueError(f"tokens {plain} are in plain text; give sha256 outside development")
+    def _coherent(self) -> DispatchSettings:
+        ids = [d.id for d in self.docks]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"docks: each dock id once, not {ids}")
+        if self.link_ttl_s > self.link_max_ttl_s:
+            raise ValueError("link_ttl_s is longer than link_max_ttl_s")
+        if self.environment == "production":
+            problems = production_problems(self)
+            if problems:
+                raise ValueError("outside development: " + "; ".join(problems))
         return self
+
+
+def production_problems(s: DispatchSettings) -> list[str]:
+    """What keeps these settings from being fit for service (empty when nothing does)."""
+    out = []
+    secret = s.secret.get_secret_value()
+    if secret == PLACEHOLDER_SECRET or len(secret.encode()) < MIN_SECRET_BYTES:
+        out.append(f"secret must be a random value of at least {MIN_SECRET_BYTES} bytes")
+    elif len(set(secret)) < MIN_SECRET_DISTINCT:
+        out.append("secret does not look random")
+    plain = [t.name for t in s.tokens if t.token is not None]
+    if plain:
+        out.append(f"tokens {plain} are in plain text; give sha256")
+    unscoped = [t.name for t in s.tokens if t.role == "edge" and not t.docks]
+    if unscoped:
+        out.append(f"edge tokens {unscoped} name no docks; give each its docks")
+    try:
+        broker = BrokerSettings.from_url(
+            s.mqtt_url, username=s.mqtt_username, password_file=s.mqtt_password_file
+        )
+        if not broker.tls or not broker.username or not (broker.password or broker.password_file):
+            out.append("mqtt_url must be mqtts:// with a username and a password (or file)")
+    except ConfigError as exc:
+        out.append(exc.reason)
+    if s.host in EVERY_INTERFACE:
+        out.append(f"host {s.host!r} listens on every interface; give the proxy-facing address")
+    if not s.public_url.startswith("https://"):
+        out.append("public_url must be the https:// address officers' links use")
+    if s.allow_unsigned_docks:
+        out.append("allow_unsigned_docks is for development only")
+    keyless = [d.id for d in s.docks if not d.signed]
+    if keyless:
+        out.append(f"docks {keyless} have no public key")
+    return out
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -193,6 +303,13 @@ def _relative_to(base: Path, data: dict[str, Any]) -> dict[str, Any]:
     for key in ("signing_key", "mqtt_password_file", "mqtt_ca_file"):
         if isinstance(out.get(key), str):
             out[key] = fix(out[key])
+    if isinstance(out.get("docks"), list):
+        out["docks"] = [
+            {**d, "public_key_file": fix(d["public_key_file"])}
+            if isinstance(d, dict) and isinstance(d.get("public_key_file"), str)
+            else d
+            for d in out["docks"]
+        ]
     url = out.get("db_url")
     if isinstance(url, str) and url.startswith("sqlite:///") and ":memory:" not in url:
         out["db_url"] = "sqlite:///" + fix(url.removeprefix("sqlite:///"))
@@ -203,6 +320,14 @@ def _relative_to(base: Path, data: dict[str, Any]) -> dict[str, Any]:
     if isinstance(airspace, dict) and isinstance(airspace.get("no_fly"), list):
         zones = [fix(z) if isinstance(z, str) else z for z in airspace["no_fly"]]
         out["airspace"] = {**airspace, "no_fly": zones}
+    for section, keys in _NESTED_PATHS.items():
+        table: Any = out
+        for name in section:
+            table = table.get(name) if isinstance(table, dict) else None
+        if isinstance(table, dict):
+            for key in keys:
+                if isinstance(table.get(key), str):
+                    table[key] = fix(table[key])
     interop = out.get("interop")
     if isinstance(interop, dict) and isinstance(interop.get("folders"), list):
         folders = [
@@ -213,6 +338,15 @@ def _relative_to(base: Path, data: dict[str, Any]) -> dict[str, Any]:
         ]
         out["interop"] = {**interop, "folders": folders}
     return out
+
+
+# Paths inside sections, resolved against the config file's folder like the top-level ones.
+_NESTED_PATHS: dict[tuple[str, ...], tuple[str, ...]] = {
+    ("evidence",): ("dir",),
+    ("evidence", "redaction", "detector"): ("model",),
+    ("evidence", "redaction", "plate_detector"): ("model",),
+    ("public", "ai"): ("detector_model", "accuracy_report"),
+}
 
 
 def _describe(exc: ValidationError) -> str:

@@ -5,6 +5,10 @@ messages after a restart. Besides one :class:`DockView` per dock, the fleet keep
 arrays (home position, range, readiness, last heard) so dock choice can screen thousands of
 docks at once. A dock whose availability is ``offline`` or whose telemetry stopped is
 *stale*: shown as such and never chosen.
+
+``availability`` is plain text (it is the broker's last will, so the dock cannot sign it):
+anyone holding the dock's broker password could say ``offline`` for it. Telemetry, which
+only the dock can sign, outweighs it: a dock heard after its ``offline`` is online.
 """
 
 from __future__ import annotations
@@ -48,15 +52,28 @@ class DockView:
     index: int
     first_seen: float
     availability: Availability | None = None
+    availability_at: float = 0.0
     state: State | None = None
     telemetry: Telemetry | None = None
     last_telemetry: float | None = None
     trail: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=TRAIL_POINTS))
     tracks: dict[tuple[str | None, int], Track] = field(default_factory=dict)
 
+    @property
+    def online(self) -> Availability | None:
+        """The dock's availability, where telemetry heard after an ``offline`` outweighs it."""
+        heard = self.last_telemetry
+        if (
+            self.availability is Availability.OFFLINE
+            and heard is not None
+            and heard > self.availability_at
+        ):
+            return Availability.ONLINE
+        return self.availability
+
     def stale_reason(self, now: float, stale_after_s: float) -> str | None:
         """Why this dock cannot be trusted now, or ``None`` when it can."""
-        if self.availability is Availability.OFFLINE:
+        if self.online is Availability.OFFLINE:
             return "dock reports offline"
         if self.availability is None:
             return "dock has not reported availability"
@@ -78,7 +95,7 @@ class DockView:
         """Online, ready, idle and with published limits (staleness aside)."""
         s = self.state
         return (
-            self.availability is Availability.ONLINE
+            self.online is Availability.ONLINE
             and s is not None
             and s.ready
             and s.limits is not None
@@ -161,6 +178,7 @@ class Fleet:
     def on_availability(self, dock_id: str, availability: Availability) -> None:
         view = self.dock(dock_id)
         view.availability = availability
+        view.availability_at = self.clock()
         self._refresh(view)
 
     def on_state(self, state: State) -> None:
@@ -174,6 +192,8 @@ class Fleet:
         view.telemetry = tel
         view.last_telemetry = now
         self.heard[view.index] = now
+        if view.availability is Availability.OFFLINE:
+            self.eligible[view.index] = view.eligible  # heard after its offline: online again
         if tel.in_air:
             view.trail.append((tel.lat, tel.lon))
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -85,6 +86,7 @@ class IncidentService:
         self.metrics = metrics
         self.remote: RemoteSorties | None = None
         self._reserved: dict[str, tuple[str, float]] = {}
+        self.on_assigned: Callable[[str, str], None] | None = None  # (incident, dock) accepted
 
     # -- reservations: a dock just sent is not offered to the next incident -------------
 
@@ -289,6 +291,8 @@ class IncidentService:
             )
         self.metrics.incidents.labels("dispatched").inc()
         assert record is not None
+        if self.on_assigned is not None:
+            self.on_assigned(record.id, option.dock_id)
         return record
 
     async def _unassigned(

@@ -1,9 +1,13 @@
 """MQTT messages in: route each by its topic's kind to the fleet, the acks or the recorder.
 
-One handler per kind, in a dict (the transport knows nothing of behaviour). Every payload
-is parsed with :mod:`edge.protocol.codec`; a bad one is counted and refused with its code,
-never raised into the MQTT loop. Each dock has a message budget (a token bucket): a dock that
-floods past it has the excess dropped unread and counted as ``rate_limited``.
+One handler per kind, in a dict (the transport knows nothing of behaviour). A message counts
+only when its topic names a registered dock and it carries that dock's signature
+(:class:`~dispatch.docks.DockRegistry`); every payload is parsed with :mod:`edge.protocol.codec`.
+A refused one is counted by kind and code (``unknown_dock``, ``unsigned``, ``bad_signature``,
+``wrong_dock``, a parse code) and logged, never raised into the MQTT loop; the labels of the
+count are bounded, so a flood of invented dock ids cannot grow it. Each dock has a message
+budget (a token bucket): a dock that floods past it has the excess dropped unread and counted
+as ``rate_limited``.
 """
 
 from __future__ import annotations
@@ -12,25 +16,29 @@ import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from dispatch.commander import Commander
+from dispatch.docks import DockRegistry
+from dispatch.evidence.flights import FlightLog
 from dispatch.fleet import Fleet
 from dispatch.metrics import Metrics
 from dispatch.recorder import LateAck, NewTracks, Recorder
 from edge.errors import ProtocolError
 from edge.protocol import (
     Ack,
+    Availability,
     Detections,
     Event,
     Kind,
     State,
     Telemetry,
     now_utc,
-    parse,
     parse_availability,
     parse_topic,
     subscription,
 )
+from edge.protocol.codec import load_object, parse_object
 from edge.ratelimit import Budgets
 
 __all__ = ["SUBSCRIPTIONS", "Ingest"]
@@ -48,31 +56,38 @@ SUBSCRIPTIONS = [
         Kind.ACK,
     )
 ]
-Handler = Callable[[str, bytes], Awaitable[None]]
+Handler = Callable[[str, Any], Awaitable[None]]
+WARN_EVERY_S = 5.0
 
 
 class Ingest:
     """The MQTT receiver of dispatch.
 
     Args:
+        docks: the registered docks; messages of any other are refused.
         fleet: updated from availability, state, telemetry and detections.
         commander: receives acks first, so waiting senders wake at once.
         recorder: stores events, acks and new tracks, off the MQTT loop.
         metrics: the instance's metrics.
         keep_samples: remember this many telemetry ages (seconds) in ``samples``, for benchmarks.
         budgets: each dock's message budget; unlimited when ``None``.
+        flights: the flight log (take-offs, landings, track points); none when ``None``.
     """
 
     def __init__(
         self,
+        docks: DockRegistry,
         fleet: Fleet,
         commander: Commander,
         recorder: Recorder,
         metrics: Metrics,
         keep_samples: int = 0,
         budgets: Budgets | None = None,
+        flights: FlightLog | None = None,
     ) -> None:
+        self.docks = docks
         self.fleet = fleet
+        self.flights = flights
         self.budgets = budgets
         self.commander = commander
         self.recorder = recorder
@@ -90,6 +105,7 @@ class Ingest:
         }
         self._counters = {kind: metrics.messages.labels(kind.value) for kind in Kind}
         self._last_warning = 0.0
+        self._unwarned = 0
 
     async def __call__(self, topic: str, payload: bytes) -> None:
         start = time.perf_counter()
@@ -100,21 +116,43 @@ class Ingest:
             handler = self._handlers.get(parsed)
             if handler is None:
                 return
+            if dock_id not in self.docks:
+                raise ProtocolError(f"dock {dock_id!r} is not registered", code="unknown_dock")
             if self.budgets is not None and not self.budgets.take(dock_id):
                 raise ProtocolError(
                     f"{dock_id} is over its budget of {self.budgets.rate:g} messages/s",
                     code="rate_limited",
                 )
-            await handler(dock_id, payload)
+            await handler(dock_id, self._read(dock_id, parsed, payload))
             self._counters[parsed].inc()
         except ProtocolError as exc:
             self.metrics.rejected.labels(kind, exc.code).inc()
-            now = time.monotonic()
-            if now - self._last_warning > 5.0:
-                self._last_warning = now
-                logger.warning("refused %s message on %s: %s", kind, topic[:200], exc)
+            self._warn(kind, topic, exc)
         finally:
             self.metrics.handling.observe(time.perf_counter() - start)
+
+    def _read(self, dock_id: str, kind: Kind, payload: bytes) -> Any:
+        """The message, once it is known to be the dock's own.
+
+        Raises:
+            ProtocolError: when it is not signed by the dock, or not a valid message.
+        """
+        if kind is Kind.AVAILABILITY:
+            self.docks.check(dock_id)
+            return parse_availability(payload)
+        obj = load_object(payload)
+        self.docks.check(dock_id, obj)
+        return parse_object(kind, obj)
+
+    def _warn(self, kind: str, topic: str, exc: ProtocolError) -> None:
+        """Log a refusal, at most one line every few seconds with the count in between."""
+        now = time.monotonic()
+        if now - self._last_warning <= WARN_EVERY_S:
+            self._unwarned += 1
+            return
+        more = f" ({self._unwarned} more refused since the last line)" if self._unwarned else ""
+        self._last_warning, self._unwarned = now, 0
+        logger.warning("refused %s message on %r: %s%s", kind, topic[:200], exc, more)
 
     @staticmethod
     def _same_dock(dock_id: str, claimed: str) -> None:
@@ -123,41 +161,37 @@ class Ingest:
                 f"message for {claimed!r} on the topic of {dock_id!r}", code="wrong_dock"
             )
 
-    async def _availability(self, dock_id: str, payload: bytes) -> None:
-        self.fleet.on_availability(dock_id, parse_availability(payload))
+    async def _availability(self, dock_id: str, availability: Availability) -> None:
+        self.fleet.on_availability(dock_id, availability)
 
-    async def _state(self, dock_id: str, payload: bytes) -> None:
-        state = parse(Kind.STATE, payload)
-        assert isinstance(state, State)
+    async def _state(self, dock_id: str, state: State) -> None:
         self._same_dock(dock_id, state.dock_id)
         self.fleet.on_state(state)
 
-    async def _telemetry(self, dock_id: str, payload: bytes) -> None:
-        tel = parse(Kind.TELEMETRY, payload)
-        assert isinstance(tel, Telemetry)
+    async def _telemetry(self, dock_id: str, tel: Telemetry) -> None:
         self._same_dock(dock_id, tel.dock_id)
         self.fleet.on_telemetry(tel)
+        if self.flights is not None:
+            await self.flights.on_telemetry(tel)
         age = (now_utc() - tel.t).total_seconds()
         self.metrics.telemetry_age.observe(max(0.0, age))
         self.samples.append(age)
 
-    async def _event(self, dock_id: str, payload: bytes) -> None:
-        ev = parse(Kind.EVENTS, payload)
-        assert isinstance(ev, Event)
+    async def _event(self, dock_id: str, ev: Event) -> None:
         self._same_dock(dock_id, ev.dock_id)
+        if self.flights is not None:
+            await self.flights.on_event(ev)
         await self.recorder.put(ev)
 
-    async def _detections(self, dock_id: str, payload: bytes) -> None:
-        det = parse(Kind.DETECTIONS, payload)
-        assert isinstance(det, Detections)
+    async def _detections(self, dock_id: str, det: Detections) -> None:
         self._same_dock(dock_id, det.dock_id)
         new = self.fleet.on_detections(det)
+        if self.flights is not None:
+            await self.flights.on_detections(det)
         if new and det.sortie_id:
             await self.recorder.put(NewTracks(dock_id, det.sortie_id, new))
 
-    async def _ack(self, dock_id: str, payload: bytes) -> None:
-        ack = parse(Kind.ACK, payload)
-        assert isinstance(ack, Ack)
+    async def _ack(self, dock_id: str, ack: Ack) -> None:
         self._same_dock(dock_id, ack.dock_id)
         self.commander.resolve(ack)
         await self.recorder.put(LateAck(ack, self.commander.timed_out(ack.cmd_id)))

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-__all__ = ["JsonFormatter", "configure_logging"]
+from edge.comms.mqtt import parse_mqtt_url
+from edge.errors import ConfigError
+from edge.redact import install as install_redaction
+from edge.redact import remember_secret
+
+if TYPE_CHECKING:
+    from dispatch.config import DispatchSettings
+
+__all__ = ["JsonFormatter", "configure_logging", "remember_secrets"]
 
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
@@ -26,13 +36,16 @@ class JsonFormatter(logging.Formatter):
                 out[key] = (
                     value if isinstance(value, str | int | float | bool | None) else repr(value)
                 )
-        if record.exc_info:
+        if record.exc_text:
+            out["exc"] = record.exc_text  # already formatted, and redacted
+        elif record.exc_info:
             out["exc"] = self.formatException(record.exc_info)
         return json.dumps(out, ensure_ascii=False)
 
 
 def configure_logging(fmt: str, level: str = "INFO") -> None:
-    """Give the root logger one stderr handler in ``json`` or ``text`` format."""
+    """Give the root logger one stderr handler in ``json`` or ``text`` format, which keeps
+    secrets (passwords in URLs, link tokens, bearer credentials) out of every line."""
     handler = logging.StreamHandler()
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
@@ -41,3 +54,13 @@ def configure_logging(fmt: str, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    install_redaction(root)
+
+
+def remember_secrets(settings: DispatchSettings) -> None:
+    """Keep the settings' secrets out of the logs wherever they might turn up."""
+    remember_secret(settings.secret.get_secret_value())
+    for token in settings.tokens:
+        remember_secret(token.token.get_secret_value() if token.token else None)
+    with contextlib.suppress(ConfigError):  # an unusable URL stops the service elsewhere
+        remember_secret(parse_mqtt_url(settings.mqtt_url).password)

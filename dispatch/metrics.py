@@ -75,3 +75,12 @@ class Metrics:
             registry=r,
         )
         self.audit = Counter("dispatch_audit_rows", "Audit rows written", registry=r)
+        self.refused = Counter(
+            "dispatch_http_refused",
+            "Requests refused before they reached a route",
+            ["code"],
+            registry=r,
+        )
+        self.login_failures = Counter(
+            "dispatch_login_failures", "Failed sign-ins (audited in summary rows)", registry=r
+        )

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from edge.protocol import Reason
 
@@ -31,6 +31,7 @@ __all__ = [
     "IncidentRecord",
     "IncidentStatus",
     "LinkCreate",
+    "LinkInfo",
     "LinkPublic",
     "LoginCreate",
     "MapPublic",
@@ -44,6 +45,16 @@ __all__ = [
 
 Lat = Field(ge=-90, le=90)
 Lon = Field(ge=-180, le=180)
+
+
+def _no_nul(text: str) -> str:
+    # PostgreSQL cannot store NUL in text: refused here with a coded 422, not a 500 there
+    if "\x00" in text:
+        raise ValueError("text may not hold NUL bytes")
+    return text
+
+
+Text = Annotated[str, AfterValidator(_no_nul)]
 
 
 class IncidentStatus(StrEnum):
@@ -129,10 +140,10 @@ class IncidentCreate(BaseModel):
 
     lat: float = Lat
     lon: float = Lon
-    type: str = Field(min_length=1, max_length=64, examples=["burglary"])
+    type: Text = Field(min_length=1, max_length=64, examples=["burglary"])
     priority: int = Field(2, ge=1, le=5, title="1 is most urgent")
-    description: str | None = Field(None, max_length=2000)
-    cad_ref: str | None = Field(None, min_length=1, max_length=128, title="CAD system reference")
+    description: Text | None = Field(None, max_length=2000)
+    cad_ref: Text | None = Field(None, min_length=1, max_length=128, title="CAD system reference")
     on_scene_s: float | None = Field(None, ge=0, le=4 * 3600, title="Time to stay on scene")
     alt_rel_m: float | None = Field(None, gt=0, le=120, title="Altitude above home")
 
@@ -301,7 +312,7 @@ class LoginCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    token: str = Field(min_length=1, max_length=512)
+    token: Text = Field(min_length=1, max_length=512)
 
 
 class PrincipalPublic(BaseModel):
@@ -314,19 +325,31 @@ class PrincipalPublic(BaseModel):
 
 
 class LinkCreate(BaseModel):
-    """Ask for an officer view link."""
+    """Ask for an officer view link (its lifetime is capped by ``link_max_ttl_s``)."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     ttl_s: float | None = Field(None, gt=0, le=7 * 24 * 3600)
 
 
-class LinkPublic(BaseModel):
-    """A signed officer view link."""
+class LinkInfo(BaseModel):
+    """An officer view link as the control room lists it (never with its token)."""
+
+    id: str
+    incident_id: str
+    sortie_id: str | None
+    created_by: str
+    created_at: AwareDatetime
+    expires_at: AwareDatetime
+    revoked_at: AwareDatetime | None
+    revoked_by: str | None
+
+
+class LinkPublic(LinkInfo):
+    """A new officer view link: the only time its token is shown."""
 
     url: str
     token: str
-    expires_at: AwareDatetime
 
 
 class BasemapPublic(BaseModel):

@@ -2,7 +2,10 @@
 
 The MQTT receiver never waits on the database; it queues these messages and
 :meth:`Recorder.run` stores them one by one, retrying while the database is away so that
-no event is lost. Events move their incident's status and timeline along.
+no event is lost. Events move their incident's status and timeline along, but only the
+incident and sortie they belong to: an event enters an incident's timeline only when dispatch
+sent that dock to that incident, and moves its status only when the dock is the one assigned
+and the sortie is the incident's. Any other is stored, counted as ``foreign`` and logged.
 """
 
 from __future__ import annotations
@@ -11,19 +14,20 @@ import asyncio
 import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from dispatch.commander import Commander
 from dispatch.incidents import IncidentService, note
+from dispatch.launch import LaunchWatch
 from dispatch.metrics import Metrics
 from dispatch.models import IncidentRecord, IncidentStatus
 from dispatch.service_errors import DispatchError, DockReason
 from dispatch.store.sql import SqlStore
 from edge.protocol import Ack, DetectedObject, Event, EventType, Phase, now_utc
 
-__all__ = ["EVENT_STATUS", "LateAck", "NewTracks", "Recorder", "status_after"]
+__all__ = ["EVENT_STATUS", "LateAck", "NewTracks", "Recorder", "StoreJob", "status_after"]
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +69,13 @@ class LateAck:
     late: bool
 
 
-Item = Event | LateAck | NewTracks
+class StoreJob(Protocol):
+    """Anything else to store in order with the events (flight log, track points)."""
+
+    async def store(self, store: SqlStore) -> None: ...
+
+
+Item = Event | LateAck | NewTracks | StoreJob
 
 
 def status_after(ev: Event) -> IncidentStatus | None:
@@ -93,6 +103,7 @@ class Recorder:
         maxsize: queue bound; the MQTT receiver waits when it is full.
         spawn: starts a background coroutine (the runtime's task group), for re-dispatching
             an incident whose dock failed before take-off.
+        launches: told when an incident's drone is airborne (its launch deadline ends).
     """
 
     def __init__(
@@ -103,8 +114,10 @@ class Recorder:
         metrics: Metrics,
         maxsize: int = 100_000,
         spawn: Callable[[Coroutine[Any, Any, None]], object] | None = None,
+        launches: LaunchWatch | None = None,
     ) -> None:
         self.spawn = spawn
+        self.launches = launches
         self.store = store
         self.incidents = incidents
         self.commander = commander
@@ -149,8 +162,10 @@ class Recorder:
             await self.on_event(item)
         elif isinstance(item, LateAck):
             await self.on_ack(item.ack, item.late)
-        else:
+        elif isinstance(item, NewTracks):
             await self.on_tracks(item)
+        else:
+            await item.store(self.store)
 
     async def _incident_of(
         self, incident_id: str | None, sortie_id: str | None
@@ -163,9 +178,37 @@ class Recorder:
             return await self.store.incident_by("sortie_id", sortie_id)
         return None
 
+    async def _belongs(self, ev: Event, incident: IncidentRecord) -> bool:
+        """Whether dispatch sent ``ev``'s dock to ``incident`` (and, once known, that sortie)."""
+        if incident.dock_id == ev.dock_id:
+            return not (incident.sortie_id and ev.sortie_id and ev.sortie_id != incident.sortie_id)
+        return await self.store.sent_to(incident.id, ev.dock_id)
+
+    @staticmethod
+    def _moves(ev: Event, incident: IncidentRecord) -> bool:
+        """Whether ``ev`` may change the incident's status: its assigned dock, its sortie."""
+        return (
+            incident.dock_id == ev.dock_id
+            and incident.status is not IncidentStatus.CLOSED
+            and not (incident.sortie_id and ev.sortie_id != incident.sortie_id)
+        )
+
     async def on_event(self, ev: Event) -> None:
-        """Store an event once; move its incident's status and timeline along."""
+        """Store an event once; move its own incident's status and timeline along."""
         incident = await self._incident_of(ev.incident_id, ev.sortie_id)
+        if incident is not None and not await self._belongs(ev, incident):
+            self.metrics.events.labels("foreign").inc()
+            logger.warning(
+                "event %s (%s) of %s names incident %s, which that dock was not sent to; "
+                "kept out of its timeline and its events",
+                ev.id[:64],
+                ev.type.value,
+                ev.dock_id,
+                incident.id,
+            )
+            claimed = {**ev.detail, "claimed_incident_id": incident.id}
+            ev = ev.model_copy(update={"incident_id": None, "detail": claimed})
+            incident = None
         async with self.store.tx() as tx:
             if not await tx.insert_event(ev, now_utc()):
                 self.metrics.events.labels("duplicate").inc()
@@ -191,8 +234,9 @@ class Recorder:
                 detail=ev.detail,
             )
             status = status_after(ev)
-            ours = incident.dock_id in (None, ev.dock_id)
-            if status and ours and incident.status is not IncidentStatus.CLOSED:
+            if ev.type is EventType.AIRBORNE and self.launches and self._moves(ev, incident):
+                self.launches.airborne(incident.id)
+            if status and self._moves(ev, incident):
                 updates: dict[str, Any] = {"status": status, "updated_at": now_utc()}
                 if incident.sortie_id is None and ev.sortie_id:
                     updates["sortie_id"] = ev.sortie_id
@@ -277,6 +321,8 @@ class Recorder:
     async def on_tracks(self, item: NewTracks) -> None:
         """Store the first sighting of each new track, with the incident of its sortie."""
         incident = await self.store.incident_by("sortie_id", item.sortie_id)
+        if incident is not None and incident.dock_id != item.dock_id:
+            incident = None  # another dock's sortie id: its sightings are not this incident's
         async with self.store.tx() as tx:
             for obj in item.objects:
                 assert obj.track_id is not None

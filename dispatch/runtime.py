@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
 from types import TracebackType
 from typing import Any, Self
 
@@ -19,6 +19,11 @@ from dispatch.bus import Bus, MqttBus, dispatch_broker
 from dispatch.choice import Chooser
 from dispatch.commander import Commander
 from dispatch.config import DispatchSettings
+from dispatch.docks import DockRegistry
+from dispatch.evidence.flights import FlightLog
+from dispatch.evidence.retention import RetentionJob
+from dispatch.evidence.store import LocalFolderStore
+from dispatch.evidence.uploads import UploadService
 from dispatch.fleet import Fleet
 from dispatch.incidents import IncidentService
 from dispatch.ingest import SUBSCRIPTIONS, Ingest
@@ -26,8 +31,11 @@ from dispatch.interop.aid import MutualAid
 from dispatch.interop.folder import FolderWatcher
 from dispatch.interop.intake import CadIntake
 from dispatch.interop.lend import Lender
+from dispatch.interop.signing import SIGNATURE_HEADER, SOURCE_HEADER, check_headers
 from dispatch.interop.updates import UpdateHub
 from dispatch.interop.webhooks import Webhooks
+from dispatch.launch import LaunchWatch
+from dispatch.limits import LoginGuard, RequestLimits
 from dispatch.metrics import Metrics
 from dispatch.recorder import Recorder
 from dispatch.store.sql import SqlStore
@@ -87,25 +95,57 @@ class Runtime:
         self.incidents = IncidentService(
             self.store, self.fleet, self.chooser, self.commander, cfg, self.metrics
         )
+        self.launches = LaunchWatch(self.incidents, self.spawn, cfg.airborne_deadline_s)
+        self.incidents.on_assigned = self.launches.start
         self.recorder = Recorder(
-            self.store, self.incidents, self.commander, self.metrics, spawn=self.spawn
+            self.store,
+            self.incidents,
+            self.commander,
+            self.metrics,
+            spawn=self.spawn,
+            launches=self.launches,
         )
+        self.docks = DockRegistry(settings.docks, allow_unsigned=settings.allow_unsigned_docks)
+        self.flights = FlightLog(self.fleet, self.recorder.put, settings.evidence.track_interval_s)
+        self.segments = LocalFolderStore(settings.evidence.dir)
+        self.uploads = UploadService(self.store, self.segments, settings.evidence)
+        self.retention = RetentionJob(self.store, self.segments, settings.retention)
         self.ingest = Ingest(
+            self.docks,
             self.fleet,
             self.commander,
             self.recorder,
             self.metrics,
             keep_samples=keep_samples,
             budgets=Budgets(cfg.dock_rate_per_s, cfg.dock_burst),
+            flights=self.flights,
         )
         self.video = VideoRelay(self.metrics)
         self.auth = Authenticator(
-            settings.tokens, settings.secret.get_secret_value().encode(), settings.session_ttl_s
+            settings.tokens,
+            settings.secret.get_secret_value().encode(),
+            self.store,
+            session_ttl_s=settings.session_ttl_s,
+            link_max_ttl_s=settings.link_max_ttl_s,
         )
+        self.limits = RequestLimits(settings.limits)
+        self.logins = LoginGuard(settings.limits)
         self._interop(settings)
         self._stack: contextlib.AsyncExitStack | None = None
         self._group: asyncio.TaskGroup | None = None
         self._tasks: list[asyncio.Task[None]] = []
+
+    def signed_source(self, headers: Mapping[str, str]) -> str:
+        """The CAD system or neighbouring force a signed request names, checked by its headers.
+
+        Raises:
+            AuthError: ``unknown_source``, ``bad_signature`` or ``stale_request``.
+        """
+        cfg = self.settings.interop
+        known = frozenset(c.name for c in cfg.cad) | frozenset(p.name for p in cfg.peers)
+        return check_headers(
+            headers.get(SOURCE_HEADER), headers.get(SIGNATURE_HEADER), known, cfg.replay_window_s
+        )
 
     def _interop(self, settings: DispatchSettings) -> None:
         """CAD intake, the update stream and its webhooks, and mutual aid, wired once."""
@@ -134,6 +174,8 @@ class Runtime:
                 group.create_task(self.webhooks.run(), name="webhooks"),
                 *(group.create_task(f.run(), name=f"folder:{f.folder.path}") for f in self.folders),
             ]
+            if self.settings.retention.enabled:
+                self._tasks.append(group.create_task(self.retention.every(), name="retention"))
         except BaseException:
             await stack.aclose()
             raise

@@ -8,8 +8,9 @@ Our exception hierarchy (all under :class:`edge.errors.OutriderError`)::
         ├── ConflictError        conflict: the action does not fit the incident's state
         ├── NoDockError          no_dock_available: every dock's reason attached
         ├── CommandError         an ack that refused (its own code) or none in time
-        ├── AuthError            unauthorized / link_expired: who are you?
-        ├── ForbiddenError       forbidden: your role may not do this
+        ├── AuthError            unauthorized / link_expired / link_revoked / link_ended
+        ├── ForbiddenError       forbidden / cross_origin: your role or page may not do this
+        ├── LimitError           rate_limited / login_backoff / too_large: slow down, send less
         └── UnavailableError     mqtt_unavailable / store_unavailable / peer_unavailable
 
 Interoperability adds codes of these classes: ``bad_signature``, ``stale_request`` and
@@ -31,6 +32,7 @@ __all__ = [
     "DispatchError",
     "DockReason",
     "ForbiddenError",
+    "LimitError",
     "NoDockError",
     "NotFoundError",
     "UnavailableError",
@@ -96,6 +98,20 @@ class ForbiddenError(DispatchError):
     default_code = "forbidden"
 
 
+class LimitError(DispatchError):
+    """A caller over a limit: too many requests, sign-ins, or bytes.
+
+    Attributes:
+        retry_after_s: when it is worth trying again, if known.
+    """
+
+    default_code = "rate_limited"
+
+    def __init__(self, reason: str, *, code: str | None = None, retry_after_s: float = 1.0):
+        super().__init__(reason, code=code)
+        self.retry_after_s = retry_after_s
+
+
 class UnavailableError(DispatchError):
     """A backend (broker, database) the action needs is not reachable now."""
 
@@ -109,11 +125,23 @@ STATUS: dict[str, int] = {
     "ack_timeout": 504,
     "unauthorized": 401,
     "link_expired": 401,
+    "link_revoked": 401,
+    "link_ended": 401,
     "forbidden": 403,
+    "cross_origin": 403,
+    "too_large": 413,
+    "rate_limited": 429,
+    "login_backoff": 429,
     "unavailable": 503,
     "mqtt_unavailable": 503,
     "store_unavailable": 503,
     "invalid_field": 422,
+    "offset_mismatch": 409,
+    "manifest_conflict": 409,
+    "legal_hold": 409,
+    "hash_mismatch": 422,
+    "segment_missing": 404,
+    "reason_required": 422,
     "malformed_json": 400,
     "invalid_config": 500,
     "internal_error": 500,
@@ -126,7 +154,6 @@ STATUS: dict[str, int] = {
     "no_location": 422,
     "not_in_agreement": 403,
     "peer_unavailable": 502,
-    "payload_too_large": 413,
 }
 
 

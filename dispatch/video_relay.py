@@ -127,6 +127,12 @@ class VideoRelay:
             ch = self.channels[dock_id] = Channel(dock_id)
         return ch
 
+    def release(self, dock_id: str) -> None:
+        """Forget a channel that nobody sends to or watches (its last frames go with it)."""
+        ch = self.channels.get(dock_id)
+        if ch is not None and not ch.viewers and not ch.ingests:
+            del self.channels[dock_id]
+
     def ingest(self, dock_id: str, data: bytes) -> FrameHeader:
         """Take one uplink message and offer it to every viewer that may see it.
 

@@ -39,7 +39,7 @@ def dock_public(view: DockView, fleet: Fleet) -> DockPublic:
         }
     return DockPublic(
         id=view.dock_id,
-        availability=view.availability.value if view.availability else "unknown",
+        availability=view.online.value if view.online else "unknown",
         stale=stale is not None,
         stale_reason=stale,
         phase=s.phase.value if s else None,

@@ -17,17 +17,20 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
 from edge.airspace import NoFlyZone, load_zones
 from edge.comms.dispatcher import CommandDispatcher
 from edge.comms.link import MqttLink
 from edge.config import EdgeConfig
 from edge.dock import Dock, open_dock
+from edge.evidence import EvidenceUploader, HttpUploadTransport
 from edge.failsafe import FailsafeMonitor
 from edge.flight.vehicle import Vehicle
 from edge.geoproject import CameraPose
 from edge.outbox import Outbox
 from edge.protocol import Detections, Event, Kind, State, Telemetry
-from edge.protocol.signing import load_public_keys
+from edge.protocol.signing import load_private_key, load_public_keys
 from edge.sortie.handlers import CommandHandlers
 from edge.sortie.machine import SortieMachine
 from edge.sortie.pilot import Pilot
@@ -40,6 +43,13 @@ __all__ = ["EdgeAgent", "VideoSession", "VideoStarter"]
 logger = logging.getLogger(__name__)
 
 SORTIE_KEY = "sortie"
+UNSIGNED_WARNING = (
+    "!" * 72,
+    "DEVELOPMENT MODE: [signing] allow_unsigned = true and no public_key of dispatch.",
+    "This edge carries out UNSIGNED commands: anyone who can publish on the broker can",
+    "launch, retask or recall this drone. Never run a dock in service like this.",
+    "!" * 72,
+)
 STATE_REFRESH_S = 5.0
 
 
@@ -99,6 +109,7 @@ class EdgeAgent:
         self.runner: SortieRunner | None = None
         self.link: MqttLink | None = None
         self.dispatcher: CommandDispatcher | None = None
+        self.uploader: EvidenceUploader | None = None
         self.started = asyncio.Event()
         self._state_key: tuple[Any, ...] | None = None
 
@@ -121,6 +132,8 @@ class EdgeAgent:
                 "alt_rel_m": self.pilot.alt,
             }
         self.outbox.save(SORTIE_KEY, record)
+        if record is None and self.uploader is not None:
+            self.uploader.wake()
         self._publish_state()
 
     def _publish_state(self) -> None:
@@ -140,11 +153,7 @@ class EdgeAgent:
 
     async def run(self) -> None:
         """Run until cancelled; a clean stop says ``offline`` on the way out."""
-        key = (
-            load_public_keys(self.config.signing.public_key)
-            if self.config.signing.public_key
-            else None
-        )
+        key, own_key = self._keys()
         async with contextlib.AsyncExitStack() as stack:
             stack.enter_context(self.outbox)
             await stack.enter_async_context(self.dock)
@@ -164,7 +173,9 @@ class EdgeAgent:
                 public_key=key,
                 window_s=self.config.signing.window_s,
             )
-            self.link = MqttLink(self.config.mqtt, self.dock_id, self.outbox, self._receive)
+            self.link = MqttLink(
+                self.config.mqtt, self.dock_id, self.outbox, self._receive, key=own_key
+            )
             monitor = FailsafeMonitor(
                 self.config,
                 self.machine,
@@ -176,13 +187,38 @@ class EdgeAgent:
                 self.link.down_for,
             )
             self._publish_state()
+            transport = self._upload_transport()
+            if transport is not None:
+                await stack.enter_async_context(transport)
             async with asyncio.TaskGroup() as tasks:
+                if self.uploader is not None:
+                    tasks.create_task(self.uploader.run())
                 tasks.create_task(self.link.run())
                 tasks.create_task(self.runner.run())
                 tasks.create_task(monitor.run())
                 tasks.create_task(self._telemetry())
                 tasks.create_task(self._watch_state())
                 self.started.set()
+
+    def _keys(self) -> tuple[list[Ed25519PublicKey] | None, Ed25519PrivateKey | None]:
+        """Dispatch's public key(s) and this dock's own key; what is missing is said loudly.
+
+        Raises:
+            ConfigError: when a configured key file cannot be read.
+        """
+        signing = self.config.signing
+        public = load_public_keys(signing.public_key) if signing.public_key else None
+        own = load_private_key(signing.key) if signing.key else None
+        if public is None:
+            for line in UNSIGNED_WARNING:
+                logger.warning("%s: %s", self.dock_id, line)
+        if own is None:
+            logger.warning(
+                "%s: [signing] key is not set: this dock publishes unsigned messages, which "
+                "dispatch refuses unless it too runs in development mode",
+                self.dock_id,
+            )
+        return public, own
 
     async def _receive(self, payload: bytes) -> None:
         assert self.dispatcher is not None
@@ -224,6 +260,28 @@ class EdgeAgent:
             if _key(state) != self._state_key or loop.time() - last > STATE_REFRESH_S:
                 last = loop.time()
                 self._publish_state()
+
+    def _upload_transport(self) -> HttpUploadTransport | None:
+        """The evidence upload, when recordings are kept and there is somewhere to send them."""
+        video, cfg = self.config.video, self.config.evidence
+        if video is None or video.recording.dir is None or not cfg.upload:
+            return None
+        url = cfg.url or video.uplink.url
+        token = cfg.token or video.uplink.token
+        if url is None:
+            return None
+        transport = HttpUploadTransport(
+            url, self.dock_id, token.get_secret_value() if token else None, cfg.timeout_s
+        )
+        self.uploader = EvidenceUploader(
+            video.recording.dir,
+            transport,
+            chunk_bytes=cfg.chunk_bytes,
+            keep_after_upload=cfg.keep_after_upload,
+            busy=lambda: self.machine.sortie_id is not None,
+            backoff_s=cfg.backoff_s,
+        )
+        return transport
 
     # -- the video seam -------------------------------------------------------------------------
 

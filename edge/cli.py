@@ -67,8 +67,13 @@ def _run(args: argparse.Namespace) -> int:
 
     from edge.agent import EdgeAgent
     from edge.config import load_config
+    from edge.redact import remember_secret
 
     config = load_config(args.config, **overrides(args))
+    remember_secret(config.mqtt.broker().password)
+    if config.video is not None:
+        token = config.video.uplink.token
+        remember_secret(token.get_secret_value() if token else None)
 
     async def main() -> None:
         task = asyncio.current_task()

@@ -22,6 +22,7 @@ from edge.dock import DockHardware
 from edge.drivers import DRIVER_MISSING
 from edge.energy import Airframe, EnergyModel
 from edge.errors import ConfigError
+from edge.evidence.config import EvidenceUploadConfig
 from edge.patterns.registry import OnSceneSetting, default_on_scene
 from edge.protocol import AirframeFigures, Limits
 from edge.protocol.models import DockId
@@ -200,12 +201,35 @@ class FailsafeConfig(Section):
 
 
 class SigningConfig(Section):
-    """Command signatures: dispatch's Ed25519 public key and the replay window."""
+    """Signatures: dispatch's public key for commands, this dock's key for what it publishes.
+
+    Both keys are required: an edge without them refuses to start, unless ``allow_unsigned``
+    (development only, logged loudly) lets it take unsigned commands and publish unsigned.
+    """
 
     public_key: Path | None = Field(
-        None, title="PEM public key(s) of dispatch, one block each; when set, unsigned is refused"
+        None, title="PEM public key(s) of dispatch, one block each; unsigned commands refused"
+    )
+    key: Path | None = Field(
+        None, title="This dock's Ed25519 private key (outrider keys dock); signs what it publishes"
+    )
+    allow_unsigned: bool = Field(
+        False,
+        title="DEVELOPMENT ONLY: start without keys; a missing public_key means anyone on the "
+        "broker can fly this drone",
     )
     window_s: float = Field(300.0, gt=0, title="Oldest or most future issued_at accepted")
+
+    @model_validator(mode="after")
+    def _keys_or_switch(self) -> SigningConfig:
+        missing = [n for n in ("public_key", "key") if getattr(self, n) is None]
+        if missing and not self.allow_unsigned:
+            raise ValueError(
+                f"{' and '.join(missing)} not set: an edge without dispatch's public key would "
+                "fly any command from anyone on the broker; set them (outrider keys init, "
+                "outrider keys dock), or allow_unsigned = true for development only"
+            )
+        return self
 
 
 class AirframeConfig(Airframe):
@@ -233,10 +257,17 @@ class EdgeConfig(BaseSettings):
     airspace: AirspaceConfig = Field(default_factory=AirspaceConfig)
     telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
     failsafe: FailsafeConfig = Field(default_factory=FailsafeConfig)
-    signing: SigningConfig = Field(default_factory=SigningConfig)
+    signing: SigningConfig = Field(
+        default_factory=dict,  # validated like an empty table, so a config without keys fails
+        validate_default=True,
+    )
     airframe: AirframeConfig = Field(default_factory=AirframeConfig)
     video: VideoConfig | None = Field(
         None, title="The video pipeline run during a sortie (edge.video); none when unset"
+    )
+    evidence: EvidenceUploadConfig = Field(
+        default_factory=EvidenceUploadConfig,
+        title="Upload of the recordings to dispatch after each sortie (edge.evidence)",
     )
     state_dir: Path = Path("state")
 
@@ -356,7 +387,7 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
         data["state_dir"] = fix(data["state_dir"])
     for section, keys in {
         "mqtt": ("ca_file", "cert_file", "key_file", "password_file"),
-        "signing": ("public_key",),
+        "signing": ("public_key", "key"),
     }.items():
         sub = data.get(section)
         if isinstance(sub, dict):

@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "edge.video.cli",
     "edge.cli",
     "dispatch.cli",
+    "dispatch.evidence.cli",
     "sim.cli",
     "outrider.demo.cli",
     "basemap.cli",
@@ -68,11 +69,13 @@ def register_sim_drivers() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one sub-command and return its exit status."""
     from edge.errors import OutriderError
+    from edge.redact import install as install_redaction
 
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    install_redaction()  # no password, token or bearer credential in any log line
     register_sim_drivers()
     try:
         return int(args.func(args) or 0)

@@ -105,6 +105,7 @@ def docks_and_requests(draw: st.DrawFn) -> dict[str, Any]:
             "max_airspeed_mps": cruise + draw(st.floats(0, 10)),
         },
         airspace={"margin_m": draw(st.floats(0, 80))},
+        signing={"public_key": "dispatch.pub.pem", "key": "dock-p.pem"},  # named; not read here
     )  # fmt: skip
     zones = [
         box_around(destination(HOME, draw(st.floats(0, 359)), draw(st.floats(200, 6000))),

@@ -1,4 +1,4 @@
-"""Reading a request body from outside with a size limit, before anything parses it."""
+"""Reading a request body with a size limit of the route's own, before anything parses it."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ __all__ = ["read_body"]
 
 
 async def read_body(request: Request, limit: int) -> bytes:
-    """The whole body, refused with ``payload_too_large`` once it passes ``limit`` bytes."""
+    """The whole body, refused with ``too_large`` once it passes ``limit`` bytes."""
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise DispatchError(f"body is over {limit} bytes", code="payload_too_large")
+            raise DispatchError(f"body over {limit} bytes", code="too_large")
         chunks.append(chunk)
     return b"".join(chunks)

@@ -4,16 +4,17 @@
 from __future__ import annotations
 
 import logging
+import math
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from dispatch.service_errors import NoDockError, http_status
+from dispatch.service_errors import LimitError, NoDockError, http_status
 from edge.errors import OutriderError
 
-__all__ = ["install_handlers"]
+__all__ = ["error_headers", "install_handlers"]
 
 logger = logging.getLogger(__name__)
 
@@ -27,8 +28,16 @@ async def outrider_error(request: Request, exc: Exception) -> JSONResponse:
         body["docks"] = [d.__dict__ for d in exc.docks]
     if status >= 500:
         logger.error("%s %s failed: %s", request.method, request.url.path, exc)
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(body, status_code=status, headers=headers)
+    return JSONResponse(body, status_code=status, headers=error_headers(exc, status))
+
+
+def error_headers(exc: OutriderError, status: int) -> dict[str, str] | None:
+    """What a refusal tells the client besides its body: how to sign in, when to try again."""
+    if status == 401:
+        return {"WWW-Authenticate": "Bearer"}
+    if isinstance(exc, LimitError):
+        return {"Retry-After": str(max(1, math.ceil(exc.retry_after_s)))}
+    return None
 
 
 async def validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -41,7 +50,9 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
-    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(
+        exc.status_code, "http_error"
+    )
     return JSONResponse(
         {"code": code, "reason": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers
     )

@@ -100,5 +100,6 @@ class AidRecordPublic(BaseModel):
     eta_s: float | None
     reasons: list[dict[str, Any]]
     video: AidVideo | None
+    last_update: int = Field(0, description="Newest update id taken from the neighbour")
     created_at: AwareDatetime
     updated_at: AwareDatetime

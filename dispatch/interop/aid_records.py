@@ -34,20 +34,13 @@ class AidRecords:
         query = select(t.aid_requests).order_by(t.aid_requests.c.id)
         for column, value in where.items():
             query = query.where(t.aid_requests.c[column] == value)
-        async with self.store.engine.connect() as conn:
-            rows = list((await conn.execute(query)).mappings())
+        rows = await self.store.rows(query)
         return [AidRecordPublic.model_validate(dict(r)) for r in rows]
 
     async def last_update(self, direction: str, peer: str, incident_id: str) -> int:
         """The newest update id taken for this request (0 before any)."""
-        query = select(t.aid_requests.c.last_update).where(
-            t.aid_requests.c.direction == direction,
-            t.aid_requests.c.peer == peer,
-            t.aid_requests.c.incident_id == incident_id,
-        )
-        async with self.store.engine.connect() as conn:
-            found = (await conn.execute(query)).scalar()
-        return int(found or 0)
+        found = await self.find(direction=direction, peer=peer, incident_id=incident_id)
+        return found.last_update if found else 0
 
     async def save(
         self, tx: Tx, direction: str, peer: str, incident_id: str, **values: Any

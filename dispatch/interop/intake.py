@@ -106,7 +106,7 @@ class CadIntake:
         Raises:
             OutriderError: the coded refusal (also kept in the inbox).
         """
-        name = source or self._only_source(adapter) or "unknown"
+        name = source or "unknown"
         try:
             parser = self._adapter(adapter)
             system = self.config.cad_system(name)
@@ -133,10 +133,6 @@ class CadIntake:
             await self._keep("folder", source, adapter, body, None, exc)
             raise
         return await self.apply(message, "folder", source, adapter, body)
-
-    def _only_source(self, adapter: str) -> str | None:
-        names = [c.name for c in self.config.cad if c.adapter == adapter]
-        return names[0] if len(names) == 1 else None
 
     def _adapter(self, key: str) -> CadAdapter:
         found = self.adapters.get(key)
@@ -282,8 +278,7 @@ class CadIntake:
         query = select(t.cad_inbox).order_by(t.cad_inbox.c.id.desc()).limit(limit)
         if outcome is not None:
             query = query.where(t.cad_inbox.c.outcome == outcome)
-        async with self.store.engine.connect() as conn:
-            rows = list((await conn.execute(query)).mappings())
+        rows = await self.store.rows(query)
         return [
             InboxEntry(
                 **{k: v for k, v in r.items() if k not in ("body", "received_at")},

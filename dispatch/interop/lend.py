@@ -12,7 +12,7 @@ link scoped to the incident, in the rendition the agreement allows; when none ca
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -129,18 +129,29 @@ class Lender:
         ours: str | None = None,
     ) -> None:
         reasons = [d.__dict__ for d in docks]
+        detail = {"code": code, "reason": reason, "docks": reasons}
+        await self._settle(
+            peer,
+            their_id,
+            "aid.refused",
+            detail,
+            status="refused",
+            reasons=reasons,
+            remote_incident_id=ours,
+        )
+
+    async def _settle(
+        self,
+        peer: PeerConfig,
+        their_id: str,
+        action: str,
+        detail: dict[str, Any],
+        **values: Any,
+    ) -> None:
+        """Record the request's outcome and audit it, in one transaction."""
         async with self.store.tx() as tx:
-            await self.records.save(
-                tx,
-                "lent",
-                peer.name,
-                their_id,
-                status="refused",
-                reasons=reasons,
-                remote_incident_id=ours,
-            )
-            detail = {"code": code, "reason": reason, "docks": reasons}
-            await tx.audit(f"force:{peer.name}", "aid.refused", their_id, detail, now_utc())
+            await self.records.save(tx, "lent", peer.name, their_id, **values)
+            await tx.audit(f"force:{peer.name}", action, their_id, detail, now_utc())
 
     async def _lent(
         self, peer: PeerConfig, their_id: str, record: IncidentRecord, created: bool, base_url: str
@@ -151,25 +162,28 @@ class Lender:
             sub = SubscriptionCreate(url=url, format="geojson", incident_id=record.id)
             await self.webhooks.subscribe(sub, f"force:{peer.name}", peer=peer.name)
         raw = peer.lend.video == "raw"
-        token, exp = self.auth.issue_link(record.id, peer.lend.link_ttl_s, raw=raw)
+        token, link = await self.auth.issue_link(
+            record,
+            min(peer.lend.link_ttl_s, self.auth.link_max_ttl_s),
+            f"force:{peer.name}",
+            raw=raw,
+        )
         video = AidVideo(
             url=f"{base_url.rstrip('/')}/view/{record.id}?token={token}",
             rendition="raw" if raw else "redacted",
-            expires_at=datetime.fromtimestamp(exp, UTC),
+            expires_at=link.expires_at,
         )
-        async with self.store.tx() as tx:
-            await self.records.save(
-                tx,
-                "lent",
-                peer.name,
-                their_id,
-                status="accepted",
-                remote_incident_id=record.id,
-                dock_id=record.dock_id,
-                eta_s=record.eta_s,
-            )
-            detail = {"incident_id": record.id, "dock_id": record.dock_id, "eta_s": record.eta_s}
-            await tx.audit(f"force:{peer.name}", "aid.accepted", their_id, detail, now_utc())
+        detail = {"incident_id": record.id, "dock_id": record.dock_id, "eta_s": record.eta_s}
+        await self._settle(
+            peer,
+            their_id,
+            "aid.accepted",
+            detail,
+            status="accepted",
+            remote_incident_id=record.id,
+            dock_id=record.dock_id,
+            eta_s=record.eta_s,
+        )
         return AidAnswer(
             accepted=True,
             force=self.config.force,

@@ -25,6 +25,7 @@ __all__ = [
     "SIGNATURE_HEADER",
     "SOURCE_HEADER",
     "ReplayGuard",
+    "check_headers",
     "parse_signature",
     "sign",
     "signed_headers",
@@ -74,6 +75,25 @@ def parse_signature(header: str) -> tuple[int, list[str]]:
     if stamp is None or not macs:
         raise AuthError(f"{SIGNATURE_HEADER} needs t= and v1=", code="bad_signature")
     return stamp, macs
+
+
+def check_headers(
+    source: str | None, header: str | None, known: frozenset[str], window_s: float
+) -> str:
+    """The sender of a signed request, judged by its headers alone (before any body is read).
+
+    Raises:
+        AuthError: ``unknown_source`` for a sender with no key here; ``bad_signature`` for a
+            missing or malformed signature header; ``stale_request`` outside the window.
+    """
+    if not source or source not in known:
+        raise AuthError(f"no key for {SOURCE_HEADER} {source!r}", code="unknown_source")
+    stamp, _ = parse_signature(header or "")
+    if abs(time.time() - stamp) > window_s:
+        raise AuthError(
+            f"request timestamp is outside the {window_s:g} s window", code="stale_request"
+        )
+    return source
 
 
 class ReplayGuard:

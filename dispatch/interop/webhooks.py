@@ -16,10 +16,11 @@ import json
 import logging
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
 import httpx
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 
 from dispatch.interop.config import InteropConfig
 from dispatch.interop.render import Format, render
@@ -27,7 +28,7 @@ from dispatch.interop.signing import signed_headers
 from dispatch.interop.updates import IncidentUpdate
 from dispatch.service_errors import NotFoundError
 from dispatch.store import tables as t
-from dispatch.store.sql import SqlStore
+from dispatch.store.sql import SqlStore, Tx
 from edge.protocol import now_utc
 
 __all__ = [
@@ -142,12 +143,7 @@ class Webhooks:
             NotFoundError: no such subscription.
         """
         async with self.store.tx() as tx:
-            c = t.subscriptions.c
-            done = await tx.conn.execute(
-                update(t.subscriptions).where(c.id == subscription_id).values(active=False)
-            )
-            if not done.rowcount:
-                raise NotFoundError(f"subscription {subscription_id} does not exist")
+            await self._change(tx, t.subscriptions, "subscription", subscription_id, active=False)
             await tx.conn.execute(
                 update(t.deliveries)
                 .where(t.deliveries.c.subscription_id == subscription_id)
@@ -155,18 +151,29 @@ class Webhooks:
                 .values(status="dropped")
             )
             await tx.audit(actor, "subscription.delete", subscription_id, {}, now_utc())
-        [found] = [
-            s for s in await self.subscriptions(active_only=False) if s.id == subscription_id
-        ]
-        return found
+        [row] = await self._read(t.subscriptions, subscription_id)
+        return SubscriptionPublic(**{**row, "secret": None})
+
+    @staticmethod
+    async def _change(tx: Tx, table: Table, what: str, row_id: object, **values: object) -> None:
+        """Update one row by id (``what`` names it in the refusal).
+
+        Raises:
+            NotFoundError: no such row.
+        """
+        done = await tx.conn.execute(update(table).where(table.c.id == row_id).values(**values))
+        if not done.rowcount:
+            raise NotFoundError(f"{what} {row_id} does not exist")
+
+    async def _read(self, table: Table, row_id: object) -> list[Any]:
+        return await self.store.rows(select(table).where(table.c.id == row_id))
 
     async def subscriptions(self, *, active_only: bool = True) -> list[SubscriptionPublic]:
         """Subscriptions, oldest first (without their secrets)."""
         query = select(t.subscriptions).order_by(t.subscriptions.c.created_at)
         if active_only:
             query = query.where(t.subscriptions.c.active.is_(True))
-        async with self.store.engine.connect() as conn:
-            rows = list((await conn.execute(query)).mappings())
+        rows = await self.store.rows(query)
         return [SubscriptionPublic(**{**r, "secret": None}) for r in rows]
 
     async def deliveries(
@@ -176,8 +183,7 @@ class Webhooks:
         query = select(t.deliveries).order_by(t.deliveries.c.id.desc()).limit(limit)
         if status is not None:
             query = query.where(t.deliveries.c.status == status)
-        async with self.store.engine.connect() as conn:
-            rows = list((await conn.execute(query)).mappings())
+        rows = await self.store.rows(query)
         return [DeliveryPublic.model_validate(dict(r)) for r in rows]
 
     async def retry(self, delivery_id: int, actor: str) -> DeliveryPublic:
@@ -187,18 +193,12 @@ class Webhooks:
             NotFoundError: no such delivery.
         """
         async with self.store.tx() as tx:
-            c = t.deliveries.c
-            done = await tx.conn.execute(
-                update(t.deliveries)
-                .where(c.id == delivery_id)
-                .values(status="pending", attempts=0, next_at=now_utc())
-            )
-            if not done.rowcount:
-                raise NotFoundError(f"delivery {delivery_id} does not exist")
+            values = {"status": "pending", "attempts": 0, "next_at": now_utc()}
+            await self._change(tx, t.deliveries, "delivery", delivery_id, **values)
             await tx.audit(actor, "delivery.retry", str(delivery_id), {}, now_utc())
         self._wake.set()
-        [found] = [d for d in await self.deliveries(limit=1_000_000) if d.id == delivery_id]
-        return found
+        [row] = await self._read(t.deliveries, delivery_id)
+        return DeliveryPublic.model_validate(dict(row))
 
     async def enqueue(self, update_: IncidentUpdate) -> None:
         """Queue the update for every active subscription it matches (a hub sink)."""
@@ -259,20 +259,13 @@ class Webhooks:
         """Send every due delivery once, in order per subscription; when the next is due."""
         now = now_utc()
         c = t.deliveries.c
-        async with self.store.engine.connect() as conn:
-            due = list(
-                (
-                    await conn.execute(
-                        select(t.deliveries)
-                        .where(c.status == "pending")
-                        .order_by(c.update_id, c.id)
-                        .limit(BATCH)
-                    )
-                ).mappings()
-            )
-            subs = {
-                r["id"]: dict(r) for r in (await conn.execute(select(t.subscriptions))).mappings()
-            }
+        due = await self.store.rows(
+            select(t.deliveries)
+            .where(c.status == "pending")
+            .order_by(c.update_id, c.id)
+            .limit(BATCH)
+        )
+        subs = {r["id"]: dict(r) for r in await self.store.rows(select(t.subscriptions))}
         blocked: set[str] = set()
         upcoming: datetime | None = None
         for row in due:

@@ -116,15 +116,20 @@ class Tx:
         await self.conn.execute(insert(t.commands).values(**values))
 
     async def record_ack(self, ack: Ack) -> tuple[CommandRecord | None, bool]:
-        """Attach an ack to its command: the command, if known, and whether this ack was first."""
+        """Attach an ack to its command: the command, if known, and whether this ack was first.
+
+        Only the dock the command was sent to can answer it: an ack from another dock finds
+        no command.
+        """
         if ack.cmd_id is None:
             return None, False
+        mine = (t.commands.c.id == ack.cmd_id, t.commands.c.dock_id == ack.dock_id)
         result = await self.conn.execute(
             update(t.commands)
-            .where(t.commands.c.id == ack.cmd_id, t.commands.c.acked_at.is_(None))
+            .where(*mine, t.commands.c.acked_at.is_(None))
             .values(ack_ok=ack.ok, ack_code=ack.code.value, ack_reason=ack.reason, acked_at=ack.at)
         )
-        query = select(t.commands).where(t.commands.c.id == ack.cmd_id)
+        query = select(t.commands).where(*mine)
         row = (await self.conn.execute(query)).first()
         if row is None:
             return None, False
@@ -234,21 +239,22 @@ class SqlStore:
                 for observer in self.observers:
                     observer(tx.lines)
 
-    async def _all(self, query: Any) -> list[Any]:
+    async def rows(self, query: Any) -> list[Any]:
+        """The rows of a read-only query, as mappings."""
         async with self.engine.connect() as conn:
             return list((await conn.execute(query)).mappings())
 
     async def ping(self) -> None:
         """Raise unless the database answers."""
-        await self._all(select(func.count()).select_from(t.schema_migrations))
+        await self.rows(select(func.count()).select_from(t.schema_migrations))
 
     async def get_incident(self, incident_id: str) -> IncidentRecord | None:
-        rows = await self._all(select(t.incidents).where(t.incidents.c.id == incident_id))
+        rows = await self.rows(select(t.incidents).where(t.incidents.c.id == incident_id))
         return IncidentRecord.model_validate(rows[0]) if rows else None
 
     async def incident_by(self, column: str, value: str) -> IncidentRecord | None:
         """The incident whose ``cad_ref`` or ``sortie_id`` is ``value``."""
-        rows = await self._all(select(t.incidents).where(t.incidents.c[column] == value))
+        rows = await self.rows(select(t.incidents).where(t.incidents.c[column] == value))
         return IncidentRecord.model_validate(rows[0]) if rows else None
 
     async def list_incidents(
@@ -257,11 +263,11 @@ class SqlStore:
         query = select(t.incidents).order_by(t.incidents.c.created_at.desc())
         if open_only:
             query = query.where(t.incidents.c.status != "closed")
-        rows = await self._all(query.limit(limit).offset(offset))
+        rows = await self.rows(query.limit(limit).offset(offset))
         return [IncidentRecord.model_validate(r) for r in rows]
 
     async def timeline(self, incident_id: str) -> list[TimelineRecord]:
-        rows = await self._all(
+        rows = await self.rows(
             select(t.timeline)
             .where(t.timeline.c.incident_id == incident_id)
             .order_by(t.timeline.c.seq)
@@ -270,7 +276,7 @@ class SqlStore:
 
     async def timeline_after(self, after_seq: int, limit: int = 500) -> list[TimelineRecord]:
         """Timeline lines of every incident with ``seq`` above ``after_seq``, oldest first."""
-        rows = await self._all(
+        rows = await self.rows(
             select(t.timeline)
             .where(t.timeline.c.seq > after_seq)
             .order_by(t.timeline.c.seq)
@@ -280,7 +286,7 @@ class SqlStore:
 
     async def timeline_line(self, seq: int) -> TimelineRecord | None:
         """One timeline line by its ``seq``."""
-        rows = await self._all(select(t.timeline).where(t.timeline.c.seq == seq))
+        rows = await self.rows(select(t.timeline).where(t.timeline.c.seq == seq))
         return TimelineRecord.model_validate(rows[0]) if rows else None
 
     async def list_events(
@@ -291,18 +297,31 @@ class SqlStore:
             query = query.where(t.events.c.dock_id == dock_id)
         if incident_id is not None:
             query = query.where(t.events.c.incident_id == incident_id)
-        return [dict(r) for r in await self._all(query.limit(limit))]
+        return [dict(r) for r in await self.rows(query.limit(limit))]
 
     async def list_commands(self, incident_id: str) -> list[CommandRecord]:
-        rows = await self._all(
+        rows = await self.rows(
             select(t.commands)
             .where(t.commands.c.incident_id == incident_id)
             .order_by(t.commands.c.issued_at)
         )
         return [CommandRecord.model_validate(r) for r in rows]
 
+    async def sent_to(self, incident_id: str, dock_id: str) -> bool:
+        """Whether a ``dispatch`` command for ``incident_id`` was sent to ``dock_id``."""
+        rows = await self.rows(
+            select(t.commands.c.id)
+            .where(
+                t.commands.c.incident_id == incident_id,
+                t.commands.c.dock_id == dock_id,
+                t.commands.c.type == "dispatch",
+            )
+            .limit(1)
+        )
+        return bool(rows)
+
     async def list_detections(self, incident_id: str) -> list[dict[str, Any]]:
-        rows = await self._all(
+        rows = await self.rows(
             select(t.detections)
             .where(t.detections.c.incident_id == incident_id)
             .order_by(t.detections.c.id)
@@ -310,7 +329,7 @@ class SqlStore:
         return [dict(r) for r in rows]
 
     async def list_audit(self, *, limit: int = 100, offset: int = 0) -> list[AuditEntry]:
-        rows = await self._all(
+        rows = await self.rows(
             select(t.audit).order_by(t.audit.c.seq.desc()).limit(limit).offset(offset)
         )
         return [AuditEntry(**r) for r in rows]
@@ -319,7 +338,7 @@ class SqlStore:
         """Every audit row in ascending order, read in batches."""
         after = 0
         while True:
-            rows = await self._all(
+            rows = await self.rows(
                 select(t.audit).where(t.audit.c.seq > after).order_by(t.audit.c.seq).limit(batch)
             )
             for r in rows:
@@ -329,7 +348,7 @@ class SqlStore:
             after = rows[-1]["seq"]
 
     async def audit_head(self) -> tuple[int, str] | None:
-        rows = await self._all(
+        rows = await self.rows(
             select(t.audit_head.c.seq, t.audit_head.c.hash).where(t.audit_head.c.id == 1)
         )
         return (rows[0]["seq"], rows[0]["hash"]) if rows else None

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.sql.expression import false
 from sqlalchemy.types import DateTime, TypeDecorator
 
 __all__ = [
@@ -32,11 +33,18 @@ __all__ = [
     "deliveries",
     "detections",
     "events",
+    "evidence_manifests",
+    "evidence_segments",
+    "flights",
+    "incident_holds",
     "incidents",
+    "links",
     "metadata",
     "schema_migrations",
+    "sessions",
     "subscriptions",
     "timeline",
+    "track_points",
 ]
 
 
@@ -177,6 +185,106 @@ audit_head = Table(
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("seq", Integer, nullable=False),
     Column("hash", String(64), nullable=False),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    # HMAC of the cookie under the service secret: the cookie itself is never stored
+    Column("id", String(64), primary_key=True),
+    Column("name", String(64), nullable=False, index=True),
+    Column("token_digest", String(64), nullable=False),
+    Column("peer", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("ended_at", UtcDateTime, nullable=True),
+)
+
+links = Table(
+    "links",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    # HMAC of the link's token under the service secret: the token itself is never stored
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("incident_id", String(40), ForeignKey("incidents.id"), nullable=False, index=True),
+    Column("sortie_id", String(128), nullable=True),
+    Column("created_by", String(128), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime, nullable=True),
+    Column("revoked_by", String(128), nullable=True),
+    # a link a sharing agreement issued with raw video (migration 5); every other is redacted
+    Column("raw", Boolean, nullable=False, server_default=false()),
+)
+
+evidence_manifests = Table(
+    "evidence_manifests",
+    metadata,
+    Column("sortie_id", String(128), primary_key=True),
+    Column("dock_id", String(64), nullable=False),
+    Column("incident_id", String(128), nullable=True, index=True),
+    Column("manifest", Text, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("completed_at", UtcDateTime, nullable=True),
+)
+
+evidence_segments = Table(
+    "evidence_segments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("sortie_id", String(128), nullable=False),
+    Column("dock_id", String(64), nullable=False),
+    Column("incident_id", String(128), nullable=True, index=True),
+    Column("file", String(128), nullable=False),
+    Column("rendition", String(32), nullable=False),
+    Column("frames", Integer, nullable=False),
+    Column("start", UtcDateTime, nullable=False),
+    Column("end", UtcDateTime, nullable=False),
+    Column("bytes", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("received_sha256", String(64), nullable=True),
+    Column("verified_at", UtcDateTime, nullable=True),
+    Column("deleted_at", UtcDateTime, nullable=True),
+    UniqueConstraint("sortie_id", "file", name="uq_evidence_segment"),
+)
+
+track_points = Table(
+    "track_points",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("sortie_id", String(128), nullable=False, index=True),
+    Column("dock_id", String(64), nullable=False),
+    Column("incident_id", String(128), nullable=True),
+    Column("t", UtcDateTime, nullable=False, index=True),
+    Column("lat", Float, nullable=False),
+    Column("lon", Float, nullable=False),
+    Column("alt_rel_m", Float, nullable=False),
+)
+
+flights = Table(
+    "flights",
+    metadata,
+    Column("sortie_id", String(128), primary_key=True),
+    Column("dock_id", String(64), nullable=False),
+    Column("incident_id", String(128), nullable=True, index=True),
+    Column("home_lat", Float, nullable=True),
+    Column("home_lon", Float, nullable=True),
+    Column("started_at", UtcDateTime, nullable=True),
+    Column("ended_at", UtcDateTime, nullable=True, index=True),
+    Column("outcome", String(32), nullable=True),
+    Column("detection_ran", Boolean, nullable=False),
+    Column("redaction_ran", Boolean, nullable=False),
+)
+
+incident_holds = Table(
+    "incident_holds",
+    metadata,
+    Column("incident_id", String(40), primary_key=True),
+    Column("legal_hold", Boolean, nullable=False),
+    Column("evidence", Boolean, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("updated_by", String(128), nullable=False),
 )
 
 Index("ix_timeline_incident_seq", timeline.c.incident_id, timeline.c.seq)

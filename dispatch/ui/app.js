@@ -29,6 +29,12 @@ async function signIn() {
     });
   }
   $("who").textContent = `${state.me.name} (${state.me.role})`;
+  $("btn-signout").hidden = false;
+}
+
+async function signOut() {
+  await api("/auth/logout", { method: "POST" }).catch(() => null);
+  location.reload();
 }
 
 // Bring the map's layers in step with the state.
@@ -74,6 +80,8 @@ function select(id) {
   state.selected = id;
   state.detail = null;
   state.detections = [];
+  $("inc-link").replaceChildren();
+  $("inc-links").replaceChildren();
   $("incident").hidden = !id;
   refreshDetail();
 }
@@ -92,7 +100,8 @@ async function refreshDetail() {
   timelineList($("inc-timeline"), inc.timeline);
   const open = inc.status !== "closed";
   $("btn-recall").disabled = $("btn-retask").disabled = !(open && inc.dock_id);
-  $("btn-close").disabled = !open;
+  $("btn-close").disabled = $("btn-link").disabled = !open;
+  await refreshLinks(id, open);
   video.watch(inc.dock_id);
   state.detections = await api(`/incidents/${encodeURIComponent(id)}/detections`);
   $("inc-detections").replaceChildren(...state.detections.map((d) =>
@@ -115,9 +124,31 @@ async function act(kind, body = null) {
   try {
     const r = await api(`/incidents/${encodeURIComponent(id)}/${kind}`, { method: "POST", body });
     $("inc-action").textContent = kind === "links" ? "" : `${kind}: ${r.code || r.status}`;
-    if (kind === "links") $("inc-link").replaceChildren(el("a", { href: r.url, target: "_blank" }, "officer view link"),
+    if (kind === "links") $("inc-link").replaceChildren(el("a", { href: r.url, target: "_blank", "data-link": r.id }, "officer view link"),
       ` (expires ${fmtTime(r.expires_at)})`);
   } catch (e) { $("inc-action").textContent = `${kind} failed: ${e.message}`; }
+  refreshDetail();
+}
+
+// The incident's officer links: who made each, until when, and a Revoke button for live ones.
+async function refreshLinks(id, open) {
+  if (state.me.role === "viewer") return;
+  const links = await api(`/incidents/${encodeURIComponent(id)}/links`);
+  if (state.selected !== id) return;
+  const live = (l) => open && !l.revoked_at && Date.parse(l.expires_at) > Date.now();
+  $("inc-links").replaceChildren(...links.map((l) => el("li", { class: live(l) ? "" : "revoked", "data-link": l.id },
+    `link ${l.id.slice(0, 6)} by ${l.created_by.replace("user:", "")}, `,
+    l.revoked_at ? "revoked" : !open ? "ended with the incident" : `until ${fmtTime(l.expires_at)}`,
+    live(l) ? el("button", { onclick: () => revokeLink(id, l.id) }, "Revoke") : "")));
+}
+
+async function revokeLink(id, linkId) {
+  try {
+    await api(`/incidents/${encodeURIComponent(id)}/links/${encodeURIComponent(linkId)}`, { method: "DELETE" });
+    $("inc-action").textContent = "link revoked";
+    const shown = $("inc-link").querySelector("a");
+    if (shown && shown.dataset.link === linkId) $("inc-link").replaceChildren();
+  } catch (e) { $("inc-action").textContent = `revoke failed: ${e.message}`; }
   refreshDetail();
 }
 
@@ -171,6 +202,7 @@ async function main() {
   $("btn-recall").onclick = () => act("recall");
   $("btn-close").onclick = () => act("close");
   $("btn-link").onclick = () => act("links", {});
+  $("btn-signout").onclick = signOut;
   $("btn-retask").onclick = () => { state.retaskFor = state.selected; map.setPicking(true);
     $("inc-action").textContent = "click the map for the new target"; };
   every(500, refreshDocks);

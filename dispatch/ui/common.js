@@ -100,10 +100,6 @@ export class VideoFeed {
   _stats(text) { if (this.statsEl) this.statsEl.textContent = text; }
 }
 
-export const STATUS_COLOURS = {
-  ready: "#1f9d55", busy: "#d68a00", not_ready: "#b7791f", stale: "#8a94a0", offline: "#c53030",
-};
-
 export function dockStatus(d) {
   if (d.availability === "offline") return "offline";
   if (d.stale) return "stale";

@@ -6,7 +6,7 @@
 "use strict";
 
 import * as L from "./vendor/leaflet/leaflet-src.esm.js";
-import { dockStatus, STATUS_COLOURS } from "./common.js";
+import { dockStatus } from "./common.js";
 
 const OSM_COPYRIGHT = "https://www.openstreetmap.org/copyright";
 
@@ -41,14 +41,15 @@ function icon(className, html, size) {
   return L.divIcon({ className, html, iconSize: [size, size], iconAnchor: [size / 2, size / 2] });
 }
 
+// Colours by class and rotation as an SVG attribute: the page's policy forbids inline styles.
 function dockIcon(d) {
-  return icon("or-dock", `<span style="background:${STATUS_COLOURS[dockStatus(d)]}"></span>`, 16);
+  return icon("or-dock", `<span class="st-${dockStatus(d)}"></span>`, 16);
 }
 
 function droneIcon(d) {
   const colour = d.stale ? "#8a94a0" : "#2563eb";
-  return icon("or-drone", `<svg viewBox="-12 -12 24 24" width="24" height="24" style="transform:rotate(${
-    Math.round(d.heading_deg || 0)}deg)"><path d="M0,-11 L7,8 L0,4 L-7,8 Z" fill="${colour}" stroke="#fff" stroke-width="1.5"/></svg>`, 24);
+  return icon("or-drone", `<svg viewBox="-12 -12 24 24" width="24" height="24"><g transform="rotate(${
+    Math.round(d.heading_deg || 0)})"><path d="M0,-11 L7,8 L0,4 L-7,8 Z" fill="${colour}" stroke="#fff" stroke-width="1.5"/></g></svg>`, 24);
 }
 
 // Keep `layers` (id -> layer, all in `group`) in step with `items`: add, update, remove.

@@ -1,5 +1,5 @@
 // The officer's live view: one incident, its drone's video, a map and the timeline, behind a
-// signed link (?token=...) that expires.
+// link (?token=...) that expires, can be withdrawn, and ends with the incident or its sortie.
 "use strict";
 
 import { OutriderMap } from "./map.js";
@@ -20,6 +20,14 @@ function redraw() {
   map.drones(docks, new Map(state.dock ? [[state.dock.id, state.trail]] : []));
 }
 
+// Why a link no longer opens anything, in the officer's words.
+const LINK_ENDED = {
+  link_expired: ["link expired", "This link has expired. Ask the control room for a new one."],
+  link_revoked: ["link withdrawn", "This link was withdrawn by the control room."],
+  link_ended: ["incident closed", "The incident is closed, and this link with it."],
+  unauthorized: ["invalid link", "This link is not valid. Check that it was copied whole."],
+};
+
 async function refresh() {
   const inc = await api(`/incidents/${encodeURIComponent(incidentId)}`, { token });
   state.incident = inc;
@@ -28,7 +36,16 @@ async function refresh() {
   $("eta").textContent = inc.eta_s != null ? `${inc.eta_s.toFixed(0)} s` : "—";
   timelineList($("timeline"), inc.timeline.slice().reverse());
   if (inc.dock_id) {
-    state.dock = await api(`/docks/${encodeURIComponent(inc.dock_id)}`, { token });
+    try {
+      state.dock = await api(`/docks/${encodeURIComponent(inc.dock_id)}`, { token });
+    } catch (e) {
+      // 403: the drone's sortie for this incident is over; the link shows nothing of the dock now
+      if (!(e instanceof ApiError && e.status === 403)) throw e;
+      state.dock = null; state.trail = []; video.stop();
+      $("video-stats").textContent = "the drone's sortie for this incident is over";
+      redraw();
+      return;
+    }
     const p = state.dock.position;
     if (state.dock.in_air && p) state.trail.push([p.lat, p.lon]);
     if (state.trail.length > 300) state.trail.shift();
@@ -39,9 +56,17 @@ async function refresh() {
 
 function loop() {
   refresh().then(() => { $("conn").textContent = ""; setTimeout(loop, 1000); }, (e) => {
-    $("conn").textContent = e instanceof ApiError && e.status === 401 ? "this link has expired" : `connection problem: ${e.message}`;
-    if (!(e instanceof ApiError && e.status === 401)) setTimeout(loop, 3000);
-    else video.stop();
+    const ended = e instanceof ApiError && e.status === 401;
+    if (!ended) { $("conn").textContent = `connection problem: ${e.message}`; setTimeout(loop, 3000); return; }
+    const [short, why] = LINK_ENDED[e.body.code] || LINK_ENDED.unauthorized;
+    $("conn").textContent = short;
+    $("conn").dataset.code = e.body.code || "unauthorized";
+    // what the link showed goes too: the control room took it back, or it ran out
+    video.stop();
+    $("content").hidden = true;
+    $("title").textContent = "live view";
+    $("ended-text").textContent = why;
+    $("ended").hidden = false;
   });
 }
 

@@ -133,6 +133,13 @@ class CommandDispatcher:
             return Outcome(AckCode.EXPIRED, f"command expired at {cmd.expires_at.isoformat()}")
         if not self.outbox.claim_command(cmd.id, cmd.type, signed=signed):
             return self._seen_before(cmd.id, signed) or Outcome(AckCode.DUPLICATE, "seen before")
+        if not signed:
+            logger.warning(
+                "%s: carrying out UNSIGNED %s %r: development mode, no dispatch key configured",
+                self.dock_id,
+                cmd.type,
+                cmd.id[:64],
+            )
         outcome = await self._run(cmd, received)
         self.outbox.settle_command(cmd.id, outcome.code.value)
         return outcome

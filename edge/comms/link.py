@@ -25,11 +25,14 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 import aiomqtt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from edge.aio import raise_if_cancelling, within
 from edge.comms.mqtt import Backoff, make_client, stay_connected
 from edge.outbox import Outbox
-from edge.protocol import Availability, Kind, Message, encode, topic
+from edge.protocol import Availability, Kind, encode, topic
+from edge.protocol.models import Signed
+from edge.protocol.signing import sign_message
 from edge.ratelimit import TokenBucket
 
 if TYPE_CHECKING:  # edge.config builds its broker settings with edge.comms.mqtt
@@ -54,12 +57,21 @@ class MqttLink:
         dock_id: this dock; every topic is under ``dfr/v1/<dock_id>/``.
         outbox: the durable outbox QoS 1 messages go through.
         receiver: awaited with the payload of each ``cmd`` message, one at a time.
+        key: this dock's Ed25519 key: every message it publishes is signed with it
+            (unsigned without one, which dispatch refuses outside development).
     """
 
     def __init__(
-        self, config: MqttConfig, dock_id: str, outbox: Outbox, receiver: Receiver
+        self,
+        config: MqttConfig,
+        dock_id: str,
+        outbox: Outbox,
+        receiver: Receiver,
+        *,
+        key: Ed25519PrivateKey | None = None,
     ) -> None:
         self.config = config
+        self.key = key
         self.broker = config.broker()
         self.dock_id = dock_id
         self.outbox = outbox
@@ -79,21 +91,25 @@ class MqttLink:
 
     # -- what the rest of the edge calls (never blocks, never raises on a dead broker) --------
 
-    def send(self, kind: Kind, message: Message) -> int:
+    def send(self, kind: Kind, message: Signed) -> int:
         """Queue a QoS 1 message (event or ack) in the outbox; returns its sequence number."""
-        seq = self.outbox.put(topic(self.dock_id, kind), encode(message), qos=1)
+        seq = self.outbox.put(topic(self.dock_id, kind), self._encode(message), qos=1)
         self._wake_outbox.set()
         return seq
 
-    def set_state(self, state: Message) -> None:
+    def set_state(self, state: Signed) -> None:
         """The newest retained ``state``; sent now if connected, else on the next connect."""
-        self._state = encode(state)
+        self._state = self._encode(state)
         self._state_dirty.set()
 
-    def set_latest(self, kind: Kind, message: Message) -> None:
+    def set_latest(self, kind: Kind, message: Signed) -> None:
         """The newest QoS 0 message of ``kind`` (telemetry, detections); older unsent dropped."""
-        self._latest[kind] = encode(message)
+        self._latest[kind] = self._encode(message)
         self._latest_dirty.set()
+
+    def _encode(self, message: Signed) -> bytes:
+        """The wire form of a message, signed with this dock's key when it has one."""
+        return sign_message(message, self.key) if self.key is not None else encode(message)
 
     @property
     def cmd_refused(self) -> int:

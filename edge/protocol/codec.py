@@ -30,9 +30,11 @@ __all__ = [
     "MAX_PAYLOAD_BYTES",
     "MODELS",
     "encode",
+    "load_object",
     "parse",
     "parse_availability",
     "parse_command",
+    "parse_object",
 ]
 
 MAX_PAYLOAD_BYTES = 64 * 1024
@@ -57,7 +59,12 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def _load_object(data: bytes) -> dict[str, Any]:
+def load_object(data: bytes) -> dict[str, Any]:
+    """The JSON object of a payload, before it is read as any message.
+
+    Raises:
+        ProtocolError: ``too_large``, or ``malformed_json`` for bytes that are not a JSON object.
+    """
     if len(data) > MAX_PAYLOAD_BYTES:
         raise ProtocolError(
             f"payload is {len(data)} bytes; limit {MAX_PAYLOAD_BYTES}", code=AckCode.TOO_LARGE
@@ -113,7 +120,7 @@ def parse_command(data: bytes) -> Command:
     Raises:
         ProtocolError: with ``cmd_id`` set whenever the payload carried a readable id.
     """
-    obj = _load_object(data)
+    obj = load_object(data)
     raw_id = obj.get("id")
     cmd_id = raw_id if isinstance(raw_id, str) and 0 < len(raw_id) <= 128 else None
     _check_version(obj, cmd_id)
@@ -137,7 +144,16 @@ def parse(kind: Kind, data: bytes) -> BaseModel:
         return cast(BaseModel, parse_command(data))
     if kind is Kind.AVAILABILITY:
         raise ProtocolError("availability is plain text; use parse_availability")
-    obj = _load_object(data)
+    return parse_object(kind, load_object(data))
+
+
+def parse_object(kind: Kind, obj: dict[str, Any]) -> BaseModel:
+    """The message of ``kind`` in a payload's JSON object (see :func:`load_object`), for readers
+    that look at the object first (a dock's signature covers the object as it arrived).
+
+    Raises:
+        ProtocolError: when the object is not a valid message of that kind.
+    """
     _check_version(obj, None)
     return _validate(MODELS[kind], obj, None)
 

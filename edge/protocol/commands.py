@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, Field, model_validator
 
@@ -29,6 +29,7 @@ __all__ = [
     "RecallCommand",
     "RetaskBody",
     "RetaskCommand",
+    "canonical_json",
     "signing_payload",
 ]
 
@@ -125,11 +126,15 @@ Command = Annotated[
 ]
 
 
+def canonical_json(data: Any) -> bytes:
+    """JSON with sorted keys and no spaces: the one form every signature is computed over."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
 def signing_payload(command: Message) -> bytes:
     """The bytes an Ed25519 signature covers: the parsed envelope without ``sig``, canonical.
 
     Canonical means the model's own JSON form with sorted keys and no spaces, so signer and
     verifier agree however the fields were ordered or spelled on the wire.
     """
-    data = command.model_dump(mode="json", exclude={"sig"})
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return canonical_json(command.model_dump(mode="json", exclude={"sig"}))

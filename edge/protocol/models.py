@@ -29,6 +29,7 @@ __all__ = [
     "Phase",
     "Position",
     "Reason",
+    "Signed",
     "State",
     "Telemetry",
     "now_utc",
@@ -53,6 +54,16 @@ class Message(BaseModel):
     model_config = ConfigDict(extra="ignore", allow_inf_nan=False, frozen=True)
 
     v: Literal[1] = 1
+
+
+class Signed(Message):
+    """Base of the messages a dock publishes: ``sig`` is its Ed25519 signature over the rest.
+
+    See :func:`edge.protocol.signing.sign_message`: the signature covers the payload's own JSON
+    object without ``sig``, so fields a reader does not know are covered too.
+    """
+
+    sig: str | None = Field(None, max_length=512, title="Base64 Ed25519 signature of the dock")
 
 
 class Part(BaseModel):
@@ -221,7 +232,7 @@ class Limits(Part):
         return self.ceiling_m - self.pad_height_m
 
 
-class State(Message):
+class State(Signed):
     """Retained snapshot of a dock: phase, readiness, sortie, battery, position, dock."""
 
     dock_id: DockId
@@ -239,7 +250,7 @@ class State(Message):
     limits: Limits | None = None
 
 
-class Telemetry(Message):
+class Telemetry(Signed):
     """Vehicle telemetry, 1-10 Hz, QoS 0."""
 
     dock_id: DockId
@@ -257,7 +268,7 @@ class Telemetry(Message):
     gps_fix: int = Field(ge=0, le=8)
 
 
-class Event(Message):
+class Event(Signed):
     """One sortie lifecycle event; ``id`` is unique, so consumers store each exactly once."""
 
     id: Identifier
@@ -283,7 +294,7 @@ class DetectedObject(Part):
     geo: GeoPoint | None = None
 
 
-class Detections(Message):
+class Detections(Signed):
     """Objects found in one analysed frame."""
 
     dock_id: DockId
@@ -293,7 +304,7 @@ class Detections(Message):
     objects: list[DetectedObject] = Field(default_factory=list, max_length=1000)
 
 
-class Ack(Message):
+class Ack(Signed):
     """Answer to every command received; ``cmd_id`` is null when no id could be read."""
 
     cmd_id: Identifier | None

@@ -27,6 +27,7 @@ BENCHES: dict[str, str] = {
     "video": "outrider.bench.video_throughput",
     "edge": "outrider.bench.edge_latency",
     "sim": "outrider.bench.sim_vehicles",
+    "detection": "outrider.bench.detection_accuracy",
 }
 """Benchmark name on the command line -> its module."""
 

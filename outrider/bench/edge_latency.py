@@ -31,11 +31,14 @@ from typing import TYPE_CHECKING, Any
 
 from edge.flight.mission import orbit_entry
 from edge.geo import LatLon, destination, distance_m
+from edge.protocol import parse_command
+from edge.protocol.signing import sign
 
 if TYPE_CHECKING:
     import argparse
 
     import aiomqtt
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from sim.broker import LocalBroker
     from sim.dock import SimDock
@@ -61,10 +64,11 @@ def _broker() -> LocalBroker:
 
 
 class ControlRoom:
-    """A dispatch stand-in: publishes commands and timestamps every ack and event it sees."""
+    """A dispatch stand-in: publishes signed commands and timestamps every ack and event."""
 
-    def __init__(self, client: aiomqtt.Client) -> None:
+    def __init__(self, client: aiomqtt.Client, key: Ed25519PrivateKey) -> None:
         self.client = client
+        self.key = key
         self.acks: dict[str, float] = {}
         self.events: list[tuple[float, dict[str, Any]]] = []
         self.ready = False
@@ -99,8 +103,9 @@ class ControlRoom:
             "expires_at": (now + timedelta(seconds=60)).isoformat(),
             "body": body or {},
         }
+        payload = sign(parse_command(json.dumps(cmd).encode()), self.key).model_dump_json()
         sent = asyncio.get_running_loop().time()
-        await self.client.publish(f"dfr/v1/{DOCK}/cmd", json.dumps(cmd), qos=1, timeout=10)
+        await self.client.publish(f"dfr/v1/{DOCK}/cmd", payload, qos=1, timeout=10)
         return cmd_id, sent
 
     async def ping(self) -> tuple[str, float]:
@@ -152,8 +157,10 @@ async def _setup(
 ) -> AsyncIterator[tuple[ControlRoom, SimDock, SimVehicleProcess]]:
     import aiomqtt
 
+    from dispatch.keys import dock_keys, init_keys
     from edge.agent import EdgeAgent
     from edge.config import load_config
+    from edge.protocol.signing import load_private_key
     from sim.dock import SimDock
     from sim.vehicle import launch
 
@@ -168,12 +175,15 @@ async def _setup(
 
         dock = SimDock(lid_time_s=0.0, charge_pct_per_s=50.0, charge=charge)
         state = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="outrider-bench-")))
+        private, public = init_keys(state / "keys")
+        dock_key, _ = dock_keys(state / "keys", DOCK)
         config = load_config(
             None,
             dock={"id": DOCK, "home": {"lat": HOME.lat, "lon": HOME.lon, "alt_amsl_m": HOME_AMSL}},
             mqtt={"url": broker.url},
             vehicle={"url": vehicle.url, "params": {"MPC_TKO_RAMP_T": 1.0}},
             flight={"transit_alt_m": ALT, "cruise_mps": CRUISE, "climb_mps": CLIMB},
+            signing={"public_key": public, "key": dock_key},
             state_dir=state,
         )
         agent = EdgeAgent(config, dock=dock)
@@ -186,7 +196,7 @@ async def _setup(
             )
         )
         await client.subscribe(f"dfr/v1/{DOCK}/#", qos=1)
-        room = ControlRoom(client)
+        room = ControlRoom(client, load_private_key(private))
         tasks = await stack.enter_async_context(asyncio.TaskGroup())
         running = [tasks.create_task(room.pump()), tasks.create_task(agent.run())]
         try:

@@ -22,8 +22,10 @@ from typing import Any
 import cv2
 import numpy as np
 import psutil  # type: ignore[import-untyped]
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from websockets.asyncio.client import ClientConnection, connect
 
+from edge.protocol.signing import public_key_text
 from edge.protocol.video import FrameHeader, pack_frame
 from sim.net import free_tcp_port
 
@@ -43,14 +45,18 @@ def _config(directory: Path, mqtt_url: str, port: int) -> Path:
     from dispatch.keys import init_keys
 
     private, _ = init_keys(directory / "keys")
+    dock_public = Ed25519PrivateKey.generate().public_key()  # registered; sends no MQTT here
     tokens = "".join(
-        f'[[tokens]]\nname = "{role}"\nrole = "{role}"\ntoken = "{token}"\n\n'
+        f'[[tokens]]\nname = "{role}"\nrole = "{role}"\ntoken = "{token}"\n'
+        + ('docks = ["bench-dock"]\n' if role == "edge" else "")
+        + "\n"
         for role, token in TOKENS.items()
     )
     path = directory / "dispatch.toml"
     path.write_text(
         f'port = {port}\nmqtt_url = "{mqtt_url}"\ndb_url = "sqlite:///{directory}/d.db"\n'
         f'signing_key = "{private}"\nlog_format = "text"\n\n{tokens}'
+        f'[[docks]]\nid = "bench-dock"\npublic_key = "{public_key_text(dock_public)}"\n'
     )
     return path
 

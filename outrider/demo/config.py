@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from dispatch.evidence.config import PublicConfig
 from edge.errors import ConfigError
 from edge.geo import LatLon
 from edge.protocol.models import DockId
@@ -128,6 +129,9 @@ class DemoConfig(_Section):
     basemap: DemoBasemap = Field(default_factory=DemoBasemap)
     docks: list[DemoDock] = Field(min_length=1, max_length=9)
     actors: list[Actor] = Field(default_factory=list, max_length=500)
+    public: PublicConfig = Field(
+        default_factory=PublicConfig, title="Dispatch's public registers ([public])"
+    )
 
     @model_validator(mode="after")
     def _unique_docks(self) -> DemoConfig:
@@ -171,6 +175,10 @@ def _resolve(data: dict[str, Any], base: Path) -> dict[str, Any]:
         out["nofly"] = [fix(p) for p in out["nofly"]]
     if "scenario" in out:
         out["scenario"] = fix(out["scenario"]) or None
+    ai = out.get("public", {}).get("ai") if isinstance(out.get("public"), dict) else None
+    if isinstance(ai, dict):
+        fixed = {k: fix(ai[k]) for k in ("detector_model", "accuracy_report") if k in ai}
+        out["public"] = {**out["public"], "ai": {**ai, **fixed}}
     video = out.get("video")
     if isinstance(video, dict) and "model" in video:
         out["video"] = {**video, "model": fix(video["model"]) or None}

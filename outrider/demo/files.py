@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,11 +28,14 @@ class DemoTokens:
     viewer: str
     edge: str
 
-    def entries(self) -> list[dict[str, str]]:
-        return [
+    def entries(self, docks: Sequence[str]) -> list[dict[str, Any]]:
+        """The ``[[tokens]]`` of the run; the edge token streams for the run's docks only."""
+        out: list[dict[str, Any]] = [
             {"name": f"demo-{role}", "role": role, "token": getattr(self, role)}
             for role in ("admin", "dispatcher", "viewer", "edge")
         ]
+        out[-1]["docks"] = list(docks)
+        return out
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,13 @@ class RunFiles:
     @property
     def dispatch_config(self) -> Path:
         return self.root / "dispatch.toml"
+
+    def dock_key(self, dock_id: str) -> Path:
+        """The dock's private key (``outrider keys dock``): what it publishes is signed with it."""
+        return self.keys / f"{dock_id}_ed25519.pem"
+
+    def dock_public_key(self, dock_id: str) -> Path:
+        return self.keys / f"{dock_id}_ed25519.pub.pem"
 
     def edge_config(self, dock_id: str) -> Path:
         return self.root / dock_id / "edge.toml"
@@ -123,9 +133,12 @@ def dispatch_settings(
     port: int,
     tokens: DemoTokens,
     speed_factor: float,
+    docks: Sequence[str] | None = None,
 ) -> dict[str, Any]:
-    """The ``outrider dispatch`` settings of a run: SQLite in the state dir, the city's zones."""
+    """The ``outrider dispatch`` settings of a run: SQLite in the state dir, the city's zones,
+    the run's docks (all of the city's by default) registered with their public keys."""
     d = city.dispatch
+    ids = list(docks) if docks is not None else [dock.id for dock in city.docks]
     return {
         "environment": "development",
         "host": d.host,
@@ -153,7 +166,10 @@ def dispatch_settings(
             "center_lon": city.center_lon,
             "zoom": d.zoom,
         },
-        "tokens": tokens.entries(),
+        "docks": [{"id": i, "public_key_file": files.dock_public_key(i)} for i in ids],
+        "evidence": {"dir": files.root / "evidence"},
+        "public": city.public.model_dump(mode="json", exclude_none=True),
+        "tokens": tokens.entries(ids),
     }
 
 
@@ -197,10 +213,15 @@ def edge_settings(
         "limits": {"max_range_m": dock.max_range_m, "reserve_pct": city.flight.reserve_pct},
         "airspace": {"nofly": [str(p) for p in city.nofly], "margin_m": city.nofly_margin_m},
         "telemetry": {"rate_hz": min(5.0, max(2.0, 2.0 * speed_factor))},
-        "signing": {"public_key": files.keys / "dispatch_ed25519.pub.pem"},
+        "signing": {
+            "public_key": files.keys / "dispatch_ed25519.pub.pem",
+            "key": files.dock_key(dock.id),
+        },
     }
     if model is not None:
         settings["video"] = _video(city, files, model, dispatch_url, tokens, speed_factor)
+        # Recordings stay in the dock's state folder until dispatch has verified their upload.
+        settings["video"]["recording"] = {"dir": files.edge_state(dock.id) / "recordings"}
     return settings
 
 

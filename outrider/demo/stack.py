@@ -179,9 +179,11 @@ class DemoStack:
         tiles = await asyncio.to_thread(ensure_city_basemap, self.city)
         scene = self.scene.model_copy(update={"ground": tiles})
         self.files.scene.write_text(scene.model_dump_json(indent=1))
-        from dispatch.keys import init_keys
+        from dispatch.keys import dock_keys, init_keys
 
         init_keys(self.files.keys)
+        for dock in self.docks:
+            dock_keys(self.files.keys, dock.id)
         if not self.mqtt_url:
             from sim.broker import EmbeddedBroker
 
@@ -208,6 +210,7 @@ class DemoStack:
             port=self.port,
             tokens=self.tokens,
             speed_factor=self.speed_factor,
+            docks=[d.id for d in self.docks],
         )
         self.files.dispatch_config.write_text(dumps_toml(settings))
         child = ChildProcess(

@@ -22,7 +22,7 @@ from edge.geo import LatLon, to_local_en
 from edge.geoproject import CameraModel, CameraPose, ground_to_pixel, pixel_rays, rotation
 from sim.camera.ground import CityGround, load_ground
 from sim.camera.scene import Actor, Scene
-from sim.camera.sprites import sprite
+from sim.camera.sprites import Sprite, sprite
 
 __all__ = ["METRES_PER_TEXEL", "Renderer", "ground_texture"]
 
@@ -158,19 +158,44 @@ class Renderer:
         plain: NDArray[np.float32] = self._texture[row * TEXELS + col].astype(np.float32)
         return plain
 
-    def _draw(self, image: NDArray[np.uint8], pose: CameraPose, actor: Actor) -> None:
+    def _place(self, pose: CameraPose, actor: Actor) -> tuple[Sprite, int, int] | None:
+        """The actor's sprite and its top-left pixel, or ``None`` when it is not drawn."""
         foot = ground_to_pixel(self.cam, pose, actor.position)
         if foot is None:
-            return
+            return None
         east, north = to_local_en(pose.position, actor.position)
         slant = math.sqrt(east**2 + north**2 + pose.alt_agl_m**2)
         height_px = round(self.cam.focal_px * actor.height / max(slant, 0.5))
         if height_px < 3 or height_px > 4 * self.cam.height:
-            return
+            return None
         facing = (actor.heading_deg - pose.heading_deg) % 360.0
         pic = sprite(actor.kind, actor.variant, height_px, mirrored=facing > 180.0)
-        x0 = round(foot[0]) - pic.foot[0]
-        y0 = round(foot[1]) - pic.foot[1]
+        return pic, round(foot[0]) - pic.foot[0], round(foot[1]) - pic.foot[1]
+
+    def boxes(self, pose: CameraPose) -> list[tuple[str, tuple[int, int, int, int]]]:
+        """Where each actor appears in the frame from ``pose``: ``(kind, (x1, y1, x2, y2))``
+        of its visible part (the ground truth of a detector benchmark)."""
+        out: list[tuple[str, tuple[int, int, int, int]]] = []
+        for actor in self.scene.actors:
+            placed = self._place(pose, actor)
+            if placed is None:
+                continue
+            pic, x0, y0 = placed
+            rows, cols = np.nonzero(pic.alpha > 0.5)
+            if rows.size == 0:
+                continue
+            x1, y1 = max(x0 + int(cols.min()), 0), max(y0 + int(rows.min()), 0)
+            x2 = min(x0 + int(cols.max()) + 1, self.cam.width)
+            y2 = min(y0 + int(rows.max()) + 1, self.cam.height)
+            if x2 > x1 and y2 > y1:
+                out.append((actor.kind, (x1, y1, x2, y2)))
+        return out
+
+    def _draw(self, image: NDArray[np.uint8], pose: CameraPose, actor: Actor) -> None:
+        placed = self._place(pose, actor)
+        if placed is None:
+            return
+        pic, x0, y0 = placed
         h, w = pic.alpha.shape
         top, left = max(y0, 0), max(x0, 0)
         bottom, right = min(y0 + h, image.shape[0]), min(x0 + w, image.shape[1])

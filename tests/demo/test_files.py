@@ -52,6 +52,11 @@ def test_dispatch_reads_its_generated_settings_with_time_on_scene_scaled(
     assert loaded.dispatch.on_scene.duration_s == pytest.approx(city.dispatch.on_scene_s / 10)
     assert loaded.db_url == f"sqlite:///{tmp_path / 'dispatch.db'}"
     assert {t.role for t in loaded.tokens} == {"admin", "dispatcher", "viewer", "edge"}
+    edge = next(t for t in loaded.tokens if t.role == "edge")
+    assert edge.docks == [d.id for d in city.docks]  # an edge token streams for its docks only
+    assert [(d.id, d.public_key_file) for d in loaded.docks] == [
+        (d.id, files.dock_public_key(d.id)) for d in city.docks
+    ]
     assert [Path(p) for p in loaded.airspace.no_fly] == city.nofly
 
 
@@ -90,6 +95,7 @@ def test_each_edge_reads_its_generated_config_with_wall_clock_figures_scaled(
         px4 or config.vehicle.params["NAV_DLL_ACT"] == 2
     )
     assert config.signing.public_key == files.keys / "dispatch_ed25519.pub.pem"
+    assert config.signing.key == files.dock_key(dock.id) and not config.signing.allow_unsigned
     assert config.video is not None
     assert config.video.fps == min(city.video.fps * factor, city.video.max_wall_fps)
     assert config.video.uplink.url == "http://127.0.0.1:4"

@@ -21,12 +21,14 @@ from edge.protocol.signing import load_public_key
 from sim.broker import LocalBroker
 from sim.net import free_tcp_port
 from tests.dispatch.edges import EdgeSpec, ScriptedEdge
+from tests.keys import registered
 
 TOKENS = {
     "admin": "admin-token",
     "dispatcher": "dispatcher-token",
     "viewer": "viewer-token",
     "edge": "edge-token",
+    "metrics": "metrics-token",
 }
 LONDON = (51.5074, -0.1278)
 
@@ -61,6 +63,7 @@ def make_settings(
             "log_format": "text",
             "dispatch": dispatch,
             "tokens": [{"name": f"{r}-1", "role": r, "token": t} for r, t in TOKENS.items()],
+            "docks": registered(),
         }
         return load_settings(None, **{**base, **overrides})
 

@@ -1,6 +1,7 @@
 """A scripted edge for dispatch tests: a real MQTT client that speaks the v1 contract.
 
-It publishes availability, a retained state with its limits and telemetry, verifies the
+It publishes availability, a retained state with its limits and telemetry, each message signed
+with its dock's test key (:mod:`tests.keys`) as a real edge signs with its own, verifies the
 signature of every command it receives, acknowledges as its spec says (accept, refuse with a
 code, or stay silent), and when told to fly, runs a short sortie: events in order, state
 and telemetry moving to the target and back.
@@ -14,10 +15,10 @@ import itertools
 import uuid
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 import aiomqtt
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from edge.comms.mqtt import parse_mqtt_url
 from edge.errors import OutriderError
@@ -44,7 +45,9 @@ from edge.protocol import (
     parse_command,
     topic,
 )
-from edge.protocol.signing import verify
+from edge.protocol.models import Signed
+from edge.protocol.signing import sign_message, verify
+from tests.keys import dock_key
 
 
 @dataclass
@@ -74,11 +77,20 @@ class ScriptedEdge:
         broker_url: the test broker.
         spec: the behaviour.
         public_key: dispatch's public key; commands that do not verify are refused.
+        key: what its messages are signed with (the dock's test key by default; ``None``:
+            unsigned, as a forger without the key sends them).
     """
 
-    def __init__(self, broker_url: str, spec: EdgeSpec, public_key: Ed25519PublicKey | None = None):
+    def __init__(
+        self,
+        broker_url: str,
+        spec: EdgeSpec,
+        public_key: Ed25519PublicKey | None = None,
+        key: Ed25519PrivateKey | Literal["dock"] | None = "dock",
+    ):
         self.broker = parse_mqtt_url(broker_url)
         self.spec = spec
+        self.key = dock_key(spec.dock_id) if key == "dock" else key
         self.public_key = public_key
         self.commands: list[Command] = []
         self.refused: list[Ack] = []
@@ -131,13 +143,17 @@ class ScriptedEdge:
             ),
         )
 
+    def wire(self, message: Signed) -> bytes:
+        """A message as this edge sends it: signed with its key, if it has one."""
+        return sign_message(message, self.key) if self.key is not None else encode(message)
+
     async def publish(self, kind: Kind, payload: bytes, retain: bool = False) -> None:
         assert self._client is not None
         qos = 0 if kind in (Kind.TELEMETRY, Kind.DETECTIONS) else 1
         await self._client.publish(topic(self.spec.dock_id, kind), payload, qos=qos, retain=retain)
 
     async def publish_state(self) -> None:
-        await self.publish(Kind.STATE, encode(self.state()), retain=True)
+        await self.publish(Kind.STATE, self.wire(self.state()), retain=True)
 
     async def set_availability(self, value: Availability) -> None:
         await self.publish(Kind.AVAILABILITY, value.value.encode(), retain=True)
@@ -151,7 +167,7 @@ class ScriptedEdge:
             type=kind,
             **kw,
         )
-        await self.publish(Kind.EVENTS, encode(ev))
+        await self.publish(Kind.EVENTS, self.wire(ev))
         return ev
 
     async def __aenter__(self) -> Self:
@@ -164,6 +180,8 @@ class ScriptedEdge:
             aiomqtt.Client(
                 b.host,
                 b.port,
+                username=b.username,
+                password=b.password,
                 identifier=f"edge-{self.spec.dock_id}-{uuid.uuid4().hex[:6]}",
                 will=will,
             )
@@ -205,7 +223,7 @@ class ScriptedEdge:
                     in_air=self.in_air,
                     gps_fix=3,
                 )
-                await self.publish(Kind.TELEMETRY, encode(tel))
+                await self.publish(Kind.TELEMETRY, self.wire(tel))
             await asyncio.sleep(1.0 / self.spec.telemetry_hz)
 
     _heading = 0.0
@@ -216,7 +234,7 @@ class ScriptedEdge:
         ack = Ack(cmd_id=cmd_id, dock_id=self.spec.dock_id, ok=ok, code=code, reason=reason, **kw)
         if not ok:
             self.refused.append(ack)
-        await self.publish(Kind.ACK, encode(ack))
+        await self.publish(Kind.ACK, self.wire(ack))
 
     async def _commands(self) -> None:
         assert self._client is not None and self._group is not None
@@ -302,7 +320,7 @@ class ScriptedEdge:
         await self._phase(Phase.EN_ROUTE, EventType.AIRBORNE)
         await self._move(self.home, target, leg)
         await self._phase(Phase.ON_SCENE, EventType.ON_SCENE)
-        await self.publish(Kind.DETECTIONS, encode(self.sighting(target)))
+        await self.publish(Kind.DETECTIONS, self.wire(self.sighting(target)))
         await asyncio.sleep(leg)
         await self._phase(Phase.RETURNING, EventType.RETURNING)
         await self._move(target, self.home, leg)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -40,26 +41,72 @@ def test_keys_init_writes_a_private_key_for_dispatch_only_and_refuses_to_overwri
     assert again.returncode == 2 and "--force" in again.stderr
 
 
+# What production mode asks for, besides tokens and docks (each test adds its own).
+SERVICE = (
+    'environment = "production"\nsecret = "Zq3vX9pL2mN8bR4tY7wK1cF6hJ0dS5gA"\n'
+    'host = "10.0.0.5"\npublic_url = "https://dispatch.example.org"\n'
+    'mqtt_url = "mqtts://dispatch@broker.example.org:8883"\n'
+    'mqtt_password_file = "/etc/outrider/dispatch.secret"\n'
+)
+
+
 def test_keys_token_prints_a_config_entry_that_loads(tmp_path: Path) -> None:
     made = outrider("keys", "token", "--name", "alice", "--role", "dispatcher")
     token = made.stdout.split(": ", 1)[1].split("\n", 1)[0]
     entry = made.stdout.split("\n\n", 1)[1]
     config = tmp_path / "d.toml"
-    config.write_text('environment = "production"\nsecret = "0123456789abcdef0123"\n' + entry)
+    config.write_text(SERVICE + entry)
     settings = load_settings(config)
     assert settings.tokens[0].digest != token and len(settings.tokens[0].digest) == 64
+    edge = outrider("keys", "token", "--name", "e1", "--role", "edge", "--docks", "dock-01")
+    config.write_text(SERVICE + edge.stdout.split("\n\n", 1)[1])
+    assert load_settings(config).tokens[0].docks == ["dock-01"]
 
 
-def test_production_refuses_the_placeholder_secret_and_plain_tokens(tmp_path: Path) -> None:
-    config = tmp_path / "d.toml"
-    config.write_text('environment = "production"\n')
-    with pytest.raises(ConfigError, match="secret"):
-        load_settings(config)
-    config.write_text(
-        'environment = "production"\nsecret = "0123456789abcdef0123"\n'
-        '[[tokens]]\nname = "a"\nrole = "admin"\ntoken = "plain"\n'
+def test_keys_dock_makes_a_pair_and_registers_it_in_dispatchs_settings(tmp_path: Path) -> None:
+    config = tmp_path / "dispatch.toml"
+    config.write_text(SERVICE)
+    made = outrider("keys", "dock", "dock-07", "--dir", str(tmp_path), "--register", str(config))
+    assert made.returncode == 0, made.stderr
+    assert (tmp_path / "dock-07_ed25519.pem").stat().st_mode & 0o777 == 0o600
+    settings = load_settings(config)
+    assert [d.id for d in settings.docks] == ["dock-07"] and settings.docks[0].signed
+    assert settings.docks[0].public_key in made.stdout
+    again = outrider(
+        "keys", "dock", "dock-07", "--dir", str(tmp_path / "other"), "--register", str(config)
     )
-    with pytest.raises(ConfigError, match="plain text"):
+    assert again.returncode == 2 and "already registers dock-07" in again.stderr
+
+
+@pytest.mark.parametrize(
+    ("change", "refusal"),
+    [
+        ('secret = "changethis"\n', "secret must be a random value of at least 32 bytes"),
+        ('secret = "0123456789abcdef"\n', "at least 32 bytes"),
+        ('secret = "abababababababababababababababab"\n', "secret does not look random"),
+        ('mqtt_url = "mqtt://broker.example.org"\n', "mqtts:// with a username and a password"),
+        ('mqtt_url = "mqtts://broker.example.org"\n', "mqtts:// with a username and a password"),
+        ('host = "0.0.0.0"\n', "listens on every interface"),
+        ('public_url = "http://dispatch.example.org"\n', "public_url must be the https://"),
+        ("allow_unsigned_docks = true\n", "allow_unsigned_docks is for development only"),
+        ('[[docks]]\nid = "dock-01"\n', "docks ['dock-01'] have no public key"),
+        ('[[tokens]]\nname = "a"\nrole = "admin"\ntoken = "plain"\n', "plain text"),
+        (
+            '[[tokens]]\nname = "e"\nrole = "edge"\nsha256 = "' + "0" * 64 + '"\n',
+            "edge tokens ['e'] name no docks",
+        ),
+    ],
+)
+def test_production_refuses_what_is_not_fit_for_service(
+    tmp_path: Path, change: str, refusal: str
+) -> None:
+    config = tmp_path / "d.toml"
+    config.write_text(SERVICE)
+    assert load_settings(config).environment == "production"
+    key = change.split("=", 1)[0].strip()
+    lines = [line for line in SERVICE.splitlines(keepends=True) if not line.startswith(key)]
+    config.write_text("".join(lines) + change)
+    with pytest.raises(ConfigError, match=re.escape(refusal)):
         load_settings(config)
 
 
@@ -98,7 +145,11 @@ async def test_outrider_dispatch_serves_health_docs_and_json_logs_and_stops_on_s
                     pass
                 await asyncio.sleep(0.2)
             assert health.json()["mqtt"] == "connected"
-            assert (await http.get("/docs")).status_code == 200
+            docs = await http.get("/docs")
+            assert docs.status_code == 200 and "/ui/vendor/swagger-ui/" in docs.text
+            assert "http" not in docs.text.split("<body>")[0].replace("http-equiv", "")
+            bundle = await http.get("/ui/vendor/swagger-ui/swagger-ui-bundle.js")
+            assert bundle.status_code == 200 and "SwaggerUIBundle" in bundle.text
             assert "/api/v1/incidents" in (await http.get("/openapi.json")).json()["paths"]
             assert (tmp_path / "dispatch.db").exists()
     finally:

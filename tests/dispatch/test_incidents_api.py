@@ -106,6 +106,7 @@ async def test_no_dock_able_to_go_answers_409_with_every_docks_reason(
         edge_factory("gone", *near(180, 900)) as gone,
     ):
         await docks_seen(dispatch_service, 3)
+        gone.telemetry_on = False  # a dock that goes offline falls silent too
         await gone.set_availability(Availability.OFFLINE)
         await asyncio.sleep(0.3)
         r = await dispatch_service.http.post("/api/v1/incidents", json=INCIDENT)
@@ -216,6 +217,7 @@ async def test_a_dock_gone_offline_or_silent_is_shown_stale(
 ) -> None:
     async with edge_factory("a", *near(0, 800)) as a, edge_factory("b", *near(90, 800)) as b:
         await docks_seen(dispatch_service, 2)
+        a.telemetry_on = False  # a dock that goes offline falls silent too
         await a.set_availability(Availability.OFFLINE)
         b.telemetry_on = False
 

@@ -65,6 +65,14 @@ async def stream_video(service: RunningDispatch, dock_id: str, stop: asyncio.Eve
             await asyncio.sleep(0.1)
 
 
+async def raise_for_near(service: RunningDispatch, kind: str) -> dict[str, object]:
+    """Once the dock "near" is seen, raise an incident of ``kind`` 300 m from it."""
+    await docks_seen(service, 1)
+    lat, lon = near(45, 300)
+    r = await service.http.post("/api/v1/incidents", json={"lat": lat, "lon": lon, "type": kind})
+    return r.json()  # type: ignore[no-any-return]
+
+
 async def test_a_dispatcher_raises_an_incident_by_clicking_the_map_and_watches_the_sortie(
     dispatch_service: RunningDispatch, edge_factory, browser
 ) -> None:
@@ -77,7 +85,11 @@ async def test_a_dispatcher_raises_an_incident_by_clicking_the_map_and_watches_t
         async with asyncio.TaskGroup() as group:
             group.create_task(stream_video(dispatch_service, "near", stop))
             try:
-                page = await browser.new_page(viewport={"width": 1280, "height": 800})
+                # bypass_csp: Playwright's waits evaluate strings, which the page's policy
+                # forbids; tests/security/test_http.py checks the UI under its real policy.
+                page = await browser.new_page(
+                    viewport={"width": 1280, "height": 800}, bypass_csp=True
+                )
                 await page.goto(dispatch_service.url)
                 await page.fill("#login-token", TOKENS["dispatcher"])
                 await page.click("#login-submit")
@@ -117,13 +129,7 @@ async def test_an_officer_opens_the_phone_view_from_a_link_and_sees_video_and_ti
 ) -> None:
     stop = asyncio.Event()
     async with edge_factory("near", *near(0, 700), fly=True, sortie_s=12):
-        await docks_seen(dispatch_service, 1)
-        lat, lon = near(45, 300)
-        incident = (
-            await dispatch_service.http.post(
-                "/api/v1/incidents", json={"lat": lat, "lon": lon, "type": "missing person"}
-            )
-        ).json()
+        incident = await raise_for_near(dispatch_service, "missing person")
         link = (
             await dispatch_service.http.post(f"/api/v1/incidents/{incident['id']}/links", json={})
         ).json()
@@ -131,7 +137,7 @@ async def test_an_officer_opens_the_phone_view_from_a_link_and_sees_video_and_ti
             group.create_task(stream_video(dispatch_service, "near", stop))
             try:
                 phone = await browser.new_page(
-                    viewport={"width": 390, "height": 844}, is_mobile=True
+                    viewport={"width": 390, "height": 844}, is_mobile=True, bypass_csp=True
                 )
                 await phone.goto(link["url"])
                 await phone.wait_for_function(
@@ -160,3 +166,32 @@ async def test_an_officer_opens_the_phone_view_from_a_link_and_sees_video_and_ti
                 )
             finally:
                 stop.set()
+
+
+async def test_a_dispatcher_revokes_an_officer_link_and_the_phone_says_it_was_withdrawn(
+    dispatch_service: RunningDispatch, edge_factory, browser
+) -> None:
+    async with edge_factory("near", *near(0, 700), fly=True, sortie_s=30):
+        incident = await raise_for_near(dispatch_service, "assault")
+        room = await browser.new_page(viewport={"width": 1600, "height": 1000}, bypass_csp=True)
+        await room.goto(dispatch_service.url)
+        await room.fill("#login-token", TOKENS["dispatcher"])
+        await room.click("#login-submit")
+        await room.click("#incident-list li:has-text('assault')")
+        await room.click("#btn-link")
+        anchor = await room.wait_for_selector("#inc-link a")
+        assert anchor is not None
+        url = await anchor.get_attribute("href")
+        phone = await browser.new_page(
+            viewport={"width": 390, "height": 844}, is_mobile=True, bypass_csp=True
+        )
+        await phone.goto(str(url))
+        await phone.wait_for_function("document.querySelector('#status').textContent !== '…'")
+        await room.click("#inc-links button:has-text('Revoke')")
+        await room.wait_for_selector("#inc-links li.revoked")
+        await phone.wait_for_function("!document.querySelector('#ended').hidden")
+        assert "withdrawn" in await phone.inner_text("#ended-text")
+        assert await phone.is_hidden("#content")
+        await room.screenshot(path=str(ARTIFACTS / "dispatch-link-revoked.png"))
+        links = await dispatch_service.http.get(f"/api/v1/incidents/{incident['id']}/links")
+        assert [row["revoked_by"] for row in links.json()] == ["user:dispatcher-1"]

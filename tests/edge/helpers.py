@@ -15,11 +15,13 @@ from typing import Any
 from edge.agent import EdgeAgent
 from edge.config import EdgeConfig, load_config
 from edge.dock import Dock
+from edge.errors import ProtocolError
 from edge.geo import LatLon, destination, distance_m
 from sim.broker import LocalBroker
 from sim.dock import SimDock
 from sim.vehicle import SimVehicleProcess, launch
 from tests.edge.conftest import Listener
+from tests.keys import dispatch_key_files, dock_key_files, signed
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 HOME = LatLon(51.5045, -0.0865)  # dock-01
@@ -41,7 +43,8 @@ def edge_config(
     home: LatLon = HOME,
     **sections: dict[str, Any],
 ) -> EdgeConfig:
-    """dock-01.toml pointed at this test's broker, vehicle and state directory."""
+    """dock-01.toml pointed at this test's broker, vehicle and state directory, with signing on:
+    the test dispatch key's public half, and this dock's own key."""
     base = {
         "dock": {
             "id": dock_id,
@@ -52,6 +55,7 @@ def edge_config(
         "mqtt": {"url": broker.url, "backoff_initial_s": 0.1, "backoff_max_s": 1.0},
         "vehicle": {"url": vehicle_url, "connect_timeout_s": 15.0},
         "flight": {"transit_alt_m": 40, "cruise_mps": 12, "acceptance_m": 5},
+        "signing": {"public_key": dispatch_key_files()[1], "key": dock_key_files(dock_id)[0]},
         "state_dir": state_dir,
     }
     for name, values in sections.items():
@@ -114,11 +118,15 @@ def dispatch(
 
 
 async def send(
-    listener: Listener, cmd: dict[str, Any] | bytes, within: float = 15.0
+    listener: Listener, cmd: dict[str, Any] | bytes, within: float = 15.0, *, sign: bool = True
 ) -> dict[str, Any]:
-    """Publish a command and return its ack."""
+    """Publish a command, signed by the test dispatch key unless it carries a ``sig`` already
+    or ``sign`` is false, and return its ack."""
     if isinstance(cmd, bytes):
         raise TypeError("use send_raw for raw payloads")
+    if sign and "sig" not in cmd:
+        with contextlib.suppress(ProtocolError):  # no valid command: refused before signatures
+            cmd = signed(cmd)
     dock = cmd.get("dock_id", "dock-01")
     await listener.publish(f"dfr/v1/{dock}/cmd", json.dumps(cmd).encode())
     return await listener.ack_for(cmd["id"], within)

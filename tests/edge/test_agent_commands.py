@@ -10,6 +10,7 @@ from edge.protocol import State
 from sim.broker import LocalBroker
 from tests.edge.conftest import Listener
 from tests.edge.helpers import command, dispatch, edge_config, near, running_agent, send
+from tests.keys import signed
 
 
 async def test_without_a_vehicle_the_agent_is_online_not_ready_and_answers_with_codes(
@@ -24,10 +25,10 @@ async def test_without_a_vehicle_the_agent_is_online_not_ready_and_answers_with_
         assert (ack["ok"], ack["code"]) == (False, "vehicle_not_ready")
         assert any("MAVLink" in f["reason"] for f in ack["failures"])
         assert (await send(listener, command("recall")))["code"] == "not_flying"
-        expired = command(
+        expired = command(  # inside the replay window, past its own expiry
             "ping",
-            issued_at=(datetime.now(UTC) - timedelta(minutes=5)).isoformat(),
-            expires_at=(datetime.now(UTC) - timedelta(minutes=4)).isoformat(),
+            issued_at=(datetime.now(UTC) - timedelta(minutes=3)).isoformat(),
+            expires_at=(datetime.now(UTC) - timedelta(minutes=2)).isoformat(),
         )
         assert (await send(listener, expired))["code"] == "expired"
         wrong = command("ping")
@@ -50,7 +51,7 @@ async def test_a_command_is_carried_out_once_even_across_a_restart(
     broker: LocalBroker, listener: Listener, tmp_path: Path
 ) -> None:
     config = edge_config(broker, tmp_path, vehicle={"connect_timeout_s": 0.5})
-    ping = command("ping")
+    ping = signed(command("ping"))
     async with running_agent(config):
         assert (await send(listener, ping))["code"] == "accepted"
     listener.messages.clear()
@@ -63,5 +64,5 @@ async def test_a_command_is_carried_out_once_even_across_a_restart(
                 m.json()["code"] for m in listener.of("ack") if m.json()["cmd_id"] == ping["id"]
             ]
 
-        await listener.wait(lambda: "duplicate" in answers(), 15, "the duplicate refusal")
-        assert set(answers()) <= {"accepted", "duplicate"}
+        await listener.wait(lambda: "replayed" in answers(), 15, "the replay refusal")
+        assert set(answers()) <= {"accepted", "replayed"}

@@ -26,7 +26,8 @@ def _write(tmp_path: Path, text: str) -> Path:
     return path
 
 
-MINIMAL = '[dock]\nid = "d1"\nhome = { lat = 51.5, lon = -0.1, alt_amsl_m = 20 }\n'
+SIGNING = '[signing]\npublic_key = "dispatch.pub.pem"\nkey = "d1.pem"\n'
+MINIMAL = SIGNING + '[dock]\nid = "d1"\nhome = { lat = 51.5, lon = -0.1, alt_amsl_m = 20 }\n'
 
 
 def test_a_misspelt_key_is_refused_naming_it(tmp_path: Path) -> None:
@@ -49,7 +50,29 @@ def test_a_bad_broker_url_is_refused(tmp_path: Path) -> None:
 
 def test_a_missing_dock_section_is_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="dock"):
-        load_config(_write(tmp_path, "[flight]\ncruise_mps = 10\n"))
+        load_config(_write(tmp_path, SIGNING + "[flight]\ncruise_mps = 10\n"))
+
+
+def test_an_edge_without_dispatchs_key_refuses_to_start_unless_allowed_for_development(
+    tmp_path: Path,
+) -> None:
+    bare = MINIMAL.removeprefix(SIGNING)
+    with pytest.raises(ConfigError, match=r"signing: .*public_key and key not set") as err:
+        load_config(_write(tmp_path, bare))
+    assert "allow_unsigned" in err.value.reason and "anyone on the broker" in err.value.reason
+    only_public = '[signing]\npublic_key = "dispatch.pub.pem"\n'
+    with pytest.raises(ConfigError, match=r"signing: .*key not set"):
+        load_config(_write(tmp_path, only_public + bare))
+    config = load_config(_write(tmp_path, "[signing]\nallow_unsigned = true\n" + bare))
+    assert config.signing.allow_unsigned and config.signing.public_key is None
+
+
+@pytest.mark.parametrize("name", ["dock-01.toml", "dock-02.toml", "dock-03.toml"])
+def test_every_shipped_dock_config_names_dispatchs_key_and_its_own(name: str) -> None:
+    signing = load_config(CONFIGS / name).signing
+    assert signing.public_key is not None and signing.key is not None
+    assert signing.key.name == name.replace(".toml", "_ed25519.pem")
+    assert not signing.allow_unsigned
 
 
 def test_a_transit_altitude_over_the_ceiling_is_refused(tmp_path: Path) -> None:

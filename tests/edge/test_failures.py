@@ -24,6 +24,7 @@ from tests.edge.helpers import (
     sim_vehicle,
     truth_at_home,
 )
+from tests.keys import signing_env
 
 
 async def test_a_broker_outage_in_transit_loses_no_event_and_repeats_none(
@@ -91,6 +92,7 @@ async def _edge_process(config: Path, state_dir: Path, broker: LocalBroker, vehi
         "OUTRIDER_FLIGHT__TRANSIT_ALT_M": "40",
         "OUTRIDER_FLIGHT__CRUISE_MPS": "12",
         "OUTRIDER_DOCK__READY_PCT": "90",
+        **signing_env("dock-01"),
     }
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "outrider", "edge", "--config", str(config),

@@ -10,10 +10,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from edge.agent import EdgeAgent
+from edge.errors import ProtocolError
 from edge.protocol import AckCode
 from sim.broker import LocalBroker
 from tests.edge.conftest import Listener
 from tests.edge.helpers import command, edge_config, running_agent, send
+from tests.keys import signed
 
 NOW = datetime.now(UTC)
 numbers = st.floats(allow_nan=False, allow_infinity=False) | st.integers(-(10**6), 10**6)
@@ -55,7 +57,21 @@ commands = st.builds(
     st.sampled_from(["dock-01", "dock-02"]),
     st.none() | st.text(max_size=20),
 )
-payloads = st.binary(max_size=200) | commands.map(lambda c: json.dumps(c).encode())
+
+
+def signed_if_valid(cmd: dict[str, object]) -> bytes:
+    """The command signed by dispatch's key when it parses, so it reaches its handler."""
+    try:
+        return json.dumps(signed(cmd)).encode()
+    except ProtocolError:
+        return json.dumps(cmd).encode()
+
+
+payloads = (
+    st.binary(max_size=200)
+    | commands.map(lambda c: json.dumps(c).encode())
+    | commands.map(signed_if_valid)
+)
 
 
 @settings(

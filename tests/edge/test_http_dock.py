@@ -116,7 +116,10 @@ async def test_garbage_from_the_controller_is_a_bad_reply_and_a_wrong_token_is_r
 
 def test_a_config_picks_the_http_driver_and_a_bad_url_is_named(tmp_path: Path) -> None:
     assert "http" in DOCKS.keys()  # noqa: SIM118 - a registry, not a dict
-    dock = '[dock]\nid = "d1"\nhome = { lat = 51.5, lon = -0.1, alt_amsl_m = 20 }\n'
+    dock = (
+        '[signing]\npublic_key = "dispatch.pub.pem"\nkey = "d1.pem"\n'
+        '[dock]\nid = "d1"\nhome = { lat = 51.5, lon = -0.1, alt_amsl_m = 20 }\n'
+    )
     path = tmp_path / "dock.toml"
     path.write_text(dock + '[dock.hardware]\ntype = "http"\nurl = "http://10.0.0.9:8080"\n')
     config = load_config(path)
@@ -175,6 +178,7 @@ def test_a_driver_whose_library_is_missing_is_left_out_and_a_config_naming_it_sa
 ) -> None:
     path = tmp_path / "dock.toml"
     path.write_text(
+        '[signing]\npublic_key = "dispatch.pub.pem"\nkey = "d1.pem"\n'
         '[dock]\nid = "d1"\nhome = { lat = 51.5, lon = -0.1, alt_amsl_m = 20 }\n'
         '[dock.hardware]\ntype = "http"\nurl = "http://10.0.0.9:8080"\n'
     )

@@ -97,10 +97,12 @@ def test_the_orbit_flies_into_its_circle_and_the_hold_hovers_over_the_target() -
 
 def test_configuration_files_refuse_a_key_their_pattern_does_not_have() -> None:
     dock = {"id": "d", "home": {"lat": 51.5, "lon": -0.1, "alt_amsl_m": 20}}
-    config = load_config(None, dock=dock, flight={"on_scene": {"pattern": "hold"}})
+    keys = {"public_key": "dispatch.pub.pem", "key": "d.pem"}  # named; not read here
+    config = load_config(None, dock=dock, flight={"on_scene": {"pattern": "hold"}}, signing=keys)
     assert isinstance(config.flight.on_scene, HoldPattern)
     with pytest.raises(ConfigError, match="hold has no radius_m"):
-        load_config(None, dock=dock, flight={"on_scene": {"pattern": "hold", "radius_m": 40}})
+        hold = {"pattern": "hold", "radius_m": 40}
+        load_config(None, dock=dock, flight={"on_scene": hold}, signing=keys)
     with pytest.raises(ValueError, match="orbit has no radius"):
         DispatchSettings(dispatch={"on_scene": {"radius": 40}})
     assert DispatchSettings().dispatch.on_scene == OrbitPattern(speed_mps=5.0)
@@ -163,7 +165,8 @@ from tests.test_feasibility import CALM, HOME, READY, dispatch_verdict, edge_ver
 register()  # the default `type = "sim"` dock, as the command line's wiring adds it
 
 config = load_config(None, dock={"id": "d", "home": {"lat": HOME.lat, "lon": HOME.lon,
-                                                      "alt_amsl_m": 20}})
+                                                      "alt_amsl_m": 20}},
+                     signing={"public_key": "dispatch.pub.pem", "key": "d.pem"})
 box = parse_command(dispatch_json({"pattern": "box", "half_m": 80})).body.on_scene
 target = destination(HOME, 90, 1500)
 plan = edge_verdict(config, [], target, None, box, READY, CALM)

@@ -8,8 +8,6 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from edge.geo import LatLon
-from edge.protocol import parse_command
-from edge.protocol.signing import sign
 from sim.broker import LocalBroker
 from tests.edge.conftest import Listener
 from tests.edge.helpers import (
@@ -21,6 +19,7 @@ from tests.edge.helpers import (
     sim_dock,
     sim_vehicle,
 )
+from tests.keys import signed as signed_by
 
 TOWER_OF_LONDON = LatLon(51.5082, -0.0770)
 
@@ -83,11 +82,9 @@ async def test_with_a_dispatch_key_configured_only_signed_fresh_commands_count(
     ):
 
         def signed(cmd: dict) -> dict:  # type: ignore[type-arg]
-            import json
+            return signed_by(cmd, key)
 
-            return json.loads(sign(parse_command(json.dumps(cmd).encode()), key).model_dump_json())
-
-        assert (await send(listener, command("ping")))["code"] == "unsigned"
+        assert (await send(listener, command("ping"), sign=False))["code"] == "unsigned"
         forged = signed(command("ping"))
         forged["body"] = {"extra": 1}
         forged["type"] = "recall"

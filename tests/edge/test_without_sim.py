@@ -21,6 +21,7 @@ from sim.broker import LocalBroker
 from sim.net import free_tcp_port, free_udp_port
 from tests.edge.conftest import Listener
 from tests.edge.dock_controller import DockController
+from tests.keys import dispatch_key_files, dock_key_files
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -64,6 +65,10 @@ def dock_toml(tmp_path: Path, *, dock_url: str, mqtt_url: str, hardware: str = "
     path = tmp_path / "real-dock.toml"
     path.write_text(
         f"""state_dir = "state"
+
+[signing]
+public_key = "{dispatch_key_files()[1]}"
+key = "{dock_key_files("real-01")[0]}"
 
 [dock]
 id = "real-01"

@@ -40,6 +40,7 @@ from tests.edge.helpers import (
     sim_dock,
     sim_vehicle,
 )
+from tests.keys import registered, signing_env
 
 __all__ = ["FAULT_SPEED", "PHASE_EVENT", "Rig", "persistent_broker"]
 
@@ -133,6 +134,7 @@ class Rig:
             log_format="text",
             dispatch={"ack_timeout_s": 5.0, "stale_after_s": 5.0},
             tokens=[{"name": "dispatcher-1", "role": "dispatcher", "token": TOKENS["dispatcher"]}],
+            docks=registered("dock-01"),
         )
 
     @property
@@ -165,6 +167,7 @@ class Rig:
         env = {
             **os.environ,
             **EDGE_ENV,
+            **signing_env("dock-01"),
             "OUTRIDER_SIGNING__PUBLIC_KEY": str(self.keys[1]),
             "OUTRIDER_DOCK__HARDWARE__VEHICLE_CONTROL": f"127.0.0.1:{self.vehicle.control_port}",
         }

@@ -20,6 +20,7 @@ from dispatch.keys import init_keys
 from sim.broker import MosquittoBroker
 from sim.net import free_tcp_port
 from tests.dispatch.conftest import TOKENS, RunningDispatch
+from tests.keys import registered
 
 AGREEMENT_KEY = "north-south-agreement-key-01234"
 
@@ -44,7 +45,7 @@ class Force:
         return self.dispatch
 
 
-def force_settings(force: Force, tmp: Path, peer: dict[str, Any]) -> DispatchSettings:
+def force_settings(force: Force, tmp: Path, peer: dict[str, Any], dock: str) -> DispatchSettings:
     return load_settings(
         None,
         mqtt_url=force.broker.url,
@@ -56,6 +57,7 @@ def force_settings(force: Force, tmp: Path, peer: dict[str, Any]) -> DispatchSet
         public_url=force.url,
         dispatch={"ack_timeout_s": 3.0, "stale_after_s": 5.0},
         tokens=[{"name": f"{r}-1", "role": r, "token": t} for r, t in TOKENS.items()],
+        docks=registered(dock),
         interop={"force": force.name, "peers": [peer], "webhooks": {"backoff_s": 0.1}},
     )
 
@@ -87,8 +89,11 @@ class TwoForces:
             "secret": AGREEMENT_KEY,
             "lend": self.lend,
         }
-        for force, peer in ((self.north, north_peer), (self.south, south_peer)):
-            settings = force_settings(force, self.tmp, peer)
+        for force, peer, dock in (
+            (self.north, north_peer, "dock-n1"),
+            (self.south, south_peer, "dock-s1"),
+        ):
+            settings = force_settings(force, self.tmp, peer, dock)
             force.dispatch = await stack.enter_async_context(RunningDispatch(settings, force.port))
         return self
 

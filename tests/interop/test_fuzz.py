@@ -20,15 +20,9 @@ from dispatch.service_errors import AuthError, ConflictError
 from edge.errors import ProtocolError
 from tests.dispatch.conftest import RunningDispatch
 from tests.interop.conftest import EXAMPLES, example
+from tests.strategies import json_values
 
 FIXTURES = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
-json_values = st.recursive(
-    st.none() | st.booleans() | st.floats() | st.integers() | st.text(max_size=12),
-    lambda inner: (
-        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
-    ),
-    max_leaves=16,
-)
 DOCUMENTS = sorted(p.name for p in EXAMPLES.glob("*.json"))
 
 
@@ -46,7 +40,7 @@ def read_or_refuse(parse: Callable[[bytes], CadMessage], body: bytes) -> CadMess
     except ProtocolError as exc:
         assert exc.code in {
             "malformed_json",
-            "payload_too_large",
+            "too_large",
             "unsupported_document",
             "no_location",
             "invalid_field",

@@ -2,43 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
 from dispatch.config import load_settings
 from dispatch.interop.aid_models import aid_ref, should_ask
 from dispatch.interop.config import PeerConfig
-from dispatch.models import IncidentRecord, IncidentStatus
+from dispatch.models import IncidentRecord
 from edge.errors import ConfigError
+from tests.dispatch.test_store import incident_values
 
 KEY = "agreement-key-0123456789"
 
 
 def incident(**kw: object) -> IncidentRecord:
-    now = datetime.now(UTC)
-    values: dict[str, object] = {
-        "id": "INC-1",
-        "cad_ref": None,
-        "lat": 51.5,
-        "lon": -0.1,
-        "type": "rtc",
-        "priority": 2,
-        "description": None,
-        "status": IncidentStatus.UNASSIGNED,
-        "dock_id": None,
-        "sortie_id": None,
-        "eta_s": None,
-        "target_lat": 51.5,
-        "target_lon": -0.1,
-        "alt_rel_m": None,
-        "on_scene_s": 60.0,
-        "created_by": "user:x",
-        "created_at": now,
-        "updated_at": now,
-        "closed_at": None,
-        **kw,
-    }
+    values = {**incident_values("INC-1"), "type": "rtc", "status": "unassigned", **kw}
     return IncidentRecord.model_validate(values)
 
 

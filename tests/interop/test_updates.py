@@ -129,3 +129,17 @@ async def test_the_event_stream_sends_updates_live_and_resumes_after_the_last_ev
         assert doc["eidoVersion"] == "1.0" and doc["notesComponent"][0]["notesActionComments"]
         r = await viewer.post("/api/v1/subscriptions", json={"url": "http://127.0.0.1:9/x"})
         assert (r.status_code, r.json()["code"]) == (403, "forbidden")
+
+
+async def test_a_subscription_can_be_stopped_and_an_unknown_one_is_not_found(
+    cad_service: RunningDispatch,
+) -> None:
+    sub = await subscribe(cad_service, "http://127.0.0.1:9/hook", incident_id="INC-NONE")
+    async with cad_service.client("admin") as admin:
+        r = await admin.delete(f"/api/v1/subscriptions/{sub['id']}")
+        assert r.status_code == 200 and r.json()["active"] is False and r.json()["secret"] is None
+        assert (await admin.get("/api/v1/subscriptions")).json() == []
+        r = await admin.delete("/api/v1/subscriptions/SUB-NOPE")
+        assert (r.status_code, r.json()["code"]) == (404, "not_found")
+        r = await admin.post("/api/v1/subscriptions/deliveries/12345/retry")
+        assert (r.status_code, r.json()["code"]) == (404, "not_found")

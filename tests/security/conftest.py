@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import shutil
@@ -14,24 +15,41 @@ from typing import Any
 
 import aiomqtt
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from dispatch.config import DispatchSettings, load_settings
+from edge.protocol.commands import canonical_json
 from outrider.certs import init
 from sim.net import free_tcp_port
-from tests.dispatch.conftest import dispatch_service, keys, make_settings, public_key
+from tests.dispatch.conftest import (
+    TOKENS,
+    dispatch_service,
+    edge_factory,
+    keys,
+    make_settings,
+    postgres_url,
+    public_key,
+)
 from tests.edge.conftest import listener
+from tests.keys import dispatch_key_files, registered
 
 __all__ = [
     "Observer",
     "SecureBroker",
     "dispatch_service",
+    "edge_factory",
+    "forge",
     "keys",
     "listener",
     "make_settings",
     "observing",
+    "postgres_url",
     "public_key",
+    "service_settings",
 ]
 
-DOCKS = ["dock-01", "dock-02"]
+# dock-09 has broker credentials but is not registered in dispatch: a dock that does not exist
+DOCKS = ["dock-01", "dock-02", "dock-09"]
 
 
 class SecureBroker:
@@ -40,9 +58,14 @@ class SecureBroker:
     It can be stopped and started again on the same port, and told to reload (SIGHUP).
     """
 
-    def __init__(self, directory: Path, port: int) -> None:
-        self.dir, self.port = directory, port
+    def __init__(self, directory: Path, port: int, plain_port: int | None = None) -> None:
+        self.dir, self.port, self.plain_port = directory, port, plain_port
         self.proc: asyncio.subprocess.Process | None = None
+        if plain_port is not None:
+            # A loopback listener without TLS, under the same passwords and ACL (they are
+            # global with per_listener_settings false): for test clients that speak plain MQTT.
+            conf = self.dir / "mosquitto.conf"
+            conf.write_text(conf.read_text() + f"listener {plain_port} 127.0.0.1\n")
 
     @property
     def url(self) -> str:
@@ -54,6 +77,12 @@ class SecureBroker:
 
     def secret(self, user: str) -> Path:
         return self.dir / f"{user}.secret"
+
+    def plain_url(self, user: str) -> str:
+        """``mqtt://user:password@127.0.0.1:port`` of the plain listener, as ``user``."""
+        assert self.plain_port is not None
+        password = self.secret(user).read_text().strip()
+        return f"mqtt://{user}:{password}@127.0.0.1:{self.plain_port}"
 
     async def start(self) -> None:
         self.proc = await asyncio.create_subprocess_exec(
@@ -125,7 +154,7 @@ async def secure_broker(tmp_path: Path) -> AsyncIterator[SecureBroker]:
         pytest.skip("mosquitto is not installed")
     port = free_tcp_port()
     init(tmp_path / "broker", DOCKS, port=port)
-    broker = SecureBroker(tmp_path / "broker", port)
+    broker = SecureBroker(tmp_path / "broker", port, free_tcp_port())
     await broker.start()
     try:
         yield broker
@@ -181,3 +210,40 @@ async def observing(broker: SecureBroker) -> AsyncIterator[Observer]:
                 yield observer
             finally:
                 task.cancel()
+
+
+def service_settings(broker: SecureBroker, tmp_path: Path, **overrides: Any) -> DispatchSettings:
+    """Dispatch as in service: its own broker user under the ACL, dock-01 and dock-02 registered
+    with their keys (dock-09 has a broker password but is no dock of this dispatch)."""
+    dispatch = {"ack_timeout_s": 3.0, "stale_after_s": 5.0, **overrides.pop("dispatch", {})}
+    base: dict[str, Any] = {
+        "mqtt_url": broker.plain_url("dispatch"),
+        "mqtt_client_id": f"dispatch-{uuid.uuid4().hex[:8]}",
+        "db_url": f"sqlite:///{tmp_path / 'dispatch.db'}",
+        "signing_key": dispatch_key_files()[0],
+        "secret": "security-suite-secret-0123456789abcdef",
+        "log_format": "text",
+        "dispatch": dispatch,
+        "tokens": [{"name": f"{r}-1", "role": r, "token": t} for r, t in TOKENS.items()],
+        "docks": registered("dock-01", "dock-02"),
+    }
+    return load_settings(None, **{**base, **overrides})
+
+
+async def forge(
+    client: aiomqtt.Client,
+    topic: str,
+    message: dict[str, Any] | bytes,
+    key: Ed25519PrivateKey | None = None,
+    *,
+    retain: bool = False,
+) -> None:
+    """Publish ``message`` as a forger would: as given, or signed with ``key`` (not the dock's)."""
+    if isinstance(message, bytes):
+        payload = message
+    else:
+        body = {k: v for k, v in message.items() if k != "sig"}
+        if key is not None:
+            body["sig"] = base64.b64encode(key.sign(canonical_json(body))).decode()
+        payload = json.dumps(body).encode()
+    await client.publish(topic, payload, qos=1, retain=retain)

@@ -14,8 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from dispatch.config import load_settings
 from edge.agent import EdgeAgent
-from edge.protocol import parse_command
-from edge.protocol.signing import load_private_key, sign
+from edge.protocol.signing import load_private_key
 from sim.vehicle import SimVehicleProcess
 from tests.dispatch.conftest import RunningDispatch, wait_for
 from tests.edge.helpers import (
@@ -27,6 +26,7 @@ from tests.edge.helpers import (
     sim_dock,
     sim_vehicle,
 )
+from tests.keys import registered, signed
 from tests.security.conftest import SecureBroker, observing
 
 
@@ -55,12 +55,9 @@ async def dock_in_service(
         yield agent, vehicle
 
 
-def as_wire(cmd: dict[str, Any], key: Ed25519PrivateKey | None) -> dict[str, Any]:
-    """``cmd`` as dispatch would send it, signed with ``key`` (unsigned when ``None``)."""
-    if key is None:
-        return cmd
-    signed = sign(parse_command(json.dumps(cmd).encode()), key)
-    return json.loads(signed.model_dump_json())  # type: ignore[no-any-return]
+def as_wire(cmd: dict[str, Any], key: Ed25519PrivateKey) -> dict[str, Any]:
+    """``cmd`` as dispatch would send it, signed with ``key``."""
+    return signed(cmd, key)
 
 
 async def test_edge_and_dispatch_speak_only_tls_with_their_own_credentials(
@@ -76,6 +73,7 @@ async def test_edge_and_dispatch_speak_only_tls_with_their_own_credentials(
         db_url=f"sqlite:///{tmp_path / 'dispatch.db'}",
         signing_key=keys[0],
         log_format="text",
+        docks=registered("dock-01"),
     )
     async with RunningDispatch(settings) as service:
         rt = service.runtime

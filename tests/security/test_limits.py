@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import aiomqtt
 import pytest
@@ -20,6 +21,7 @@ from tests.dispatch.conftest import RunningDispatch, wait_for
 from tests.dispatch.edges import EdgeSpec, ScriptedEdge
 from tests.edge.conftest import Listener
 from tests.edge.helpers import command, edge_config, running_agent
+from tests.keys import signed
 from tests.security.conftest import SecureBroker, observing
 
 
@@ -98,8 +100,8 @@ async def test_a_command_flood_is_cut_to_the_edges_budget_counted_and_logged(
         assert ack["ok"], ack
 
 
-async def _send(listener: Listener, cmd: dict[str, object]) -> dict[str, object]:
-    await listener.publish("dfr/v1/dock-01/cmd", json.dumps(cmd).encode())
+async def _send(listener: Listener, cmd: dict[str, Any]) -> dict[str, object]:
+    await listener.publish("dfr/v1/dock-01/cmd", json.dumps(signed(cmd)).encode())
     return await listener.ack_for(str(cmd["id"]))
 
 
@@ -123,7 +125,8 @@ async def test_an_oversized_command_is_refused_too_large_and_a_huge_one_never_le
             async with secure_broker.client("dispatch") as sender:
                 await sender.publish("dfr/v1/dock-01/cmd", json.dumps(huge).encode(), qos=1)
         async with secure_broker.client("dispatch") as sender:
-            await sender.publish("dfr/v1/dock-01/cmd", json.dumps(command("ping")).encode(), qos=1)
+            ping = json.dumps(signed(command("ping"))).encode()
+            await sender.publish("dfr/v1/dock-01/cmd", ping, qos=1)
             await seen.wait(lambda: len(seen.acks()) == 2)
         assert [a["code"] for a in seen.acks()] == ["too_large", "accepted"]
         assert agent.link is not None and agent.link.connects == 1
@@ -140,7 +143,7 @@ async def test_a_flooding_dock_is_cut_to_its_budget_in_dispatch_and_counted_in_m
     ):
         for i in range(2000):
             await rogue.publish("dfr/v1/dock-01/telemetry", b'{"v": 1, "n": %d}' % i, qos=0)
-        await rogue.publish("dfr/v1/dock-09/state", b"{" + b" " * 70_000 + b"}", qos=1)
+        await rogue.publish("dfr/v1/dock-03/state", b"{" + b" " * 70_000 + b"}", qos=1)
         metrics = service.runtime.metrics
 
         def counted(kind: str, code: str) -> float:
@@ -149,7 +152,8 @@ async def test_a_flooding_dock_is_cut_to_its_budget_in_dispatch_and_counted_in_m
         await wait_for(lambda: counted("state", "too_large") == 1, limit_s=20)
         await wait_for(lambda: counted("telemetry", "rate_limited") >= 1900, limit_s=20)
         assert counted("telemetry", "invalid_field") <= 50 + 20 * 20
-        text = (await service.http.get("/metrics")).text
+        async with service.client("metrics") as scraper:
+            text = (await scraper.get("/metrics")).text
         assert 'dispatch_mqtt_rejected_total{code="rate_limited",kind="telemetry"}' in text
         view = await wait_for(lambda: service.runtime.fleet.get("dock-02"))
         assert view.state is not None  # the well-behaved dock is still heard

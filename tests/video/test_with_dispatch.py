@@ -17,6 +17,7 @@ from edge.protocol.video import unpack_frame
 from edge.video import ImageLoopCamera, Uplink, VideoConfig, VideoPipeline
 from sim.broker import LocalBroker
 from tests.dispatch.conftest import TOKENS, RunningDispatch
+from tests.keys import registered
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -34,6 +35,7 @@ async def dispatch(tmp_path: Path, broker: LocalBroker) -> AsyncIterator[Running
         secret="test-secret-test-secret",
         log_format="text",
         tokens=[{"name": f"{r}-1", "role": r, "token": t} for r, t in TOKENS.items()],
+        docks=registered("dock-01"),
     )
     async with RunningDispatch(settings) as service:
         yield service

@@ -20,7 +20,7 @@ REFUSALS: dict[int | str, dict[str, object]] = {
     401: {"model": ErrorPublic, "description": "unknown_source, bad_signature or stale_request"},
     404: {"model": ErrorPublic, "description": "unknown_adapter, or closing an unknown reference"},
     409: {"model": ErrorPublic, "description": "replayed, or updating a closed incident"},
-    413: {"model": ErrorPublic, "description": "payload_too_large"},
+    413: {"model": ErrorPublic, "description": "too_large"},
     422: {"model": ErrorPublic, "description": "unsupported_document, no_location, invalid_field"},
 }
 

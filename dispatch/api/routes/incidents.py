@@ -1,11 +1,12 @@
-"""Incidents: raise (auto-dispatch), list, read with timeline, recall, retask, close, links."""
+"""Incidents: raise (auto-dispatch), list, read with timeline, recall, retask, close.
+
+Officer links to an incident are in :mod:`dispatch.api.routes.links`."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Query, Response, status
 
 from dispatch.api.deps import Dispatcher, LinkViewer, RuntimeDep, Viewer
 from dispatch.models import (
@@ -14,13 +15,10 @@ from dispatch.models import (
     IncidentCreate,
     IncidentDetail,
     IncidentPublic,
-    LinkCreate,
-    LinkPublic,
     NoDockPublic,
     RetaskCreate,
 )
 from dispatch.views import incident_detail, incident_detections
-from edge.protocol import now_utc
 
 router = APIRouter(prefix="/incidents", tags=["incidents"])
 
@@ -89,23 +87,7 @@ async def retask(
 
 @router.post("/{incident_id}/close", response_model=IncidentPublic)
 async def close(incident_id: str, rt: RuntimeDep, who: Dispatcher) -> IncidentPublic:
-    """Close the incident (recalling its drone if it is still out)."""
-    return IncidentPublic.of(await rt.incidents.close(incident_id, who.actor))
-
-
-@router.post("/{incident_id}/links", response_model=LinkPublic, status_code=201)
-async def create_link(
-    incident_id: str, body: LinkCreate, rt: RuntimeDep, who: Dispatcher, request: Request
-) -> LinkPublic:
-    """A signed, expiring link to the officer view of this incident."""
-    await rt.incidents.get(incident_id)
-    ttl = body.ttl_s or rt.settings.link_ttl_s
-    token, exp = rt.auth.issue_link(incident_id, ttl)
-    async with rt.store.tx() as tx:
-        await tx.audit(who.actor, "link.create", incident_id, {"ttl_s": ttl}, now_utc())
-    base = rt.settings.public_url.rstrip("/") or str(request.base_url).rstrip("/")
-    return LinkPublic(
-        url=f"{base}/view/{incident_id}?token={token}",
-        token=token,
-        expires_at=datetime.fromtimestamp(exp, UTC),
-    )
+    """Close the incident (recalling its drone if it is still out); its links end with it."""
+    closed = await rt.incidents.close(incident_id, who.actor)
+    rt.auth.notify()  # officers watching through its links are cut off now
+    return IncidentPublic.of(closed)

@@ -1,19 +1,25 @@
-"""Operations: health and Prometheus metrics (outside ``/api/v1``, no auth)."""
+"""Operations: health (open, saying no more than ok or not) and Prometheus metrics (a
+``metrics`` or ``admin`` token), outside ``/api/v1``."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 
-from dispatch.api.deps import RuntimeDep
+from dispatch.api.deps import RuntimeDep, authenticate
+from dispatch.models import ErrorPublic
+from dispatch.service_errors import ForbiddenError
 from edge.errors import OutriderError
 
 router = APIRouter(tags=["ops"])
+logger = logging.getLogger(__name__)
 
 
 class Health(BaseModel):
@@ -26,7 +32,13 @@ class Health(BaseModel):
     stale_docks: int
 
 
-@router.get("/healthz", response_model=Health, responses={503: {"model": Health}})
+REFUSED: dict[int | str, dict[str, Any]] = {
+    422: {"model": ErrorPublic, "description": "A NUL byte in the URL"},
+    429: {"model": ErrorPublic, "description": "Too many requests from this address"},
+}
+
+
+@router.get("/healthz", response_model=Health, responses={503: {"model": Health}, **REFUSED})
 async def healthz(rt: RuntimeDep) -> Response:
     """``ok`` when the store answers and the broker is connected, else 503 ``degraded``."""
     try:
@@ -34,7 +46,9 @@ async def healthz(rt: RuntimeDep) -> Response:
             await rt.store.ping()
         store = "ok"
     except (TimeoutError, SQLAlchemyError, OSError, OutriderError) as exc:
-        store = f"error: {exc}"[:200]
+        # the reason goes to the log, not to anyone who asks: it may name hosts and users
+        logger.warning("health check: store does not answer: %s", exc)
+        store = f"error: {type(exc).__name__}"
     mqtt = "connected" if rt.bus.connected.is_set() else "disconnected"
     now, fleet = rt.fleet.clock(), rt.fleet
     stale = sum(1 for v in fleet if v.stale_reason(now, fleet.stale_after_s))
@@ -49,9 +63,21 @@ async def healthz(rt: RuntimeDep) -> Response:
     return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
 
 
-@router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
-async def metrics(rt: RuntimeDep) -> Response:
-    """Prometheus metrics of this instance."""
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        200: {"content": {"text/plain": {}}},
+        401: {"model": ErrorPublic, "description": "No valid token"},
+        403: {"model": ErrorPublic, "description": "Not a metrics or admin token"},
+        **REFUSED,
+    },
+)
+async def metrics(rt: RuntimeDep, request: Request) -> Response:
+    """Prometheus metrics of this instance (``Authorization: Bearer`` a metrics or admin token)."""
+    who = await authenticate(request, rt)
+    if who.role not in ("metrics", "admin") or who.incident_id is not None:
+        raise ForbiddenError("metrics need a metrics or admin token")
     now, fleet = rt.fleet.clock(), rt.fleet
     stale = sum(1 for v in fleet if v.stale_reason(now, fleet.stale_after_s))
     rt.metrics.docks.labels("stale").set(stale)

@@ -1,4 +1,5 @@
-"""The web UI pages: the control room at ``/`` and the officer view at ``/view/{id}``."""
+"""The web UI pages: the control room at ``/``, the officer view at ``/view/{id}``, and the API
+reference at ``/docs`` (Swagger UI vendored into the package, never from a CDN)."""
 
 from __future__ import annotations
 
@@ -21,3 +22,9 @@ async def control_room() -> FileResponse:
 async def officer_view(incident_id: str) -> FileResponse:
     """The officer's phone page; its data calls carry the link's ``token``."""
     return FileResponse(UI / "view.html", headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/docs")
+async def api_docs() -> FileResponse:
+    """The interactive API reference (reads ``/openapi.json``)."""
+    return FileResponse(UI / "docs.html", headers={"Cache-Control": "no-cache"})

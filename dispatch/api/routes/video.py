@@ -1,4 +1,11 @@
-"""Live video: the edge's ingest WebSocket and the viewers' WebSocket, MJPEG and snapshot."""
+"""Live video: the edge's ingest WebSocket and the viewers' WebSocket, MJPEG and snapshot.
+
+Who may send and watch is settled at the handshake (:mod:`dispatch.api.deps`: the edge token of
+the dock; a viewer's role, its origin, its link's incident and sortie) and checked again while
+a stream runs: a viewer whose session ends or whose link is revoked, expires or outlives its
+sortie is cut off. Only registered docks have channels, and a channel is freed once nobody
+sends to it or watches it.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +19,16 @@ from fastapi import APIRouter, Query, WebSocket
 from fastapi.responses import Response, StreamingResponse
 from starlette.websockets import WebSocketDisconnect
 
-from dispatch.api.deps import Dispatcher, LinkViewer, RuntimeDep, authenticate, get_runtime
+from dispatch.api.deps import (
+    Dispatcher,
+    LinkViewer,
+    RuntimeDep,
+    authenticate,
+    edge_for_dock,
+    get_runtime,
+    known_dock,
+    scope_dock,
+)
 from dispatch.auth import Principal
 from dispatch.models import ViewerStats
 from dispatch.runtime import Runtime
@@ -27,6 +43,7 @@ logger = logging.getLogger(__name__)
 SEND_TIMEOUT_S = 10.0
 BOUNDARY = "outriderframe"
 POLICY_VIOLATION = 1008
+RECHECK_S = 2.0  # a stream's session or link is checked again at least this often
 RenditionQuery = Annotated[Literal["raw", "redacted"] | None, Query()]
 
 
@@ -40,12 +57,32 @@ def renditions(who: Principal, asked: str | None) -> tuple[Rendition, ...]:
 
 
 async def check_dock(rt: Runtime, who: Principal, dock_id: str) -> None:
-    """A view link may watch the dock of its own incident only."""
-    if who.incident_id is None:
-        return
-    incident = await rt.incidents.get(who.incident_id)
-    if incident.dock_id != dock_id:
-        raise ForbiddenError("a view link only opens its own incident's video")
+    """A registered dock, and for a view link its incident's dock flying the link's sortie."""
+    known_dock(rt, dock_id)
+    await scope_dock(rt, who, dock_id)
+
+
+async def still_allowed(rt: Runtime, who: Principal, dock_id: str) -> OutriderError | None:
+    """Why a running stream must end now (session or link over, sortie over), or ``None``."""
+    try:
+        await rt.auth.recheck(who)
+        await scope_dock(rt, who, dock_id)
+    except OutriderError as exc:
+        return exc
+    return None
+
+
+async def _guard(ws: WebSocket, rt: Runtime, who: Principal, dock_id: str) -> None:
+    """Close a viewer's socket as soon as what let it in no longer holds."""
+    if who.via == "token":
+        return  # an API token holds until the settings change and the service restarts
+    while True:
+        await rt.auth.changed(RECHECK_S)
+        refusal = await still_allowed(rt, who, dock_id)
+        if refusal is not None:
+            reason = f"{refusal.code}: {refusal.reason}"[:120]
+            await ws.close(code=POLICY_VIOLATION, reason=reason)
+            return
 
 
 @router.websocket(INGEST_ROUTE)
@@ -53,12 +90,7 @@ async def ingest(ws: WebSocket, dock_id: str) -> None:
     """The edge's uplink: binary ``pack_frame`` messages, ``Authorization: Bearer <token>``."""
     rt = get_runtime(ws)
     try:
-        who = authenticate(ws, rt)
-        allowed = who.role == "admin" or (
-            who.role == "edge" and (who.docks is None or dock_id in who.docks)
-        )
-        if not allowed:
-            raise ForbiddenError(f"{who.name} may not stream video for {dock_id}")
+        await edge_for_dock(ws, rt, dock_id)
     except OutriderError as exc:
         await ws.close(code=POLICY_VIOLATION, reason=f"{exc.code}: {exc.reason}"[:120])
         return
@@ -75,13 +107,16 @@ async def ingest(ws: WebSocket, dock_id: str) -> None:
             if data is None:
                 continue
             try:
-                rt.video.ingest(dock_id, data)
+                header = rt.video.ingest(dock_id, data)
             except ProtocolError as exc:
                 if time.monotonic() - last_warning > 5.0:
                     last_warning = time.monotonic()
                     logger.warning("refused a video frame from %s: %s", dock_id, exc)
+                continue
+            await rt.flights.on_frame(header)
     finally:
         channel.ingests -= 1
+        rt.video.release(dock_id)
 
 
 async def _pump(ws: WebSocket, rt: Runtime, dock_id: str, viewer: Viewer) -> None:
@@ -97,7 +132,7 @@ async def watch_ws(ws: WebSocket, dock_id: str, rendition: RenditionQuery = None
     """Live frames as binary messages, each exactly as the edge packed it (header + JPEG)."""
     rt = get_runtime(ws)
     try:
-        who = authenticate(ws, rt)
+        who = await authenticate(ws, rt)
         who.require("viewer", link_ok=True)
         await check_dock(rt, who, dock_id)
         wanted = renditions(who, rendition)
@@ -109,11 +144,14 @@ async def watch_ws(ws: WebSocket, dock_id: str, rendition: RenditionQuery = None
         try:
             async with asyncio.TaskGroup() as group:
                 pump = group.create_task(_pump(ws, rt, dock_id, viewer))
+                guard = group.create_task(_guard(ws, rt, who, dock_id))
                 while (await ws.receive())["type"] != "websocket.disconnect":
                     pass
                 pump.cancel()
+                guard.cancel()
         except* (WebSocketDisconnect, RuntimeError, TimeoutError, OSError):
             logger.debug("viewer %d of %s left", viewer.id, dock_id)
+    rt.video.release(dock_id)
 
 
 @router.get(
@@ -129,15 +167,21 @@ async def watch_mjpeg(
     wanted = renditions(who, rendition)
 
     async def frames() -> AsyncIterator[bytes]:
+        checked = time.monotonic()
         with rt.video.watch(dock_id, wanted, "mjpeg", who.name) as viewer:
             while True:
                 frame = await viewer.next_frame()
+                if who.via != "token" and time.monotonic() - checked > RECHECK_S:
+                    checked = time.monotonic()
+                    if await still_allowed(rt, who, dock_id) is not None:
+                        break
                 head = (
                     f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\n"
                     f"Content-Length: {len(frame.jpeg)}\r\n\r\n"
                 ).encode()
                 yield head + frame.jpeg + b"\r\n"
                 rt.video.delivered(dock_id, viewer, frame)
+        rt.video.release(dock_id)
 
     return StreamingResponse(
         frames(),
@@ -166,6 +210,7 @@ async def snapshot(
 @router.get("/{dock_id}/viewers", response_model=list[ViewerStats])
 async def viewers(dock_id: str, rt: RuntimeDep, who: Dispatcher) -> list[ViewerStats]:
     """Each viewer's fps, latency and dropped frames."""
+    known_dock(rt, dock_id)
     channel = rt.video.channels.get(dock_id)
     return [
         ViewerStats(

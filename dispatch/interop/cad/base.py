@@ -78,12 +78,12 @@ def read_json_object(body: bytes) -> dict[str, Any]:
     """``body`` as a JSON object (UTF-8, at most 1 MiB, no NaN or Infinity).
 
     Raises:
-        ProtocolError: ``payload_too_large`` or ``malformed_json``.
+        ProtocolError: ``too_large`` or ``malformed_json``.
     """
     if len(body) > MAX_DOCUMENT_BYTES:
         raise ProtocolError(
             f"document is {len(body)} bytes; the limit is {MAX_DOCUMENT_BYTES}",
-            code="payload_too_large",
+            code="too_large",
         )
     try:
         data = json.loads(body.decode("utf-8"), parse_constant=_no_constants)

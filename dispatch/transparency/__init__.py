@@ -1,0 +1,1 @@
+"""Public transparency: the flight register and the AI register, served without login."""
