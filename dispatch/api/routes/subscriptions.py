@@ -11,10 +11,12 @@ from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import StreamingResponse
 
 from dispatch.api.deps import Admin, RuntimeDep, Viewer
+from dispatch.auth import Principal
 from dispatch.interop.render import Format, render
 from dispatch.interop.updates import IncidentUpdate
 from dispatch.interop.webhooks import DeliveryPublic, SubscriptionCreate, SubscriptionPublic
 from dispatch.runtime import Runtime
+from edge.errors import OutriderError
 
 router = APIRouter(prefix="/subscriptions", tags=["subscriptions"])
 stream_router = APIRouter(prefix="/stream", tags=["stream"])
@@ -66,7 +68,12 @@ def _event(update: IncidentUpdate, fmt: Format, force: str) -> str:
 
 
 async def _events(
-    rt: Runtime, request: Request, fmt: Format, incident_id: str | None, after: int
+    rt: Runtime,
+    request: Request,
+    who: Principal,
+    fmt: Format,
+    incident_id: str | None,
+    after: int,
 ) -> AsyncIterator[str]:
     force = rt.settings.interop.force
     async with rt.updates.listen() as live:
@@ -84,6 +91,10 @@ async def _events(
             try:
                 got = await asyncio.wait_for(live.get(), KEEPALIVE_S)
             except TimeoutError:
+                try:
+                    await rt.auth.recheck(who)  # a session signed out ends its stream
+                except OutriderError:
+                    return
                 yield ": keep-alive\n\n"
                 continue
             if got is None:
@@ -108,6 +119,6 @@ async def stream(
     last_event_id: Annotated[int | None, Header(ge=0, le=2**53)] = None,
 ) -> StreamingResponse:
     """Incident and sortie updates as Server-Sent Events (GeoJSON features or EIDO)."""
-    events = _events(rt, request, format, incident_id, last_event_id or 0)
+    events = _events(rt, request, who, format, incident_id, last_event_id or 0)
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(events, media_type="text/event-stream", headers=headers)
