@@ -10,7 +10,7 @@ export YOLO_OFFLINE := 1
 export YOLO_AUTOINSTALL := 0
 export YOLO_CONFIG_DIR := $(CURDIR)/$(VENV)/ultralytics
 
-.PHONY: venv test test-slow lint typecheck demo bench clean
+.PHONY: venv node-tools test test-slow lint typecheck demo bench clean
 
 venv: $(STAMP)
 
@@ -23,6 +23,15 @@ $(STAMP): pyproject.toml
 	@mkdir -p $(VENV)/ultralytics
 	@touch $(STAMP)
 
+# Node.js tools the tests run (the AsyncAPI parser), pinned by tests/node/package-lock.json.
+NODE_STAMP := tests/node/node_modules/.installed-stamp
+
+node-tools: $(NODE_STAMP)
+
+$(NODE_STAMP): tests/node/package.json tests/node/package-lock.json
+	cd tests/node && npm ci --no-audit --no-fund --loglevel=error
+	@touch $(NODE_STAMP)
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -30,10 +39,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy edge sim dispatch outrider basemap
 
-test: lint typecheck
+test: lint typecheck node-tools
 	$(BIN)/python -m pytest
 
-test-slow: $(STAMP)
+test-slow: $(STAMP) node-tools
 	$(BIN)/python -m pytest -m slow
 
 demo: $(STAMP)
@@ -43,4 +52,4 @@ bench: $(STAMP)
 	$(BIN)/outrider bench sim
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis tests/node/node_modules

@@ -172,9 +172,12 @@ class Authenticator:
     # -- officer view links --------------------------------------------------------------------
 
     async def issue_link(
-        self, incident: IncidentRecord, ttl_s: float, actor: str
+        self, incident: IncidentRecord, ttl_s: float, actor: str, *, raw: bool = False
     ) -> tuple[str, LinkRecord]:
         """A new link to ``incident`` (and its current sortie); returns its token and record.
+
+        ``raw`` links (issued under a sharing agreement that lets raw video cross) see the raw
+        rendition; every other link sees the redacted one.
 
         Raises:
             ConflictError: when the incident is closed.
@@ -198,6 +201,7 @@ class Authenticator:
             expires_at=now + timedelta(seconds=ttl_s),
             revoked_at=None,
             revoked_by=None,
+            raw=raw,
         )
         await self.access.add_link(record)
         return token, record
@@ -216,7 +220,7 @@ class Authenticator:
         return Principal(
             f"link:{record.id}",
             "viewer",
-            False,
+            record.raw,
             incident_id=record.incident_id,
             sortie_id=record.sortie_id,
             via="link",

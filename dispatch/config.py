@@ -21,6 +21,7 @@ from pydantic_settings import (
 )
 
 from dispatch.evidence.config import EvidenceConfig, PublicConfig, RetentionConfig
+from dispatch.interop.config import InteropConfig
 from edge.comms.mqtt import BrokerSettings
 from edge.errors import ConfigError
 from edge.patterns.registry import OnSceneSetting, dispatch_on_scene
@@ -233,6 +234,7 @@ class DispatchSettings(BaseSettings):
     retention: RetentionConfig = RetentionConfig()
     public: PublicConfig = PublicConfig()
     tokens: list[TokenConfig] = Field(default_factory=list)
+    interop: InteropConfig = InteropConfig()
 
     @model_validator(mode="after")
     def _coherent(self) -> DispatchSettings:
@@ -326,6 +328,15 @@ def _relative_to(base: Path, data: dict[str, Any]) -> dict[str, Any]:
             for key in keys:
                 if isinstance(table.get(key), str):
                     table[key] = fix(table[key])
+    interop = out.get("interop")
+    if isinstance(interop, dict) and isinstance(interop.get("folders"), list):
+        folders = [
+            {**f, "path": fix(f["path"])}
+            if isinstance(f, dict) and isinstance(f.get("path"), str)
+            else f
+            for f in interop["folders"]
+        ]
+        out["interop"] = {**interop, "folders": folders}
     return out
 
 

@@ -28,6 +28,7 @@ from dispatch.models import (
     IncidentStatus,
     RetaskCreate,
 )
+from dispatch.remote import RemoteSorties
 from dispatch.service_errors import (
     CommandError,
     ConflictError,
@@ -83,6 +84,7 @@ class IncidentService:
         self.commander = commander
         self.config = config
         self.metrics = metrics
+        self.remote: RemoteSorties | None = None
         self._reserved: dict[str, tuple[str, float]] = {}
         self.on_assigned: Callable[[str, str], None] | None = None  # (incident, dock) accepted
 
@@ -106,11 +108,14 @@ class IncidentService:
 
     # -- raising and dispatching --------------------------------------------------------
 
-    async def create(self, req: IncidentCreate, actor: str) -> tuple[IncidentRecord, bool]:
+    async def create(
+        self, req: IncidentCreate, actor: str, *, docks: frozenset[str] | None = None
+    ) -> tuple[IncidentRecord, bool]:
         """Raise an incident and dispatch it; ``(incident, created)``.
 
         Idempotent on ``cad_ref``: a known reference returns the incident as it is, and is
-        dispatched again only when no dock has it yet.
+        dispatched again only when no dock has it yet. ``docks`` limits the choice (the docks
+        a sharing agreement lends a neighbour).
 
         Raises:
             NoDockError: no dock took it (the incident is kept, ``unassigned``).
@@ -120,7 +125,7 @@ class IncidentService:
             if existing is not None:
                 if existing.status is not IncidentStatus.UNASSIGNED:
                     return existing, False
-                return await self.dispatch(existing, actor), False
+                return await self.dispatch(existing, actor, only=docks), False
         now = now_utc()
         values = {
             "id": new_incident_id(now),
@@ -160,7 +165,7 @@ class IncidentService:
             if again is None:
                 raise
             return again, False
-        return await self.dispatch(record, actor), True
+        return await self.dispatch(record, actor, only=docks), True
 
     def mission(self, incident: IncidentRecord) -> Mission:
         """What the incident asks of a drone: what dock choice prices and the command carries."""
@@ -218,6 +223,7 @@ class IncidentService:
         incident: IncidentRecord,
         actor: str,
         exclude: dict[str, DockReason] | None = None,
+        only: frozenset[str] | None = None,
     ) -> IncidentRecord:
         """Send the best dock; on refusal or silence, the next best, up to ``max_attempts``.
 
@@ -225,12 +231,19 @@ class IncidentService:
             incident: the incident to send a dock to.
             actor: who asked, for the audit log.
             exclude: docks not to try, with the reason (e.g. one that failed its preflight).
+            only: when given, the docks that may be tried (the others are excluded).
 
         Raises:
             NoDockError: when no dock took it; the incident is left ``unassigned``.
         """
         mission = self.mission(incident)
         reserved = {**self.reserved(), **(exclude or {})}
+        if only is not None:
+            for view in self.fleet:
+                if view.dock_id not in only:
+                    reserved[view.dock_id] = DockReason(
+                        view.dock_id, "not_lent", "not lent under the sharing agreement"
+                    )
         options = self.chooser.choose(mission, k=self.config.max_attempts, exclude=reserved)
         tried: dict[str, DockReason] = {}
         for n, option in enumerate(options, start=1):
@@ -303,6 +316,10 @@ class IncidentService:
             )
             await tx.audit(actor, "incident.unassigned", incident.id, detail, now_utc())
         self.metrics.incidents.labels("unassigned").inc()
+        if self.remote is not None:
+            taken = await self.remote.no_dock(incident, reasons, actor)
+            if taken is not None:
+                return taken
         raise NoDockError(
             f"no dock can take incident {incident.id}", docks=reasons, incident_id=incident.id
         )
@@ -366,8 +383,13 @@ class IncidentService:
         ), ack
 
     async def recall(self, incident_id: str, actor: str) -> CommandPublic:
-        """Send the incident's drone home now."""
-        result, _ = await self._command(await self.get(incident_id), "recall", None, actor)
+        """Send the incident's drone home now (a neighbour's, through its dispatch)."""
+        incident = await self.get(incident_id)
+        if self.remote is not None:
+            remote = await self.remote.recall(incident, actor)
+            if remote is not None:
+                return remote
+        result, _ = await self._command(incident, "recall", None, actor)
         return result
 
     async def retask(self, incident_id: str, req: RetaskCreate, actor: str) -> CommandPublic:
@@ -398,6 +420,8 @@ class IncidentService:
                 await self._command(incident, "recall", None, actor)
             except (CommandError, ConflictError) as exc:
                 logger.warning("closing %s: recall failed: %s", incident.id, exc)
+        if self.remote is not None:
+            await self.remote.close(incident, actor)
         now = datetime.now(UTC)
         async with self.store.tx() as tx:
             record = await tx.update_incident(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
 from types import TracebackType
 from typing import Any, Self
 
@@ -27,6 +27,13 @@ from dispatch.evidence.uploads import UploadService
 from dispatch.fleet import Fleet
 from dispatch.incidents import IncidentService
 from dispatch.ingest import SUBSCRIPTIONS, Ingest
+from dispatch.interop.aid import MutualAid
+from dispatch.interop.folder import FolderWatcher
+from dispatch.interop.intake import CadIntake
+from dispatch.interop.lend import Lender
+from dispatch.interop.signing import SIGNATURE_HEADER, SOURCE_HEADER, check_headers
+from dispatch.interop.updates import UpdateHub
+from dispatch.interop.webhooks import Webhooks
 from dispatch.launch import LaunchWatch
 from dispatch.limits import LoginGuard, RequestLimits
 from dispatch.metrics import Metrics
@@ -125,9 +132,35 @@ class Runtime:
         )
         self.limits = RequestLimits(settings.limits)
         self.logins = LoginGuard(settings.limits)
+        self._interop(settings)
         self._stack: contextlib.AsyncExitStack | None = None
         self._group: asyncio.TaskGroup | None = None
         self._tasks: list[asyncio.Task[None]] = []
+
+    def signed_source(self, headers: Mapping[str, str]) -> str:
+        """The CAD system or neighbouring force a signed request names, checked by its headers.
+
+        Raises:
+            AuthError: ``unknown_source``, ``bad_signature`` or ``stale_request``.
+        """
+        cfg = self.settings.interop
+        known = frozenset(c.name for c in cfg.cad) | frozenset(p.name for p in cfg.peers)
+        return check_headers(
+            headers.get(SOURCE_HEADER), headers.get(SIGNATURE_HEADER), known, cfg.replay_window_s
+        )
+
+    def _interop(self, settings: DispatchSettings) -> None:
+        """CAD intake, the update stream and its webhooks, and mutual aid, wired once."""
+        cfg = settings.interop
+        self.updates = UpdateHub(self.store)
+        self.webhooks = Webhooks(self.store, cfg)
+        self.updates.sinks.append(self.webhooks.enqueue)
+        self.intake = CadIntake(self.store, self.incidents, cfg)
+        replay = self.intake.replay  # one memory of signatures for every signed endpoint
+        self.aid = MutualAid(self.store, cfg, replay)
+        self.incidents.remote = self.aid
+        self.lender = Lender(self.store, self.incidents, self.webhooks, self.auth, cfg, replay)
+        self.folders = [FolderWatcher(folder, self.intake) for folder in cfg.folders]
 
     async def __aenter__(self) -> Self:
         if self._stack is not None:
@@ -139,6 +172,9 @@ class Runtime:
             self._tasks = [
                 group.create_task(self.bus.run(self.ingest), name="mqtt"),
                 group.create_task(self.recorder.run(), name="recorder"),
+                group.create_task(self.updates.run(), name="updates"),
+                group.create_task(self.webhooks.run(), name="webhooks"),
+                *(group.create_task(f.run(), name=f"folder:{f.folder.path}") for f in self.folders),
             ]
             if self.settings.retention.enabled:
                 self._tasks.append(group.create_task(self.retention.every(), name="retention"))

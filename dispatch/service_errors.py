@@ -11,7 +11,12 @@ Our exception hierarchy (all under :class:`edge.errors.OutriderError`)::
         ├── AuthError            unauthorized / link_expired / link_revoked / link_ended
         ├── ForbiddenError       forbidden / cross_origin: your role or page may not do this
         ├── LimitError           rate_limited / login_backoff / too_large: slow down, send less
-        └── UnavailableError     mqtt_unavailable / store_unavailable
+        └── UnavailableError     mqtt_unavailable / store_unavailable / peer_unavailable
+
+Interoperability adds codes of these classes: ``bad_signature``, ``stale_request`` and
+``unknown_source`` (AuthError), ``replayed`` (ConflictError), ``not_in_agreement``
+(ForbiddenError); a CAD document that cannot be read is a ``ProtocolError``
+(``malformed_json``, ``unsupported_document``, ``no_location``, ``invalid_field``).
 """
 
 from __future__ import annotations
@@ -140,6 +145,15 @@ STATUS: dict[str, int] = {
     "malformed_json": 400,
     "invalid_config": 500,
     "internal_error": 500,
+    "bad_signature": 401,
+    "stale_request": 401,
+    "unknown_source": 401,
+    "replayed": 409,
+    "unknown_adapter": 404,
+    "unsupported_document": 422,
+    "no_location": 422,
+    "not_in_agreement": 403,
+    "peer_unavailable": 502,
 }
 
 

@@ -46,6 +46,14 @@ ids = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=
 dock_ids = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,20}", fullmatch=True)
 short_text = st.text(max_size=60)
 lat, lon = finite(-90, 90), finite(-180, 180)
+# Any JSON value, nested a little: for fuzzing parsers of JSON from outside.
+json_values = st.recursive(
+    st.none() | st.booleans() | st.floats() | st.integers() | st.text(max_size=12),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
+    ),
+    max_leaves=16,
+)
 points = st.builds(GeoPoint, lat=lat, lon=lon)
 positions = st.builds(
     Position,

@@ -6,7 +6,20 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from dispatch.api.routes import audit, auth, docks, events, evidence, incidents, links, map, video
+from dispatch.api.routes import (
+    aid,
+    audit,
+    auth,
+    cad,
+    docks,
+    events,
+    evidence,
+    incidents,
+    links,
+    map,
+    subscriptions,
+    video,
+)
 from dispatch.models import ErrorPublic
 
 __all__ = ["api_router"]
@@ -38,9 +51,25 @@ EXTRA: dict[str, dict[int | str, dict[str, Any]]] = {
         409: {**ERROR, "description": "offset_mismatch or manifest_conflict"},
         413: {**ERROR, "description": "Manifest, chunk or segment too large"},
     },
+    "subscriptions": {404: {**ERROR, "description": "No such subscription or delivery"}},
+    "aid": {404: {**ERROR, "description": "No such incident under the agreement"}},
 }
 
 api_router = APIRouter()
-for module in (incidents, links, docks, events, video, evidence, audit, auth, map):
-    tag = str(module.router.tags[0])
-    api_router.include_router(module.router, responses={**COMMON, **EXTRA.get(tag, {})})
+for router in (
+    incidents.router,
+    links.router,
+    docks.router,
+    events.router,
+    video.router,
+    evidence.router,
+    audit.router,
+    auth.router,
+    map.router,
+    cad.router,
+    subscriptions.router,
+    subscriptions.stream_router,
+    aid.router,
+):
+    tag = str(router.tags[0])
+    api_router.include_router(router, responses={**COMMON, **EXTRA.get(tag, {})})

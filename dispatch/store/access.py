@@ -47,6 +47,7 @@ class LinkRecord(BaseModel):
     expires_at: datetime
     revoked_at: datetime | None
     revoked_by: str | None
+    raw: bool = False
 
 
 class AccessStore:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, insert, select, text
+from sqlalchemy import Connection, insert, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dispatch.audit import GENESIS
@@ -64,11 +64,19 @@ def _evidence(conn: Connection) -> None:
     )
 
 
+def _interop(conn: Connection) -> None:
+    t.metadata.create_all(conn, tables=[t.cad_inbox, t.subscriptions, t.deliveries, t.aid_requests])
+    # Stores made before this step have links without ``raw``; newer ones got it at step 3.
+    if "raw" not in {c["name"] for c in inspect(conn).get_columns("links")}:
+        conn.execute(text("ALTER TABLE links ADD COLUMN raw BOOLEAN NOT NULL DEFAULT FALSE"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _initial),
     Migration(2, "index events by dock and arrival", _events_by_dock_and_time),
     Migration(3, "server-side sessions and officer links", _sessions_and_links),
     Migration(4, "evidence uploads, flight log and track, legal holds", _evidence),
+    Migration(5, "CAD inbox, webhook subscriptions and deliveries, mutual aid", _interop),
 )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -30,7 +30,10 @@ from dispatch.store import tables as t
 from dispatch.store.migrations import migrate
 from edge.protocol import Ack, Event
 
-__all__ = ["SqlStore", "Tx", "normalise_url"]
+__all__ = ["CommitObserver", "SqlStore", "Tx", "normalise_url"]
+
+CommitObserver = Callable[[list[tuple[str, int]]], None]
+"""Told, after each commit, the ``(incident_id, timeline seq)`` of every line it added."""
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +63,7 @@ class Tx:
 
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
+        self.lines: list[tuple[str, int]] = []
 
     async def insert_incident(self, values: dict[str, Any]) -> IncidentRecord:
         await self.conn.execute(insert(t.incidents).values(**values))
@@ -76,7 +80,12 @@ class Tx:
 
     async def add_timeline(self, incident_id: str, **values: Any) -> None:
         values.setdefault("detail", {})
-        await self.conn.execute(insert(t.timeline).values(incident_id=incident_id, **values))
+        result = await self.conn.execute(
+            insert(t.timeline).values(incident_id=incident_id, **values)
+        )
+        key = result.inserted_primary_key
+        assert key is not None
+        self.lines.append((incident_id, int(key[0])))
 
     def _insert_ignore(self, table: Any) -> Any:
         dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
@@ -162,6 +171,7 @@ class SqlStore:
         self.schema = schema
         self._engine: AsyncEngine | None = None
         self._write_lock = asyncio.Lock()
+        self.observers: list[CommitObserver] = []
 
     @property
     def engine(self) -> AsyncEngine:
@@ -215,10 +225,19 @@ class SqlStore:
 
     @contextlib.asynccontextmanager
     async def tx(self) -> AsyncIterator[Tx]:
-        """One write transaction; committed on success, rolled back on error."""
+        """One write transaction; committed on success, rolled back on error.
+
+        After a commit that added timeline lines, every observer is told which (the one
+        source of the incident update stream: webhooks, Server-Sent Events, neighbours).
+        """
         lock = self._write_lock if self.dialect == "sqlite" else contextlib.nullcontext()
-        async with lock, self.engine.begin() as conn:
-            yield Tx(conn)
+        async with lock:
+            async with self.engine.begin() as conn:
+                tx = Tx(conn)
+                yield tx
+            if tx.lines:
+                for observer in self.observers:
+                    observer(tx.lines)
 
     async def rows(self, query: Any) -> list[Any]:
         """The rows of a read-only query, as mappings."""
@@ -254,6 +273,21 @@ class SqlStore:
             .order_by(t.timeline.c.seq)
         )
         return [TimelineRecord.model_validate(r) for r in rows]
+
+    async def timeline_after(self, after_seq: int, limit: int = 500) -> list[TimelineRecord]:
+        """Timeline lines of every incident with ``seq`` above ``after_seq``, oldest first."""
+        rows = await self.rows(
+            select(t.timeline)
+            .where(t.timeline.c.seq > after_seq)
+            .order_by(t.timeline.c.seq)
+            .limit(limit)
+        )
+        return [TimelineRecord.model_validate(r) for r in rows]
+
+    async def timeline_line(self, seq: int) -> TimelineRecord | None:
+        """One timeline line by its ``seq``."""
+        rows = await self.rows(select(t.timeline).where(t.timeline.c.seq == seq))
+        return TimelineRecord.model_validate(rows[0]) if rows else None
 
     async def list_events(
         self, *, dock_id: str | None = None, incident_id: str | None = None, limit: int = 100

@@ -14,18 +14,23 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.sql.expression import false
 from sqlalchemy.types import DateTime, TypeDecorator
 
 __all__ = [
+    "aid_requests",
     "audit",
     "audit_head",
+    "cad_inbox",
     "commands",
+    "deliveries",
     "detections",
     "events",
     "evidence_manifests",
@@ -37,6 +42,7 @@ __all__ = [
     "metadata",
     "schema_migrations",
     "sessions",
+    "subscriptions",
     "timeline",
     "track_points",
 ]
@@ -207,6 +213,8 @@ links = Table(
     Column("expires_at", UtcDateTime, nullable=False),
     Column("revoked_at", UtcDateTime, nullable=True),
     Column("revoked_by", String(128), nullable=True),
+    # a link a sharing agreement issued with raw video (migration 5); every other is redacted
+    Column("raw", Boolean, nullable=False, server_default=false()),
 )
 
 evidence_manifests = Table(
@@ -280,3 +288,70 @@ incident_holds = Table(
 )
 
 Index("ix_timeline_incident_seq", timeline.c.incident_id, timeline.c.seq)
+
+# -- interoperability (migration 3) ------------------------------------------------------
+
+cad_inbox = Table(
+    "cad_inbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("received_at", UtcDateTime, nullable=False, index=True),
+    Column("channel", String(16), nullable=False),
+    Column("source", String(64), nullable=False),
+    Column("adapter", String(32), nullable=False),
+    Column("cad_ref", String(128), nullable=True, index=True),
+    Column("outcome", String(16), nullable=False),
+    Column("code", String(64), nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("incident_id", String(40), nullable=True),
+    Column("body", LargeBinary, nullable=False),
+)
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("format", String(16), nullable=False),
+    Column("incident_id", String(40), nullable=True),
+    Column("secret", String(128), nullable=True),
+    Column("peer", String(64), nullable=True),
+    Column("created_by", String(128), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("active", Boolean, nullable=False),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("subscription_id", String(40), nullable=False, index=True),
+    Column("update_id", Integer, nullable=False),
+    Column("incident_id", String(40), nullable=False),
+    Column("status", String(16), nullable=False, index=True),
+    Column("payload", Text, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_at", UtcDateTime, nullable=False),
+    Column("last_error", Text, nullable=True),
+    Column("delivered_at", UtcDateTime, nullable=True),
+    UniqueConstraint("subscription_id", "update_id", name="uq_deliveries_once"),
+)
+
+aid_requests = Table(
+    "aid_requests",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("direction", String(8), nullable=False),
+    Column("peer", String(64), nullable=False),
+    Column("incident_id", String(40), nullable=False, index=True),
+    Column("remote_incident_id", String(40), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("dock_id", String(64), nullable=True),
+    Column("eta_s", Float, nullable=True),
+    Column("reasons", JSON, nullable=False),
+    Column("video", JSON, nullable=True),
+    Column("last_update", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("direction", "peer", "incident_id", name="uq_aid_request"),
+)

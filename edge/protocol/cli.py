@@ -15,6 +15,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     schema = actions.add_parser("schema", help="export the JSON Schema of every message")
     schema.add_argument("--out", type=Path, help="write one <kind>.schema.json per topic here")
     schema.set_defaults(func=_schema)
+    doc = actions.add_parser("asyncapi", help="export the AsyncAPI 3.1 document of the contract")
+    doc.add_argument("--out", type=Path, help="write the document (JSON) here")
+    doc.add_argument("--server", default="localhost:1883", help="broker host:port to name")
+    doc.set_defaults(func=_asyncapi)
 
 
 def _schema(args: argparse.Namespace) -> int:
@@ -26,4 +30,15 @@ def _schema(args: argparse.Namespace) -> int:
         return 0
     for path in write_schemas(args.out):
         sys.stderr.write(f"wrote {path}\n")
+    return 0
+
+
+def _asyncapi(args: argparse.Namespace) -> int:
+    from edge.protocol.asyncapi import asyncapi, write_asyncapi
+
+    if args.out is None:
+        json.dump(asyncapi(args.server), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    sys.stderr.write(f"wrote {write_asyncapi(args.out, args.server)}\n")
     return 0

@@ -13,19 +13,23 @@ from edge.protocol.commands import Command
 from edge.protocol.models import Availability
 from edge.protocol.topics import ROOT, Kind
 
-__all__ = ["schemas", "write_schemas"]
+__all__ = ["payload_adapter", "schemas", "write_schemas"]
+
+
+def payload_adapter(kind: Kind) -> TypeAdapter[Any]:
+    """The type of the payload of ``kind`` messages, as a pydantic adapter."""
+    if kind is Kind.CMD:
+        return TypeAdapter(Command)
+    if kind is Kind.AVAILABILITY:
+        return TypeAdapter(Availability)
+    return TypeAdapter(MODELS[kind])
 
 
 def schemas() -> dict[str, dict[str, Any]]:
     """One JSON Schema per topic kind, keyed by kind."""
     out: dict[str, dict[str, Any]] = {}
     for kind in Kind:
-        if kind is Kind.CMD:
-            schema = TypeAdapter(Command).json_schema()
-        elif kind is Kind.AVAILABILITY:
-            schema = TypeAdapter(Availability).json_schema()
-        else:
-            schema = MODELS[kind].model_json_schema()
+        schema = payload_adapter(kind).json_schema()
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
         schema["$id"] = f"{ROOT}/{kind.value}.schema.json"
         schema["description"] = f"Payload of {ROOT}/{{dock_id}}/{kind.value}. " + schema.get(

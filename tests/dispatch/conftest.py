@@ -76,10 +76,10 @@ def make_settings(
 class RunningDispatch:
     """A dispatch service on uvicorn, on a free port, with an HTTP client for each role."""
 
-    def __init__(self, settings: DispatchSettings) -> None:
+    def __init__(self, settings: DispatchSettings, port: int | None = None) -> None:
         self.settings = settings
         self.runtime = Runtime(settings)
-        self.port = free_tcp_port()
+        self.port = port or free_tcp_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}"
         config = uvicorn.Config(

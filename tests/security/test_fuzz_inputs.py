@@ -34,15 +34,9 @@ from tests.dispatch.test_video import frame, frames_of, jpeg, viewers_ready, ws
 from tests.edge.conftest import Listener
 from tests.edge.helpers import edge_config, running_agent
 from tests.keys import TEST_DOCKS, dock_key
+from tests.strategies import json_values
 
 FIXTURES = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
-json_values = st.recursive(
-    st.none() | st.booleans() | st.floats() | st.integers() | st.text(max_size=12),
-    lambda inner: (
-        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
-    ),
-    max_leaves=16,
-)
 
 
 # -- the command topic of a running edge ----------------------------------------------------------

@@ -14,11 +14,11 @@ from fastapi.responses import FileResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 
+from dispatch.api.body import read_body
 from dispatch.api.deps import Admin, DockEdge, RuntimeDep
 from dispatch.evidence.access import audited_segment, set_holds, view_evidence
 from dispatch.evidence.export import export_incident
 from dispatch.evidence.store import segment_key
-from dispatch.service_errors import DispatchError
 from edge.protocol.evidence import (
     EVIDENCE_PREFIX,
     MAX_MANIFEST_BYTES,
@@ -55,17 +55,6 @@ class HoldPublic(BaseModel):
     evidence: bool
 
 
-async def _body(request: Request, limit: int) -> bytes:
-    """The request body, refused once it passes ``limit`` bytes."""
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise DispatchError(f"body over {limit} bytes", code="too_large")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def _offset_headers(status: SegmentStatus) -> dict[str, str]:
     return {OFFSET_HEADER: str(status.offset), "Cache-Control": "no-store"}
 
@@ -75,7 +64,7 @@ async def put_manifest(
     dock_id: str, sortie_id: str, request: Request, rt: RuntimeDep, who: DockEdge
 ) -> UploadStatus:
     """Announce a sortie's recordings (the edge's ``manifest.json``); each segment's offset."""
-    manifest = parse_manifest(await _body(request, MAX_MANIFEST_BYTES))
+    manifest = parse_manifest(await read_body(request, MAX_MANIFEST_BYTES))
     return await rt.uploads.register(dock_id, sortie_id, manifest, who)
 
 
@@ -105,7 +94,7 @@ async def patch_segment(
     upload_offset: Annotated[int, Header(alias=OFFSET_HEADER, ge=0, le=1 << 40)],
 ) -> Response:
     """Append a chunk at ``Upload-Offset``; the segment is hash-checked when whole."""
-    data = await _body(request, rt.settings.evidence.max_chunk_bytes)
+    data = await read_body(request, rt.settings.evidence.max_chunk_bytes)
     status = await rt.uploads.append(dock_id, sortie_id, file, upload_offset, data, who)
     return Response(
         status.model_dump_json(), media_type="application/json", headers=_offset_headers(status)

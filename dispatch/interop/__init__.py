@@ -1,0 +1,1 @@
+"""Interoperability: incidents from CAD systems, updates out to other systems, mutual aid."""
