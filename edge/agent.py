@@ -24,7 +24,8 @@ from edge.comms.dispatcher import CommandDispatcher
 from edge.comms.link import MqttLink
 from edge.config import EdgeConfig
 from edge.dock import Dock, open_dock
-from edge.evidence import EvidenceUploader, HttpUploadTransport
+from edge.evidence import EvidenceUploader
+from edge.evidence.http import HttpUploadTransport
 from edge.failsafe import FailsafeMonitor
 from edge.flight.vehicle import Vehicle
 from edge.geoproject import CameraPose

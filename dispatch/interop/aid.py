@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 from typing import Any
 
 import httpx
@@ -32,6 +33,12 @@ __all__ = ["MutualAid", "peer_key"]
 logger = logging.getLogger(__name__)
 
 MIRRORED = {s.value for s in IncidentStatus} - {"closed", "unassigned", "dispatching"}
+
+
+def order(incident_id: str, action: str) -> dict[str, str]:
+    """The body of a signed recall or close: it names its incident and action, and is unique,
+    so a signature taken from one order can never be replayed as another."""
+    return {"incident_id": incident_id, "action": action, "request_id": uuid.uuid4().hex}
 
 
 def peer_key(peer: PeerConfig) -> bytes:
@@ -196,7 +203,9 @@ class MutualAid:
         async with self.store.tx() as tx:
             await tx.audit(actor, "aid.recall", incident.id, {"peer": peer.name}, now_utc())
         try:
-            response = await self._call(peer, f"/api/v1/aid/incidents/{remote}/recall", {})
+            response = await self._call(
+                peer, f"/api/v1/aid/incidents/{remote}/recall", order(remote, "recall")
+            )
         except httpx.HTTPError as exc:
             raise CommandError(
                 f"{peer.name} cannot be reached: {exc}", code="peer_unavailable"
@@ -224,7 +233,7 @@ class MutualAid:
         async with self.store.tx() as tx:
             await tx.audit(actor, "aid.close", incident.id, {"peer": peer.name}, now_utc())
         try:
-            await self._call(peer, f"/api/v1/aid/incidents/{remote}/close", {})
+            await self._call(peer, f"/api/v1/aid/incidents/{remote}/close", order(remote, "close"))
         except httpx.HTTPError as exc:
             logger.warning("closing %s: %s cannot be reached: %s", incident.id, peer.name, exc)
 

@@ -11,6 +11,7 @@ link scoped to the incident, in the rendition the agreement allows; when none ca
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -61,6 +62,27 @@ class Lender:
         self.config = config
         self.replay = replay
         self.records = AidRecords(store)
+
+    def check_order(
+        self, source: str | None, signature: str | None, body: bytes, incident_id: str, action: str
+    ) -> PeerConfig:
+        """The neighbour that signed this recall or close, whose body names the same order.
+
+        Raises:
+            as :meth:`check`; ProtocolError: ``invalid_field`` when the signed body orders
+            something else (another incident or action) than the request's path.
+        """
+        peer = self.check(source, signature, body)
+        try:
+            signed = json.loads(body)
+            same = signed.get("incident_id") == incident_id and signed.get("action") == action
+        except (ValueError, AttributeError):
+            same = False
+        if not same:
+            raise ProtocolError(
+                f"the signed body does not order {action} of {incident_id}", code="invalid_field"
+            )
+        return peer
 
     def check(self, source: str | None, signature: str | None, body: bytes) -> PeerConfig:
         """The neighbour that signed this request.

@@ -14,7 +14,8 @@ import pytest
 
 from dispatch.config import DispatchSettings
 from edge.detect import AutoDetectorConfig, load_detector
-from edge.evidence import EvidenceUploader, HttpUploadTransport
+from edge.evidence import EvidenceUploader
+from edge.evidence.http import HttpUploadTransport
 from edge.geo import LatLon, destination
 from edge.geoproject import CameraPose
 from edge.video import ImageLoopCamera, VideoConfig, VideoPipeline

@@ -5,16 +5,19 @@ can recall; both sides audit every cross-force request."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from dispatch.interop.aid import order
+from dispatch.interop.signing import signed_headers
 from edge.geo import LatLon, destination
 from tests.dispatch.conftest import wait_for
 from tests.dispatch.edges import EdgeSpec, ScriptedEdge
 from tests.edge.helpers import HOME, edge_config, running_agent, sim_vehicle
-from tests.interop.forces import TwoForces
+from tests.interop.forces import AGREEMENT_KEY, TwoForces
 
 NORTH_HOME = HOME
 SOUTH_HOME = destination(HOME, 180.0, 8000.0)  # 8 km: beyond north's 6 km range
@@ -173,13 +176,29 @@ async def test_either_side_can_recall_the_lent_drone(tmp_path: Path) -> None:
                 )
 
             await wait_for(told, limit_s=10)
+            # a signed recall replayed as a close is refused, and its signature is spent
+            theirs_id = asked["remote_incident_id"]
+            recall_body = json.dumps(order(theirs_id, "recall")).encode()
+            headers = {
+                "Content-Type": "application/json",
+                **signed_headers("north", AGREEMENT_KEY.encode(), recall_body),
+            }
+            r = await south.http.post(
+                f"/api/v1/aid/incidents/{theirs_id}/close", content=recall_body, headers=headers
+            )
+            assert (r.status_code, r.json()["code"]) == (422, "invalid_field"), r.text
+            r = await south.http.post(
+                f"/api/v1/aid/incidents/{theirs_id}/recall", content=recall_body, headers=headers
+            )
+            assert (r.status_code, r.json()["code"]) == (409, "replayed"), r.text
             r = await north.http.post(f"/api/v1/incidents/{ours}/close")
             assert r.status_code == 200
-            await wait_for(
-                lambda: south.runtime.store.get_incident(asked["remote_incident_id"]),
-            )
-            theirs = await south.runtime.store.get_incident(asked["remote_incident_id"])
-            assert theirs is not None and theirs.status.value == "closed"
+
+            async def closed_there() -> bool:
+                theirs = await south.runtime.store.get_incident(asked["remote_incident_id"])
+                return theirs is not None and theirs.status.value == "closed"
+
+            await wait_for(closed_there)
         north_audit = await audit_actions(north.http)
         assert ("user:dispatcher-1", "aid.recall") in north_audit
         assert ("user:dispatcher-1", "aid.close") in north_audit

@@ -19,6 +19,11 @@ SIGNED: dict[int | str, dict[str, object]] = {
     409: {"model": ErrorPublic, "description": "replayed"},
 }
 
+ORDER: dict[int | str, dict[str, object]] = {
+    **SIGNED,
+    422: {"model": ErrorPublic, "description": "invalid_field: the signed body orders otherwise"},
+}
+
 
 class UpdateTaken(BaseModel):
     """Whether a pushed update was new (``false``: already had it)."""
@@ -56,18 +61,19 @@ async def take_update(request: Request, rt: RuntimeDep) -> UpdateTaken:
     return UpdateTaken(taken=await rt.aid.take_update(source, signature, body))
 
 
-@router.post("/incidents/{incident_id}/recall", response_model=CommandPublic, responses=SIGNED)
+@router.post("/incidents/{incident_id}/recall", response_model=CommandPublic, responses=ORDER)
 async def recall(incident_id: str, request: Request, rt: RuntimeDep) -> CommandPublic:
     """The neighbour recalls the drone we sent for it."""
     source, signature, body = await _signed(request)
-    return await rt.lender.recall(rt.lender.check(source, signature, body), incident_id)
+    peer = rt.lender.check_order(source, signature, body, incident_id, "recall")
+    return await rt.lender.recall(peer, incident_id)
 
 
-@router.post("/incidents/{incident_id}/close", response_model=IncidentPublic, responses=SIGNED)
+@router.post("/incidents/{incident_id}/close", response_model=IncidentPublic, responses=ORDER)
 async def close(incident_id: str, request: Request, rt: RuntimeDep) -> IncidentPublic:
     """The neighbour closed its incident; ours closes too (recalling the drone if out)."""
     source, signature, body = await _signed(request)
-    peer = rt.lender.check(source, signature, body)
+    peer = rt.lender.check_order(source, signature, body, incident_id, "close")
     return IncidentPublic.of(await rt.lender.close(peer, incident_id))
 
 
