@@ -1,5 +1,9 @@
 """Incidents: raise one, send the best dock (falling back on refusal or silence), act on it.
 
+An incident no dock can take now, but some dock could once ready, is queued (status
+``queued``) and dispatched later by :mod:`dispatch.queue`; one no dock could ever take is
+left ``unassigned`` and refused with every dock's reason.
+
 The service holds the dispatch logic; routes only call it. Every step that matters to the
 people in the control room goes into the incident's timeline, and every action into the
 audit log.
@@ -87,6 +91,7 @@ class IncidentService:
         self.remote: RemoteSorties | None = None
         self._reserved: dict[str, tuple[str, float]] = {}
         self.on_assigned: Callable[[str, str], None] | None = None  # (incident, dock) accepted
+        self.on_queued: Callable[[], None] | None = None  # an incident joined the queue
 
     # -- reservations: a dock just sent is not offered to the next incident -------------
 
@@ -117,8 +122,11 @@ class IncidentService:
         dispatched again only when no dock has it yet. ``docks`` limits the choice (the docks
         a sharing agreement lends a neighbour).
 
+        Returns ``queued`` when no dock can go now but one could once ready (never for an
+        incident limited to lent ``docks``: the neighbour keeps its own queue).
+
         Raises:
-            NoDockError: no dock took it (the incident is kept, ``unassigned``).
+            NoDockError: no dock could ever take it (the incident is kept, ``unassigned``).
         """
         if req.cad_ref is not None:
             existing = await self.store.incident_by("cad_ref", req.cad_ref)
@@ -233,8 +241,12 @@ class IncidentService:
             exclude: docks not to try, with the reason (e.g. one that failed its preflight).
             only: when given, the docks that may be tried (the others are excluded).
 
+        Returns:
+            The incident, dispatched, or ``queued`` when no dock can go now but one could
+            once ready (not when ``only`` is given).
+
         Raises:
-            NoDockError: when no dock took it; the incident is left ``unassigned``.
+            NoDockError: when no dock could ever take it; the incident is left ``unassigned``.
         """
         mission = self.mission(incident)
         reserved = {**self.reserved(), **(exclude or {})}
@@ -268,7 +280,8 @@ class IncidentService:
                     dock_id=why.dock_id,
                     code=why.code,
                 )
-        return await self._unassigned(incident, mission, {**reserved, **tried}, actor)
+        known = {**reserved, **tried}
+        return await self._unassigned(incident, mission, known, actor, may_queue=only is None)
 
     async def _assigned(self, incident: IncidentRecord, option: Option, ack: Ack) -> IncidentRecord:
         async with self.store.tx() as tx:
@@ -296,9 +309,22 @@ class IncidentService:
         return record
 
     async def _unassigned(
-        self, incident: IncidentRecord, mission: Mission, known: dict[str, DockReason], actor: str
+        self,
+        incident: IncidentRecord,
+        mission: Mission,
+        known: dict[str, DockReason],
+        actor: str,
+        *,
+        may_queue: bool,
     ) -> IncidentRecord:
         reasons = self.chooser.reasons(mission, known)
+        later = self.chooser.later(mission) if may_queue else []
+        if later:  # it can wait here; the agreement decides whether a neighbour is asked first
+            if self.remote is not None:
+                taken = await self.remote.no_dock(incident, reasons, actor, could_queue=True)
+                if taken is not None:
+                    return taken
+            return await self._queued(incident, reasons, {o.dock_id for o in later}, actor)
         detail = {"docks": [r.__dict__ for r in reasons]}
         async with self.store.tx() as tx:
             await tx.update_incident(
@@ -317,12 +343,40 @@ class IncidentService:
             await tx.audit(actor, "incident.unassigned", incident.id, detail, now_utc())
         self.metrics.incidents.labels("unassigned").inc()
         if self.remote is not None:
-            taken = await self.remote.no_dock(incident, reasons, actor)
+            taken = await self.remote.no_dock(incident, reasons, actor, could_queue=False)
             if taken is not None:
                 return taken
         raise NoDockError(
             f"no dock can take incident {incident.id}", docks=reasons, incident_id=incident.id
         )
+
+    async def _queued(
+        self, incident: IncidentRecord, reasons: list[DockReason], waiting: set[str], actor: str
+    ) -> IncidentRecord:
+        """Queue the incident (once: a queued one that still cannot go adds no line)."""
+        detail = {"docks": [r.__dict__ for r in reasons if r.dock_id in waiting]}
+        now = now_utc()
+        async with self.store.tx() as tx:
+            record = await tx.update_incident(
+                incident.id,
+                status=IncidentStatus.QUEUED,
+                dock_id=None,
+                sortie_id=None,
+                eta_s=None,
+                updated_at=now,
+            )
+            if incident.status is not IncidentStatus.QUEUED:
+                names = ", ".join(sorted(waiting))
+                text = f"queued: no dock can go now; {names} could once ready"
+                await note(
+                    tx, incident.id, "dispatch", "queued", text, code="queued", detail=detail
+                )
+                await tx.audit(actor, "incident.queued", incident.id, detail, now)
+                self.metrics.incidents.labels("queued").inc()
+        assert record is not None
+        if self.on_queued is not None and incident.status is not IncidentStatus.QUEUED:
+            self.on_queued()  # not for one that stays queued: no pass chasing its own tail
+        return record
 
     async def redispatch(self, incident_id: str, failed: DockReason) -> None:
         """Send the next best dock after the assigned one failed before take-off."""

@@ -37,6 +37,8 @@ __all__ = [
     "MapPublic",
     "NoDockPublic",
     "PrincipalPublic",
+    "PriorityUpdate",
+    "QueuePublic",
     "RetaskCreate",
     "TimelineEntry",
     "TimelineRecord",
@@ -61,6 +63,7 @@ class IncidentStatus(StrEnum):
     """Where an incident stands, from raising to closing."""
 
     DISPATCHING = "dispatching"
+    QUEUED = "queued"
     UNASSIGNED = "unassigned"
     DISPATCHED = "dispatched"
     LAUNCHING = "launching"
@@ -158,6 +161,34 @@ class RetaskCreate(BaseModel):
     alt_rel_m: float | None = Field(None, gt=0, le=120)
 
 
+class PriorityUpdate(BaseModel):
+    """A new priority for an open incident (a queued one moves in the queue with it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    priority: int = Field(ge=1, le=5, title="1 is most urgent")
+
+
+class DockReasonPublic(BaseModel):
+    """Why one dock cannot take an incident."""
+
+    dock_id: str
+    code: str
+    reason: str
+
+
+class QueuePublic(BaseModel):
+    """Where a queued incident stands: its place, the expected wait, the docks it waits for."""
+
+    position: int = Field(ge=1, title="1 is next")
+    expected_wait_s: float | None = Field(
+        None, description="Until a dock that can take it should be ready; null when unknown"
+    )
+    docks: list[DockReasonPublic] = Field(
+        description="The docks that could take it once ready, and why each cannot now"
+    )
+
+
 class TimelineEntry(BaseModel):
     """One line of a timeline."""
 
@@ -188,6 +219,7 @@ class IncidentPublic(BaseModel):
     created_at: AwareDatetime
     updated_at: AwareDatetime
     closed_at: AwareDatetime | None
+    queue: QueuePublic | None = Field(None, description="Set while the incident is queued")
 
     @classmethod
     def of(cls, r: IncidentRecord) -> IncidentPublic:
@@ -204,14 +236,6 @@ class IncidentDetail(IncidentPublic):
 class ErrorPublic(BaseModel):
     """Every error body: a machine-readable code and a human reason."""
 
-    code: str
-    reason: str
-
-
-class DockReasonPublic(BaseModel):
-    """Why one dock cannot take an incident."""
-
-    dock_id: str
     code: str
     reason: str
 

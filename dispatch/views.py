@@ -9,18 +9,25 @@ from dispatch.models import (
     IncidentDetail,
     IncidentPublic,
     IncidentRecord,
+    IncidentStatus,
     TimelineEntry,
 )
+from dispatch.queue import IncidentQueue
 from dispatch.store.sql import SqlStore
 
 __all__ = ["dock_public", "incident_detail", "incident_detections"]
 
 
-async def incident_detail(store: SqlStore, record: IncidentRecord) -> IncidentDetail:
-    """The incident with its timeline, oldest line first."""
+async def incident_detail(
+    store: SqlStore, record: IncidentRecord, queue: IncidentQueue | None = None
+) -> IncidentDetail:
+    """The incident with its timeline, oldest line first, and its place when queued."""
     lines = await store.timeline(record.id)
     timeline = [TimelineEntry.model_validate(line.model_dump()) for line in lines]
-    return IncidentDetail(**IncidentPublic.of(record).model_dump(), timeline=timeline)
+    public = IncidentPublic.of(record)
+    if queue is not None and record.status is IncidentStatus.QUEUED:
+        public.queue = (await queue.positions()).get(record.id)
+    return IncidentDetail(**public.model_dump(), timeline=timeline)
 
 
 def dock_public(view: DockView, fleet: Fleet) -> DockPublic:

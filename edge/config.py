@@ -353,6 +353,7 @@ class EdgeConfig(BaseSettings):
             launch_overhead_s=(
                 self.launch_overhead_s if launch_overhead_s is None else launch_overhead_s
             ),
+            ready_pct=self.dock.ready_pct,
             airframe=AirframeFigures.model_validate(self.airframe.model_dump()),
         )
 
