@@ -177,11 +177,21 @@ class IncidentService:
 
     def mission(self, incident: IncidentRecord) -> Mission:
         """What the incident asks of a drone: what dock choice prices and the command carries."""
+        return self.mission_at(
+            LatLon(incident.target_lat, incident.target_lon),
+            incident.on_scene_s,
+            incident.alt_rel_m,
+        )
+
+    def mission_at(
+        self, target: LatLon, on_scene_s: float | None, alt_rel_m: float | None
+    ) -> Mission:
+        """The mission to ``target``, with dispatch's defaults where the request sets none."""
         return Mission(
-            target=LatLon(incident.target_lat, incident.target_lon),
-            on_scene_s=incident.on_scene_s,
+            target=target,
+            on_scene_s=self.config.on_scene.duration_s if on_scene_s is None else on_scene_s,
             pattern=self.config.on_scene,
-            alt_rel_m=incident.alt_rel_m or self.config.alt_rel_m,
+            alt_rel_m=alt_rel_m or self.config.alt_rel_m,
         )
 
     def _dispatch_body(self, incident: IncidentRecord, option: Option) -> DispatchBody:

@@ -27,6 +27,7 @@ __all__ = [
     "EventPublic",
     "IncidentCreate",
     "IncidentDetail",
+    "IncidentPreview",
     "IncidentPublic",
     "IncidentRecord",
     "IncidentStatus",
@@ -90,6 +91,7 @@ class IncidentRecord(_Record):
     type: str
     priority: int
     description: str | None
+    address: str | None = None
     status: IncidentStatus
     dock_id: str | None
     sortie_id: str | None
@@ -146,6 +148,7 @@ class IncidentCreate(BaseModel):
     type: Text = Field(min_length=1, max_length=64, examples=["burglary"])
     priority: int = Field(2, ge=1, le=5, title="1 is most urgent")
     description: Text | None = Field(None, max_length=2000)
+    address: Text | None = Field(None, max_length=500, title="Where, in words")
     cad_ref: Text | None = Field(None, min_length=1, max_length=128, title="CAD system reference")
     on_scene_s: float | None = Field(None, ge=0, le=4 * 3600, title="Time to stay on scene")
     alt_rel_m: float | None = Field(None, gt=0, le=120, title="Altitude above home")
@@ -189,6 +192,27 @@ class QueuePublic(BaseModel):
     )
 
 
+class IncidentPreview(BaseModel):
+    """What raising an incident would do now, worked out without sending anything."""
+
+    outcome: Literal["dispatch", "queue", "refuse"] = Field(
+        description="dispatch: a dock can go now; queue: none now, one once ready; refuse: none"
+    )
+    dock_id: str | None = Field(None, description="The dock that would be sent")
+    eta_s: float | None = Field(None, description="Dispatch to on scene, seconds")
+    distance_m: float | None = None
+    route_m: float | None = Field(None, description="The route out, around the no-fly zones")
+    needed_pct: float | None = None
+    battery_pct: float | None = None
+    route: list[dict[str, float]] = Field(
+        default_factory=list, description="The route out, from the dock to the scene"
+    )
+    docks: list[DockReasonPublic] = Field(
+        default_factory=list,
+        description="queue: the docks it would wait for; refuse: every dock's reason",
+    )
+
+
 class TimelineEntry(BaseModel):
     """One line of a timeline."""
 
@@ -211,6 +235,7 @@ class IncidentPublic(BaseModel):
     type: str
     priority: int
     description: str | None
+    address: str | None = None
     status: IncidentStatus
     dock_id: str | None
     sortie_id: str | None

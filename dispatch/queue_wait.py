@@ -101,8 +101,11 @@ def expected_waits(
             lim = s.limits if s else None
             want = option.needed_pct + (lim.reserve_pct if lim else 0.0)
             flying = back > 0
-            if lim is not None and (flying or not (s and s.ready)):  # charges until ready
+            idle_not_ready = not flying and not (s and s.ready)
+            if lim is not None and (flying or idle_not_ready):  # charges until ready
                 want = max(want, lim.ready_pct)
+            if idle_not_ready and (view.battery_pct or 0.0) >= want:
+                continue  # not ready for a reason other than its charge: no telling when
             charge = _charge_s(view, None if flying else view.battery_pct, want)
             if flying:  # the charge on landing is unknown: assume it charges from the reserve
                 charge = _charge_s(view, lim.reserve_pct if lim else 0.0, want)

@@ -71,12 +71,19 @@ def _interop(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE links ADD COLUMN raw BOOLEAN NOT NULL DEFAULT FALSE"))
 
 
+def _incident_address(conn: Connection) -> None:
+    # Stores made at this version got the column with the table at step 1.
+    if "address" not in {c["name"] for c in inspect(conn).get_columns("incidents")}:
+        conn.execute(text("ALTER TABLE incidents ADD COLUMN address TEXT"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _initial),
     Migration(2, "index events by dock and arrival", _events_by_dock_and_time),
     Migration(3, "server-side sessions and officer links", _sessions_and_links),
     Migration(4, "evidence uploads, flight log and track, legal holds", _evidence),
     Migration(5, "CAD inbox, webhook subscriptions and deliveries, mutual aid", _interop),
+    Migration(6, "the address an incident was raised at", _incident_address),
 )
 
 

@@ -2,12 +2,13 @@
 "use strict";
 
 import { OutriderMap } from "./map.js";
-import { api, ApiError, el, fmtTime, dockStatus, timelineList } from "./common.js";
+import { api, ApiError, el, fmtTime, fmtDuration, fmtClock, dockStatus, timelineList, incidentWords }
+  from "./common.js";
 import { LivePlayer } from "./player.js";
 
 const $ = (id) => document.getElementById(id);
 const state = { docks: [], incidents: [], selected: null, detail: null, detections: [],
-  trails: new Map(), pick: null, me: null, map: null };
+  trails: new Map(), pick: null, preview: null, me: null, map: null };
 window.outrider = state;   // for people debugging in the console, and for the UI test
 
 let map, video;
@@ -45,28 +46,85 @@ function redraw() {
   map.drones(state.docks, state.trails);
   map.detections(state.detections);
   map.pick(state.pick);
+  map.route(state.preview && state.pick ? state.preview.route : []);
 }
 
 function onMapClick(lat, lon) {
   if (state.retaskFor) { retask(lat, lon); return; }
   state.pick = { lat, lon };
+  state.preview = null;
   $("raise-where").textContent = `${lat.toFixed(5)}, ${lon.toFixed(5)}`;
   $("raise").hidden = false;
+  $("raise-form").hidden = false;
+  $("raise-confirm").hidden = true;
   $("raise-result").replaceChildren();
   redraw();
 }
 
-async function raise(ev) {
-  ev.preventDefault();
+function closeRaise() {
+  $("raise").hidden = true;
+  state.pick = null;
+  state.preview = null;
+  redraw();
+}
+
+function raiseBody() {
   const body = { lat: state.pick.lat, lon: state.pick.lon, type: $("raise-type").value,
     priority: Number($("raise-priority").value) };
-  if ($("raise-description").value) body.description = $("raise-description").value;
-  if ($("raise-cad").value) body.cad_ref = $("raise-cad").value;
+  for (const [field, id] of [["description", "raise-description"], ["address", "raise-address"], ["cad_ref", "raise-cad"]]) {
+    const value = $(id).value.trim();
+    if (value) body[field] = value;
+  }
+  return body;
+}
+
+// Step one: what would happen (dock, route, ETA; or queue; or refuse), nothing launched yet.
+async function check(ev) {
+  ev.preventDefault();
   $("raise-submit").disabled = true;
+  $("raise-result").replaceChildren();
   try {
-    const inc = await api("/incidents", { method: "POST", body });
-    $("raise").hidden = true;
-    state.pick = null;
+    state.preview = await api("/incidents/preview", { method: "POST", body: raiseBody() });
+    showPreview(state.preview);
+  } catch (e) {
+    if (!(e instanceof ApiError)) throw e;
+    $("raise-result").replaceChildren(el("p", { class: "error" }, e.message));
+  } finally { $("raise-submit").disabled = false; }
+  redraw();
+}
+
+function showPreview(p) {
+  const go = $("confirm-go");
+  let text;
+  go.hidden = false;
+  if (p.outcome === "dispatch") {
+    const arrive = fmtClock(new Date(Date.now() + p.eta_s * 1000));
+    text = `${p.dock_id} goes: ${(p.route_m / 1000).toFixed(2)} km route, ETA ${fmtDuration(p.eta_s)} ` +
+      `(on scene about ${arrive}); needs ${p.needed_pct.toFixed(0)}% of its ${p.battery_pct.toFixed(0)}% battery.`;
+    go.textContent = `Dispatch ${p.dock_id}`;
+  } else if (p.outcome === "queue") {
+    text = "No dock can go now. The incident will be queued and sent as soon as one of these can:";
+    go.textContent = "Queue incident";
+  } else {
+    text = "No dock could ever take this incident:";
+    go.hidden = true;
+  }
+  go.dataset.outcome = p.outcome;
+  const b = raiseBody();
+  $("confirm-what").textContent = [`${b.type} · P${b.priority}`, b.address, b.description].filter(Boolean).join(" · ");
+  $("confirm-summary").textContent = text;
+  $("confirm-docks").replaceChildren(...p.docks.map((d) => el("li", {}, `${d.dock_id}: ${d.reason}`)));
+  $("raise-form").hidden = true;
+  $("raise-confirm").hidden = false;
+}
+
+// Step two, confirmed: raise it (dispatched at once, or queued).
+async function raise() {
+  $("confirm-go").disabled = true;
+  try {
+    const inc = await api("/incidents", { method: "POST", body: raiseBody() });
+    closeRaise();
+    $("raise-form").reset();
     await refreshIncidents();
     select(inc.id);
   } catch (e) {
@@ -74,7 +132,7 @@ async function raise(ev) {
     const docks = (e.body.docks || []).map((d) => el("li", {}, `${d.dock_id}: ${d.code} — ${d.reason}`));
     $("raise-result").replaceChildren(el("p", { class: "error" }, e.message), el("ul", {}, ...docks));
     if (e.body.incident_id) { await refreshIncidents(); select(e.body.incident_id); }
-  } finally { $("raise-submit").disabled = false; }
+  } finally { $("confirm-go").disabled = false; }
 }
 
 function select(id) {
@@ -98,10 +156,15 @@ async function refreshDetail() {
   $("inc-status").dataset.status = inc.status;
   $("inc-dock").textContent = inc.dock_id || "—";
   $("inc-eta").textContent = inc.eta_s != null ? etaText(inc) : "—";
+  incidentWords($("inc-words"), inc);
+  showQueue(inc);
   timelineList($("inc-timeline"), inc.timeline);
   const open = inc.status !== "closed";
   $("btn-recall").disabled = $("btn-retask").disabled = !(open && inc.dock_id);
   $("btn-close").disabled = $("btn-link").disabled = !open;
+  $("btn-cancel").hidden = inc.status !== "queued";
+  $("inc-priority").disabled = !open;
+  if (document.activeElement !== $("inc-priority")) $("inc-priority").value = String(inc.priority);
   await refreshLinks(id, open);
   video.watch(inc.dock_id);
   state.detections = await api(`/incidents/${encodeURIComponent(id)}/detections`);
@@ -109,6 +172,16 @@ async function refreshDetail() {
     el("li", {}, `#${d.track_id ?? "?"} ${d.cls} ${(d.conf * 100).toFixed(0)}%`,
       d.lat != null ? ` @ ${d.lat.toFixed(5)}, ${d.lon.toFixed(5)}` : "")));
   redraw();
+}
+
+// A queued incident: its place in the queue, the expected wait and the docks it waits for.
+function showQueue(inc) {
+  const q = inc.queue;
+  $("inc-queue").hidden = !q;
+  if (!q) return;
+  const wait = q.expected_wait_s != null ? `expected wait ${fmtDuration(q.expected_wait_s)}` : "wait unknown";
+  $("inc-queue").textContent = `Queued: ${q.position === 1 ? "next" : `number ${q.position}`} in line, ${wait}; ` +
+    `waiting for ${q.docks.map((d) => d.dock_id).join(", ") || "a dock"}`;
 }
 
 function etaText(inc) {
@@ -198,8 +271,13 @@ async function main() {
   const cfg = await api("/map");
   map = state.map = new OutriderMap($("map"), cfg, { onClick: onMapClick });
   video = new LivePlayer($("video"), $("video-stats"));
-  $("raise-form").onsubmit = raise;
-  $("raise-cancel").onclick = () => { $("raise").hidden = true; state.pick = null; redraw(); };
+  $("raise-form").onsubmit = check;
+  $("raise-cancel").onclick = closeRaise;
+  $("confirm-go").onclick = raise;
+  $("confirm-back").onclick = () => { $("raise-confirm").hidden = true; $("raise-form").hidden = false;
+    state.preview = null; redraw(); };
+  $("btn-cancel").onclick = () => act("cancel");
+  $("inc-priority").onchange = () => act("priority", { priority: Number($("inc-priority").value) });
   $("btn-recall").onclick = () => act("recall");
   $("btn-close").onclick = () => act("close");
   $("btn-link").onclick = () => act("links", {});

@@ -39,7 +39,7 @@ export function el(tag, attrs = {}, ...children) {
 }
 
 export function fmtTime(iso) {
-  return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" });
 }
 
 export function dockStatus(d) {
@@ -52,4 +52,24 @@ export function dockStatus(d) {
 export function timelineList(ul, lines) {
   ul.replaceChildren(...lines.map((l) => el("li", { class: `tl-${l.kind}` },
     el("time", {}, fmtTime(l.at)), " ", l.text)));
+}
+
+// A duration as m:ss ("2:31"), or h:mm:ss from an hour on.
+export function fmtDuration(seconds) {
+  const total = Math.max(0, Math.round(seconds));
+  const h = Math.floor(total / 3600), m = Math.floor((total % 3600) / 60), s = total % 60;
+  const ss = String(s).padStart(2, "0");
+  return h ? `${h}:${String(m).padStart(2, "0")}:${ss}` : `${m}:${ss}`;
+}
+
+// A wall-clock time of day, hours and minutes ("18:42").
+export function fmtClock(date) {
+  return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+}
+
+// What the caller said, where, and the CAD reference, as a definition list.
+export function incidentWords(dl, inc) {
+  const rows = [["Caller", inc.description], ["Address", inc.address], ["CAD ref", inc.cad_ref]]
+    .filter(([, v]) => v);
+  dl.replaceChildren(...rows.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
 }

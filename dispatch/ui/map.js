@@ -88,7 +88,7 @@ export class OutriderMap {
     }).addTo(map);
     this.groups = {};
     this.layers = {};
-    for (const name of ["trails", "incidents", "docks", "drones", "detections", "pick"]) {
+    for (const name of ["route", "trails", "incidents", "docks", "drones", "detections", "pick"]) {
       this.groups[name] = L.layerGroup().addTo(map);
       this.layers[name] = new Map();
     }
@@ -163,6 +163,14 @@ export class OutriderMap {
       (d) => L.circleMarker([d.lat, d.lon], { radius: 4, weight: 0, fillColor: "#9333ea", fillOpacity: 0.9 })
         .bindTooltip(text(d), { permanent: true, direction: "right", offset: [5, -4], className: "or-label" }),
       (m, d) => { m.setLatLng([d.lat, d.lon]); m.setTooltipContent(text(d)); });
+  }
+
+  // A planned route (the confirm step's), dashed; none when empty.
+  route(points) {
+    const items = points && points.length > 1 ? [{ id: "route", pts: points.map((p) => [p.lat, p.lon]) }] : [];
+    sync(this.groups.route, this.layers.route, items, (r) => r.id,
+      (r) => L.polyline(r.pts, { color: "#b91c1c", weight: 3, opacity: 0.8, dashArray: "6 6", interactive: false }),
+      (line, r) => line.setLatLngs(r.pts));
   }
 
   // The point picked for a new incident (a cross), or none.

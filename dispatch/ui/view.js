@@ -3,7 +3,7 @@
 "use strict";
 
 import { OutriderMap } from "./map.js";
-import { api, ApiError, timelineList } from "./common.js";
+import { api, ApiError, timelineList, incidentWords } from "./common.js";
 import { LivePlayer } from "./player.js";
 
 const $ = (id) => document.getElementById(id);
@@ -35,6 +35,7 @@ async function refresh() {
   $("title").textContent = `${inc.type} · P${inc.priority}`;
   $("status").textContent = inc.status;
   $("eta").textContent = inc.eta_s != null ? `${inc.eta_s.toFixed(0)} s` : "—";
+  incidentWords($("words"), inc);
   timelineList($("timeline"), inc.timeline.slice().reverse());
   if (inc.dock_id) {
     try {

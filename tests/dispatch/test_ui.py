@@ -7,6 +7,7 @@ import asyncio
 
 from tests.dispatch.conftest import ARTIFACTS, TOKENS, RunningDispatch
 from tests.dispatch.test_incidents_api import docks_seen, near
+from tests.dispatch.test_queue_api import dock_seen
 from tests.dispatch.test_video import frame, ws
 
 
@@ -33,7 +34,7 @@ async def test_a_dispatcher_raises_an_incident_by_clicking_the_map_and_watches_t
 ) -> None:
     stop = asyncio.Event()
     async with (
-        edge_factory("near", *near(0, 700), fly=True, sortie_s=12),
+        edge_factory("near", *near(0, 700), fly=True, sortie_s=12) as near_edge,
         edge_factory("far", *near(120, 2500)),
     ):
         await docks_seen(dispatch_service, 2)
@@ -52,10 +53,23 @@ async def test_a_dispatcher_raises_an_incident_by_clicking_the_map_and_watches_t
                 box = await page.locator("#map").bounding_box()
                 await page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
                 await page.wait_for_selector("#raise", state="visible")
+                await page.click("#raise-submit")  # no type chosen: nothing happens
+                assert await page.is_hidden("#raise-confirm")
                 await page.select_option("#raise-type", "assault")
                 await page.fill("#raise-description", "two people fighting outside the station")
+                await page.fill("#raise-address", "Rautatientori 1")
                 await page.click("#raise-submit")
+                await page.wait_for_selector("#raise-confirm", state="visible")
+                summary = await page.inner_text("#confirm-summary")
+                assert summary.startswith("near goes") and "ETA" in summary, summary
+                assert await page.inner_text("#confirm-go") == "Dispatch near"
+                assert await page.evaluate("window.outrider.map.layers.route.size") == 1
+                await page.screenshot(path=str(ARTIFACTS / "dispatch-raise-confirm.png"))
+                assert near_edge.commands == []  # nothing launches before the confirmation
+                await page.click("#confirm-go")
                 await page.wait_for_selector("#incident", state="visible")
+                words = await page.inner_text("#inc-words")
+                assert "two people fighting" in words and "Rautatientori 1" in words
                 await page.wait_for_function(
                     "document.querySelector('#inc-dock').textContent === 'near'"
                 )
@@ -77,6 +91,39 @@ async def test_a_dispatcher_raises_an_incident_by_clicking_the_map_and_watches_t
                 await page.screenshot(path=str(ARTIFACTS / "dispatch-control-room.png"))
             finally:
                 stop.set()
+
+
+async def test_raised_while_every_dock_is_charging_it_is_queued_and_goes_when_a_dock_is_ready(
+    dispatch_service: RunningDispatch, edge_factory, browser
+) -> None:
+    async with edge_factory("near", *near(0, 700), ready=False) as edge:
+        await dock_seen(dispatch_service, "near")
+        page = await browser.new_page(viewport={"width": 1600, "height": 1000}, bypass_csp=True)
+        await page.goto(dispatch_service.url)
+        await page.fill("#login-token", TOKENS["dispatcher"])
+        await page.click("#login-submit")
+        await page.wait_for_selector('tr[data-dock="near"][data-status="not_ready"]')
+        box = await page.locator("#map").bounding_box()
+        await page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        await page.select_option("#raise-type", "burglary")
+        await page.click("#raise-submit")
+        await page.wait_for_selector("#raise-confirm", state="visible")
+        assert await page.inner_text("#confirm-go") == "Queue incident"
+        assert "near" in await page.inner_text("#confirm-docks")
+        await page.click("#confirm-go")
+        await page.wait_for_function(
+            "document.querySelector('#inc-status').textContent === 'queued'"
+        )
+        assert "next in line" in await page.inner_text("#inc-queue")
+        assert await page.is_visible("#btn-cancel")
+        await page.screenshot(path=str(ARTIFACTS / "dispatch-queued.png"))
+        assert edge.commands == []
+        edge.spec.ready = True
+        await edge.publish_state()  # charged: the queue sends it by itself
+        await page.wait_for_function("document.querySelector('#inc-dock').textContent === 'near'")
+        assert await page.inner_text("#inc-status") == "dispatched"
+        assert await page.is_hidden("#inc-queue") and await page.is_hidden("#btn-cancel")
+        assert len(edge.commands) == 1
 
 
 async def test_an_officer_opens_the_phone_view_from_a_link_and_sees_video_and_timeline(

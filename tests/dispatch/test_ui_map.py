@@ -16,7 +16,7 @@ from PIL import Image
 from basemap.features import City
 from basemap.style import NO_DATA, ROADS
 from dispatch.config import DispatchSettings
-from tests.dispatch.conftest import TOKENS, RunningDispatch
+from tests.dispatch.conftest import ARTIFACTS, TOKENS, RunningDispatch
 from tests.dispatch.test_incidents_api import docks_seen
 
 STATION = (60.17162, 24.94059)
@@ -99,6 +99,9 @@ async def test_the_control_room_draws_the_offline_street_map_and_raises_where_cl
         assert abs(picked["lat"] - target[0]) < 2e-5 and abs(picked["lon"] - target[1]) < 4e-5
         await page.select_option("#raise-type", "traffic collision")
         await page.click("#raise-submit")
+        await page.wait_for_selector("#raise-confirm", state="visible")
+        await page.screenshot(path=str(ARTIFACTS / "dispatch-raise-confirm-helsinki.png"))
+        await page.click("#confirm-go")
         await page.wait_for_function(
             "document.querySelector('#inc-dock') && "
             "document.querySelector('#inc-dock').textContent === 'dock-h'"

@@ -15,12 +15,14 @@ from dispatch.models import (
     DetectionPublic,
     IncidentCreate,
     IncidentDetail,
+    IncidentPreview,
     IncidentPublic,
     IncidentStatus,
     NoDockPublic,
     PriorityUpdate,
     RetaskCreate,
 )
+from dispatch.preview import preview
 from dispatch.views import incident_detail, incident_detections
 
 router = APIRouter(prefix="/incidents", tags=["incidents"])
@@ -50,6 +52,15 @@ async def create_incident(
     elif record.status is IncidentStatus.QUEUED:
         response.status_code = status.HTTP_202_ACCEPTED
     return await incident_detail(rt.store, record, rt.queue)
+
+
+@router.post("/preview", response_model=IncidentPreview)
+async def preview_incident(
+    body: IncidentCreate, rt: RuntimeDep, who: Dispatcher
+) -> IncidentPreview:
+    """What raising this incident would do now (the dock, its route and ETA; or queue, or
+    refuse with every dock's reason), worked out without sending or storing anything."""
+    return preview(rt.incidents, body)
 
 
 @router.get("", response_model=list[IncidentPublic])
