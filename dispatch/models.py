@@ -24,6 +24,7 @@ __all__ = [
     "DockPublic",
     "DockReasonPublic",
     "ErrorPublic",
+    "EtaPublic",
     "EventPublic",
     "IncidentCreate",
     "IncidentDetail",
@@ -252,10 +253,31 @@ class IncidentPublic(BaseModel):
         return cls(**data, target={"lat": r.target_lat, "lon": r.target_lon})
 
 
+class EtaPublic(BaseModel):
+    """When the incident's drone will be on scene, worked out now from its telemetry.
+
+    Before it is on scene: distance to go over its ground speed (never under half its cruise
+    speed, so a drone turning or speeding up does not read as never arriving), plus the climb
+    left; on the pad, the launch left plus the planned flight. On scene: since when, and the
+    time left there.
+    """
+
+    state: Literal["before_launch", "en_route", "on_scene"]
+    to_scene_s: float | None = Field(None, description="Seconds to go until on scene")
+    arrive_at: AwareDatetime | None = Field(None, description="Clock time on scene")
+    distance_m: float | None = Field(None, description="Straight line to the scene")
+    ground_speed_mps: float | None = None
+    on_scene_since: AwareDatetime | None = None
+    on_scene_for_s: float | None = Field(None, description="Seconds on scene so far")
+    on_scene_left_s: float | None = None
+    basis: Literal["telemetry", "plan"]
+
+
 class IncidentDetail(IncidentPublic):
-    """An incident with its timeline, oldest line first."""
+    """An incident with its timeline, oldest line first, and its live ETA while it has one."""
 
     timeline: list[TimelineEntry]
+    eta: EtaPublic | None = None
 
 
 class ErrorPublic(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dispatch.eta import live_eta
 from dispatch.fleet import DockView, Fleet
 from dispatch.models import (
     DetectionPublic,
@@ -14,20 +15,29 @@ from dispatch.models import (
 )
 from dispatch.queue import IncidentQueue
 from dispatch.store.sql import SqlStore
+from edge.protocol import now_utc
 
 __all__ = ["dock_public", "incident_detail", "incident_detections"]
 
 
 async def incident_detail(
-    store: SqlStore, record: IncidentRecord, queue: IncidentQueue | None = None
+    store: SqlStore,
+    record: IncidentRecord,
+    queue: IncidentQueue | None = None,
+    fleet: Fleet | None = None,
 ) -> IncidentDetail:
-    """The incident with its timeline, oldest line first, and its place when queued."""
+    """The incident with its timeline, oldest line first, its place when queued and its live
+    ETA (from the fleet's telemetry) while it has one."""
     lines = await store.timeline(record.id)
     timeline = [TimelineEntry.model_validate(line.model_dump()) for line in lines]
     public = IncidentPublic.of(record)
     if queue is not None and record.status is IncidentStatus.QUEUED:
         public.queue = (await queue.positions()).get(record.id)
-    return IncidentDetail(**public.model_dump(), timeline=timeline)
+    eta = None
+    if fleet is not None:
+        view = fleet.get(record.dock_id) if record.dock_id else None
+        eta = live_eta(record, view, lines, now_utc())
+    return IncidentDetail(**public.model_dump(), timeline=timeline, eta=eta)
 
 
 def dock_public(view: DockView, fleet: Fleet) -> DockPublic:

@@ -2,7 +2,7 @@
 "use strict";
 
 import { OutriderMap } from "./map.js";
-import { api, ApiError, el, fmtTime, fmtDuration, fmtClock, dockStatus, timelineList, incidentWords }
+import { api, ApiError, el, fmtTime, fmtDuration, fmtClock, dockStatus, timelineList, incidentWords, etaText }
   from "./common.js";
 import { LivePlayer } from "./player.js";
 
@@ -151,11 +151,12 @@ async function refreshDetail() {
   const inc = await api(`/incidents/${encodeURIComponent(id)}`);
   if (state.selected !== id) return;
   state.detail = inc;
+  state.detailAt = Date.now();
   $("inc-title").textContent = `${inc.id} · ${inc.type} · P${inc.priority}`;
   $("inc-status").textContent = inc.status;
   $("inc-status").dataset.status = inc.status;
   $("inc-dock").textContent = inc.dock_id || "—";
-  $("inc-eta").textContent = inc.eta_s != null ? etaText(inc) : "—";
+  $("inc-eta").textContent = etaText(inc, state.detailAt);
   incidentWords($("inc-words"), inc);
   showQueue(inc);
   timelineList($("inc-timeline"), inc.timeline);
@@ -182,14 +183,6 @@ function showQueue(inc) {
   const wait = q.expected_wait_s != null ? `expected wait ${fmtDuration(q.expected_wait_s)}` : "wait unknown";
   $("inc-queue").textContent = `Queued: ${q.position === 1 ? "next" : `number ${q.position}`} in line, ${wait}; ` +
     `waiting for ${q.docks.map((d) => d.dock_id).join(", ") || "a dock"}`;
-}
-
-function etaText(inc) {
-  const dispatched = inc.timeline.find((l) => l.type === "dispatched");
-  const since = dispatched ? (Date.now() - Date.parse(dispatched.at)) / 1000 : 0;
-  const left = Math.max(0, inc.eta_s - since);
-  return ["on_scene", "returning", "completed", "closed"].includes(inc.status)
-    ? `${inc.eta_s.toFixed(0)} s (planned)` : `${left.toFixed(0)} s`;
 }
 
 async function act(kind, body = null) {
@@ -287,6 +280,7 @@ async function main() {
   every(500, refreshDocks);
   every(2000, refreshIncidents);
   every(1000, refreshDetail);
+  setInterval(() => { if (state.detail) $("inc-eta").textContent = etaText(state.detail, state.detailAt); }, 250);
 }
 
 main();

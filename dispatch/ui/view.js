@@ -3,7 +3,7 @@
 "use strict";
 
 import { OutriderMap } from "./map.js";
-import { api, ApiError, timelineList, incidentWords } from "./common.js";
+import { api, ApiError, timelineList, incidentWords, etaText } from "./common.js";
 import { LivePlayer } from "./player.js";
 
 const $ = (id) => document.getElementById(id);
@@ -32,11 +32,12 @@ const LINK_ENDED = {
 async function refresh() {
   const inc = await api(`/incidents/${encodeURIComponent(incidentId)}`, { token });
   state.incident = inc;
+  state.gotAt = Date.now();
   $("title").textContent = `${inc.type} · P${inc.priority}`;
   $("status").textContent = inc.status;
-  $("eta").textContent = inc.eta_s != null ? `${inc.eta_s.toFixed(0)} s` : "—";
+  $("eta").textContent = etaText(inc, state.gotAt);
   incidentWords($("words"), inc);
-  timelineList($("timeline"), inc.timeline.slice().reverse());
+  timelineList($("timeline"), inc.timeline);
   if (inc.dock_id) {
     try {
       state.dock = await api(`/docks/${encodeURIComponent(inc.dock_id)}`, { token });
@@ -80,6 +81,7 @@ async function main() {
   const first = await api(`/incidents/${encodeURIComponent(incidentId)}`, { token }).catch((e) => e);
   if (!(first instanceof Error)) map.setView(first.lat, first.lon, 16);
   loop();
+  setInterval(() => { if (state.incident) $("eta").textContent = etaText(state.incident, state.gotAt); }, 250);
 }
 
 main();

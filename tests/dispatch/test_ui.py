@@ -197,3 +197,55 @@ async def test_a_dispatcher_revokes_an_officer_link_and_the_phone_says_it_was_wi
         await room.screenshot(path=str(ARTIFACTS / "dispatch-link-revoked.png"))
         links = await dispatch_service.http.get(f"/api/v1/incidents/{incident['id']}/links")
         assert [row["revoked_by"] for row in links.json()] == ["user:dispatcher-1"]
+
+
+def eta_seconds(selector: str) -> str:
+    """JavaScript: the seconds an ETA element shows ("1:12 (on scene 18:42)"), or null."""
+    return (
+        f"(() => {{ const m = document.querySelector('{selector}').textContent"
+        ".match(/^(\\d+):(\\d\\d) \\(on scene \\d\\d:\\d\\d\\)$/);"
+        " return m ? Number(m[1]) * 60 + Number(m[2]) : null; })()"
+    )
+
+
+async def test_the_eta_counts_down_while_the_drone_flies_in_the_room_and_on_the_phone(
+    dispatch_service: RunningDispatch, edge_factory, browser
+) -> None:
+    async with edge_factory("near", *near(0, 2000), fly=True, sortie_s=30):
+        await docks_seen(dispatch_service, 1)
+        words = {
+            "description": "man with a knife outside the bank",
+            "address": "Aleksanterinkatu 9",
+        }
+        body = {"lat": near(0, 0)[0], "lon": near(0, 0)[1], "type": "assault", **words}
+        incident = (await dispatch_service.http.post("/api/v1/incidents", json=body)).json()
+        room = await browser.new_page(viewport={"width": 1600, "height": 1000}, bypass_csp=True)
+        await room.goto(dispatch_service.url)
+        await room.fill("#login-token", TOKENS["dispatcher"])
+        await room.click("#login-submit")
+        await room.click("#incident-list li:has-text('assault')")
+        eta = "window.outrider.detail && window.outrider.detail.eta"
+        await room.wait_for_function(f"{eta} && {eta}.state === 'en_route'")
+        first = await room.wait_for_function(eta_seconds("#inc-eta"))
+        start = await first.json_value()
+        await room.wait_for_function(f"{eta_seconds('#inc-eta')} < {start - 2}")
+        latest = await room.inner_text("#inc-timeline li.latest")
+        assert "airborne" in latest, latest
+        lines = await room.locator("#inc-timeline li").all_inner_texts()
+        assert sum("accepted" in line for line in lines) == 1, lines  # three lines merged
+        await room.screenshot(path=str(ARTIFACTS / "dispatch-eta-room.png"))
+
+        link = (
+            await dispatch_service.http.post(f"/api/v1/incidents/{incident['id']}/links", json={})
+        ).json()
+        phone = await browser.new_page(
+            viewport={"width": 390, "height": 844}, is_mobile=True, bypass_csp=True
+        )
+        await phone.goto(link["url"])
+        shown = await phone.wait_for_function(eta_seconds("#eta"))
+        then = await shown.json_value()
+        await phone.wait_for_function(f"{eta_seconds('#eta')} < {then - 1}")
+        shown_words = await phone.inner_text("#words")
+        assert all(text in shown_words for text in words.values()), shown_words
+        assert "airborne" in await phone.inner_text("#timeline li.latest")
+        await phone.screenshot(path=str(ARTIFACTS / "dispatch-eta-phone.png"), full_page=True)

@@ -51,7 +51,7 @@ async def create_incident(
         response.status_code = status.HTTP_200_OK
     elif record.status is IncidentStatus.QUEUED:
         response.status_code = status.HTTP_202_ACCEPTED
-    return await incident_detail(rt.store, record, rt.queue)
+    return await incident_detail(rt.store, record, rt.queue, rt.fleet)
 
 
 @router.post("/preview", response_model=IncidentPreview)
@@ -92,7 +92,7 @@ async def list_queue(rt: RuntimeDep, who: Viewer) -> list[IncidentPublic]:
 async def get_incident(incident_id: str, rt: RuntimeDep, who: LinkViewer) -> IncidentDetail:
     """One incident with its timeline."""
     who.check_incident(incident_id)
-    return await incident_detail(rt.store, await rt.incidents.get(incident_id), rt.queue)
+    return await incident_detail(rt.store, await rt.incidents.get(incident_id), rt.queue, rt.fleet)
 
 
 @router.get("/{incident_id}/detections", response_model=list[DetectionPublic])
@@ -142,4 +142,4 @@ async def set_priority(
 ) -> IncidentDetail:
     """Change an open incident's priority; a queued one moves in the queue with it."""
     record = await rt.queue.set_priority(incident_id, body.priority, who.actor)
-    return await incident_detail(rt.store, record, rt.queue)
+    return await incident_detail(rt.store, record, rt.queue, rt.fleet)
