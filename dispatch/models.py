@@ -328,6 +328,9 @@ class DockPublic(BaseModel):
     flight_mode: str | None
     telemetry_age_s: float | None
     max_range_m: float | None
+    reach_m: float | None = Field(
+        None, description="How far it can go now, out and back with its reserve, at its charge"
+    )
     wind_mps: float | None
 
 

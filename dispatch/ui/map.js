@@ -52,6 +52,11 @@ function droneIcon(d) {
     Math.round(d.heading_deg || 0)})"><path d="M0,-11 L7,8 L0,4 L-7,8 Z" fill="${colour}" stroke="#fff" stroke-width="1.5"/></g></svg>`, 24);
 }
 
+// A dock's label: its name, and how far it can go now when docked.
+function dockLabel(d) {
+  return d.reach_m > 0 && !d.in_air ? `${d.id} · ${(d.reach_m / 1000).toFixed(1)} km` : d.id;
+}
+
 // Keep `layers` (id -> layer, all in `group`) in step with `items`: add, update, remove.
 function sync(group, layers, items, key, create, update) {
   const seen = new Set();
@@ -88,7 +93,7 @@ export class OutriderMap {
     }).addTo(map);
     this.groups = {};
     this.layers = {};
-    for (const name of ["route", "trails", "incidents", "docks", "drones", "detections", "pick"]) {
+    for (const name of ["rings", "route", "trails", "incidents", "docks", "drones", "detections", "pick"]) {
       this.groups[name] = L.layerGroup().addTo(map);
       this.layers[name] = new Map();
     }
@@ -107,6 +112,14 @@ export class OutriderMap {
 
   setView(lat, lon, zoom = this.leaflet.getZoom()) { this.leaflet.setView([lat, lon], zoom); }
 
+  // Bring every point into view, not closer than a street's scale.
+  fit(points) {
+    this.leaflet.invalidateSize({ pan: false });   // the page may have laid itself out since
+    this.leaflet.fitBounds(L.latLngBounds(points), { padding: [30, 30], maxZoom: 17, animate: false });
+  }
+
+  shows(lat, lon) { return this.leaflet.getBounds().contains([lat, lon]); }
+
   // Click-to-pick mode (e.g. a retask target): the cursor and outline show it.
   setPicking(on) { this.leaflet.getContainer().classList.toggle("picking", on); }
 
@@ -115,20 +128,34 @@ export class OutriderMap {
       (d) => {
         const m = L.marker([d.home.lat, d.home.lon], { icon: dockIcon(d), keyboard: false, title: d.id });
         m._orHtml = m.options.icon.options.html;
-        return m.bindTooltip(d.id, { permanent: true, direction: "right", offset: [8, -8], className: "or-label" });
+        return m.bindTooltip(dockLabel(d), { permanent: true, direction: "right", offset: [8, -8], className: "or-label" });
       },
-      (m, d) => { m.setLatLng([d.home.lat, d.home.lon]); setIcon(m, dockIcon(d)); });
+      (m, d) => { m.setLatLng([d.home.lat, d.home.lon]); setIcon(m, dockIcon(d)); m.setTooltipContent(dockLabel(d)); });
+    this.rings(docks);
+  }
+
+  // How far each docked drone can go now (out, on scene, back with its reserve), as a ring.
+  rings(docks) {
+    const shown = docks.filter((d) => d.home && d.reach_m > 0 && !d.in_air);
+    const style = (d) => ({ radius: d.reach_m, color: dockStatus(d) === "ready" ? "#1f9d55" : "#b7791f",
+      weight: 1.5, opacity: 0.7, dashArray: "4 6", fill: false, interactive: false });
+    sync(this.groups.rings, this.layers.rings, shown, (d) => d.id,
+      (d) => L.circle([d.home.lat, d.home.lon], style(d)),
+      (c, d) => { c.setLatLng([d.home.lat, d.home.lon]); c.setStyle(style(d)); c.setRadius(d.reach_m); });
   }
 
   drones(docks, trails) {
     const flying = docks.filter((d) => d.in_air && d.position);
+    const label = (d) => [d.id, `${Math.round(d.position.alt_rel_m || 0)} m`,
+      d.battery_pct != null ? `${Math.round(d.battery_pct)}%` : null, (d.phase || "").replace("_", " ")]
+      .filter(Boolean).join(" · ");
     sync(this.groups.drones, this.layers.drones, flying, (d) => d.id,
       (d) => {
         const m = L.marker([d.position.lat, d.position.lon], { icon: droneIcon(d), keyboard: false, zIndexOffset: 1000 });
         m._orHtml = m.options.icon.options.html;
-        return m;
+        return m.bindTooltip(label(d), { permanent: true, direction: "right", offset: [12, 0], className: "or-label or-drone-label" });
       },
-      (m, d) => { m.setLatLng([d.position.lat, d.position.lon]); setIcon(m, droneIcon(d)); });
+      (m, d) => { m.setLatLng([d.position.lat, d.position.lon]); setIcon(m, droneIcon(d)); m.setTooltipContent(label(d)); });
     const lines = [...trails.entries()].filter(([, t]) => t.length > 1).map(([id, t]) => ({ id, t }));
     sync(this.groups.trails, this.layers.trails, lines, (l) => l.id,
       (l) => L.polyline(l.t, { color: "#2563eb", opacity: 0.6, weight: 2, interactive: false }),

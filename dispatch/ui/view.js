@@ -19,6 +19,12 @@ function redraw() {
   const docks = state.dock ? [state.dock] : [];
   map.docks(docks);
   map.drones(docks, new Map(state.dock ? [[state.dock.id, state.trail]] : []));
+  // the scene and the drone both in view, once, when the drone is first seen in the air
+  const p = state.dock && state.dock.in_air && state.dock.position;
+  if (inc && p && !state.framed) {
+    map.fit([[inc.target.lat, inc.target.lon], [p.lat, p.lon]]);
+    state.framed = map.shows(p.lat, p.lon);
+  }
 }
 
 // Why a link no longer opens anything, in the officer's words.

@@ -64,10 +64,16 @@ async def test_a_dispatcher_raises_an_incident_by_clicking_the_map_and_watches_t
                 assert summary.startswith("near goes") and "ETA" in summary, summary
                 assert await page.inner_text("#confirm-go") == "Dispatch near"
                 assert await page.evaluate("window.outrider.map.layers.route.size") == 1
+                assert await page.evaluate("window.outrider.map.layers.rings.size") == 2
+                label = await page.inner_text(".leaflet-tooltip:has-text('near ·')")
+                assert label.startswith("near · ") and label.endswith(" km"), label
                 await page.screenshot(path=str(ARTIFACTS / "dispatch-raise-confirm.png"))
                 assert near_edge.commands == []  # nothing launches before the confirmation
                 await page.click("#confirm-go")
                 await page.wait_for_selector("#incident", state="visible")
+                await page.wait_for_function(
+                    "document.querySelector('#inc-words').textContent.includes('Rautatientori')"
+                )
                 words = await page.inner_text("#inc-words")
                 assert "two people fighting" in words and "Rautatientori 1" in words
                 await page.wait_for_function(
@@ -229,6 +235,8 @@ async def test_the_eta_counts_down_while_the_drone_flies_in_the_room_and_on_the_
         first = await room.wait_for_function(eta_seconds("#inc-eta"))
         start = await first.json_value()
         await room.wait_for_function(f"{eta_seconds('#inc-eta')} < {start - 2}")
+        drone = await room.inner_text(".or-drone-label")
+        assert drone == "near · 60 m · 95% · en route", drone
         latest = await room.inner_text("#inc-timeline li.latest")
         assert "airborne" in latest, latest
         lines = await room.locator("#inc-timeline li").all_inner_texts()
@@ -245,7 +253,19 @@ async def test_the_eta_counts_down_while_the_drone_flies_in_the_room_and_on_the_
         shown = await phone.wait_for_function(eta_seconds("#eta"))
         then = await shown.json_value()
         await phone.wait_for_function(f"{eta_seconds('#eta')} < {then - 1}")
+        await phone.wait_for_function("window.outrider.framed === true")  # scene and drone
+        in_view = await phone.evaluate(
+            "(() => { const m = window.outrider.map.leaflet, d = window.outrider.dock.position;"
+            " return m.getBounds().contains([d.lat, d.lon]); })()"
+        )
+        assert in_view, "the drone is on the officer's map with the scene"
         shown_words = await phone.inner_text("#words")
         assert all(text in shown_words for text in words.values()), shown_words
         assert "airborne" in await phone.inner_text("#timeline li.latest")
         await phone.screenshot(path=str(ARTIFACTS / "dispatch-eta-phone.png"), full_page=True)
+        await phone.set_viewport_size({"width": 844, "height": 390})
+        await phone.screenshot(path=str(ARTIFACTS / "dispatch-eta-phone-landscape.png"))
+        await phone.goto(link["url"][:-4] + "abcd")  # a link copied wrong is not an expired one
+        await phone.wait_for_function("!document.querySelector('#ended').hidden")
+        assert await phone.inner_text("#conn") == "invalid link"
+        assert "not valid" in await phone.inner_text("#ended-text")
