@@ -88,15 +88,15 @@ export function timelineList(ul, lines) {
   el("time", {}, fmtTime(i.line.at)), " ", i.line.text, i.n > 1 ? ` (×${i.n})` : "")));
 }
 
-// The live ETA, counted down from when the incident was read (`gotAt`, ms): "1:12 (on scene
-// 18:42)" on the way, "on scene 2:31" once there.
+// The live ETA, counted down from when the incident was read (`gotAt`, ms): "ETA 1:12 (on
+// scene 18:42)" on the way, "on scene 2:31" once there.
 export function etaText(inc, gotAt) {
   const e = inc.eta;
-  if (!e) return "—";
+  if (!e) return "ETA —";
   const since = (Date.now() - gotAt) / 1000;
   if (e.state === "on_scene") return `on scene ${fmtDuration(e.on_scene_for_s + since)}`;
   const left = Math.max(0, e.to_scene_s - since);
-  return `${fmtDuration(left)} (on scene ${fmtClock(new Date(gotAt + e.to_scene_s * 1000))})`;
+  return `ETA ${fmtDuration(left)} (on scene ${fmtClock(new Date(gotAt + e.to_scene_s * 1000))})`;
 }
 
 // A duration as m:ss ("2:31"), or h:mm:ss from an hour on.

@@ -153,7 +153,7 @@ export class OutriderMap {
       (d) => {
         const m = L.marker([d.position.lat, d.position.lon], { icon: droneIcon(d), keyboard: false, zIndexOffset: 1000 });
         m._orHtml = m.options.icon.options.html;
-        return m.bindTooltip(label(d), { permanent: true, direction: "right", offset: [12, 0], className: "or-label or-drone-label" });
+        return m.bindTooltip(label(d), { permanent: true, direction: "left", offset: [-12, 0], className: "or-label or-drone-label" });
       },
       (m, d) => { m.setLatLng([d.position.lat, d.position.lon]); setIcon(m, droneIcon(d)); m.setTooltipContent(label(d)); });
     const lines = [...trails.entries()].filter(([, t]) => t.length > 1).map(([id, t]) => ({ id, t }));

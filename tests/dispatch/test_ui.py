@@ -206,10 +206,10 @@ async def test_a_dispatcher_revokes_an_officer_link_and_the_phone_says_it_was_wi
 
 
 def eta_seconds(selector: str) -> str:
-    """JavaScript: the seconds an ETA element shows ("1:12 (on scene 18:42)"), or null."""
+    """JavaScript: the seconds an ETA element shows ("ETA 1:12 (on scene 18:42)"), or null."""
     return (
         f"(() => {{ const m = document.querySelector('{selector}').textContent"
-        ".match(/^(\\d+):(\\d\\d) \\(on scene \\d\\d:\\d\\d\\)$/);"
+        ".match(/^ETA (\\d+):(\\d\\d) \\(on scene \\d\\d:\\d\\d\\)$/);"
         " return m ? Number(m[1]) * 60 + Number(m[2]) : null; })()"
     )
 
