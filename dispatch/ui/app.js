@@ -46,7 +46,16 @@ function redraw() {
   map.drones(state.docks, state.trails);
   map.detections(state.detections);
   map.pick(state.pick);
-  map.route(state.preview && state.pick ? state.preview.route : []);
+  map.route(state.preview && state.pick ? state.preview.route : headingFor(state.detail));
+}
+
+// Where the selected incident's drone is heading: from the drone to its (possibly retasked)
+// target, while it is on its way.
+function headingFor(inc) {
+  if (!inc || !["dispatched", "launching", "en_route"].includes(inc.status)) return [];
+  const d = state.docks.find((x) => x.id === inc.dock_id);
+  if (!d || !d.in_air || !d.position) return [];
+  return [{ lat: d.position.lat, lon: d.position.lon }, inc.target];
 }
 
 function onMapClick(lat, lon) {
@@ -236,18 +245,47 @@ async function refreshDocks() {
     } else if (!d.in_air) trail = [];
     state.trails.set(d.id, trail);
   }
-  $("fleet-body").replaceChildren(...state.docks.map((d) => el("tr", { "data-dock": d.id, "data-status": dockStatus(d) },
+  const failing = state.docks.filter((d) => d.phase === "failsafe").map((d) => d.id);
+  if (failing.some((id) => !(state.failsafe || []).includes(id))) chime(true);
+  state.failsafe = failing;
+  $("fleet-body").replaceChildren(...state.docks.map((d) => el("tr", { "data-dock": d.id, "data-status": dockStatus(d),
+    class: d.phase === "failsafe" ? "alarm" : "" },
     el("td", {}, d.id), el("td", { class: `st-${dockStatus(d)}` }, dockStatus(d)), el("td", {}, d.phase || "—"),
     el("td", {}, d.battery_pct != null ? `${d.battery_pct.toFixed(0)}%` : "—"),
     el("td", {}, d.stale_reason || (d.not_ready[0] ? d.not_ready[0].reason : "")))));
   redraw();
 }
 
+// A short tone for what needs the dispatcher's eyes (a new incident, a failsafe).
+function chime(high) {
+  try {
+    const ctx = state.audio || (state.audio = new AudioContext());
+    const tone = ctx.createOscillator(), gain = ctx.createGain();
+    tone.frequency.value = high ? 1320 : 880;
+    gain.gain.setValueAtTime(0.15, ctx.currentTime);
+    gain.gain.exponentialRampToValueAtTime(0.001, ctx.currentTime + 0.4);
+    tone.connect(gain).connect(ctx.destination);
+    tone.start(); tone.stop(ctx.currentTime + 0.4);
+  } catch (e) { /* no audio device: the highlight still shows */ }
+}
+
 async function refreshIncidents() {
   state.incidents = await api("/incidents?limit=100");
+  const known = state.knownIncidents;
+  const fresh = known ? state.incidents.filter((i) => !known.has(i.id)) : [];
+  state.knownIncidents = new Set(state.incidents.map((i) => i.id));
+  const now = Date.now();
+  state.fresh = state.fresh || new Map();
+  for (const i of fresh) state.fresh.set(i.id, now);
+  if (fresh.length) {
+    chime(false);
+    if (!state.selected) select(fresh[0].id);   // nothing else in hand: show the new one
+  }
+  const isNew = (i) => now - (state.fresh.get(i.id) || 0) < 15000;
   $("incident-list").replaceChildren(...state.incidents.map((i) => el("li", {
-    class: i.id === state.selected ? "sel" : "", onclick: () => select(i.id) },
-  `${fmtTime(i.created_at)} ${i.type} · ${i.status}${i.dock_id ? " · " + i.dock_id : ""}`)));
+    class: [i.id === state.selected ? "sel" : "", isNew(i) ? "new" : ""].join(" ").trim(),
+    "data-id": i.id, onclick: () => select(i.id) },
+  `${fmtTime(i.created_at)} ${i.type} · P${i.priority} · ${i.status}${i.dock_id ? " · " + i.dock_id : ""}`)));
   redraw();
 }
 

@@ -89,7 +89,12 @@ export class OutriderMap {
     map.setView([cfg.center.lat, cfg.center.lon], cfg.zoom);
     this.zones = L.geoJSON(cfg.no_fly || undefined, {
       style: { color: "#dc2626", weight: 1.5, opacity: 0.7, fillOpacity: 0.12 },
-      onEachFeature: (f, layer) => { if (f.properties && f.properties.name) layer.bindTooltip(`No-fly: ${f.properties.name}`, { sticky: true }); },
+      onEachFeature: (f, layer) => {
+        if (f.properties && f.properties.name) {
+          const short = String(f.properties.name).split(" (")[0];   // the rest is in the legend of the file
+          layer.bindTooltip(`No-fly: ${short}`, { permanent: true, direction: "center", className: "or-label or-zone-label" });
+        }
+      },
     }).addTo(map);
     this.groups = {};
     this.layers = {};
@@ -175,6 +180,12 @@ export class OutriderMap {
       (m, i) => {
         m.setLatLng([i.lat, i.lon]); m.setStyle(style(i)); m.setRadius(style(i).radius);
       });
+    const moved = incidents.filter((i) => i.status !== "closed" && i.target
+      && (Math.abs(i.target.lat - i.lat) > 1e-6 || Math.abs(i.target.lon - i.lon) > 1e-6));
+    sync(this.groups.incidents, this.layers.targets || (this.layers.targets = new Map()), moved, (i) => `target:${i.id}`,
+      (i) => L.circleMarker([i.target.lat, i.target.lon], { radius: 6, weight: 2, color: "#dc2626", fill: false, dashArray: "3 3" })
+        .bindTooltip("retask target", { permanent: true, direction: "right", offset: [8, 0], className: "or-label" }),
+      (m, i) => m.setLatLng([i.target.lat, i.target.lon]));
     for (const i of incidents) {
       const m = this.layers.incidents.get(i.id);
       m.setTooltipContent(`${i.type} · ${i.status}`);

@@ -269,3 +269,30 @@ async def test_the_eta_counts_down_while_the_drone_flies_in_the_room_and_on_the_
         await phone.wait_for_function("!document.querySelector('#ended').hidden")
         assert await phone.inner_text("#conn") == "invalid link"
         assert "not valid" in await phone.inner_text("#ended-text")
+
+
+async def test_a_new_incident_is_highlighted_and_shown_and_its_retask_target_is_marked(
+    dispatch_service: RunningDispatch, edge_factory, browser
+) -> None:
+    async with edge_factory("near", *near(0, 1500), fly=True, sortie_s=30):
+        await docks_seen(dispatch_service, 1)
+        room = await browser.new_page(viewport={"width": 1600, "height": 1000}, bypass_csp=True)
+        await room.goto(dispatch_service.url)
+        await room.fill("#login-token", TOKENS["dispatcher"])
+        await room.click("#login-submit")
+        await room.wait_for_function("window.outrider.knownIncidents !== undefined")
+        incident = await raise_for_near(dispatch_service, "fire")  # from a CAD, say
+        await room.wait_for_selector(f"#incident-list li.new[data-id='{incident['id']}']")
+        await room.wait_for_function(
+            "document.querySelector('#inc-title').textContent.includes('fire')"
+        )
+        eta = "window.outrider.detail && window.outrider.detail.eta"
+        await room.wait_for_function(f"{eta} && {eta}.state === 'en_route'")
+        await room.wait_for_function("window.outrider.map.layers.route.size === 1")  # heading
+        lat, lon = near(90, 400)
+        r = await dispatch_service.http.post(
+            f"/api/v1/incidents/{incident['id']}/retask", json={"lat": lat, "lon": lon}
+        )
+        assert r.status_code == 200, r.text
+        await room.wait_for_selector(".leaflet-tooltip:has-text('retask target')")
+        await room.screenshot(path=str(ARTIFACTS / "dispatch-retask-target.png"))
