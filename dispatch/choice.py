@@ -35,12 +35,15 @@ from edge.energy import Wind
 from edge.feasibility import DockFigures, SortiePlan, assess, fail, ordered, request_for
 from edge.geo import EARTH_RADIUS_M, LatLon
 from edge.patterns.registry import OnScene, dispatch_on_scene
-from edge.protocol import AckCode, Availability, Reason, State
+from edge.protocol import AckCode, Availability, Phase, Reason, State
 
 __all__ = ["FULL_PCT", "Chooser", "Mission", "Option"]
 
 FULL_PCT = 100.0
 """The charge a dock is assumed to have once ready again (:meth:`Chooser.later`)."""
+WAITED_OUT = frozenset({AckCode.BUSY.value, AckCode.BATTERY_LOW.value})
+"""Reasons a dock gives for not being ready that waiting cures (its sortie, its charge)."""
+LID_MOVING = frozenset({"opening", "closing"})
 
 
 @dataclass(frozen=True)
@@ -205,11 +208,30 @@ class Chooser:
                 del best[k:]
         return best
 
+    @staticmethod
+    def waits_out(view: DockView) -> bool:
+        """Whether what keeps the dock from going now is what waiting cures: a sortie it is
+        flying (or preparing), its charge, its lid moving; not a fault (no vehicle, a failsafe,
+        no wind reading), for which no wait can be told."""
+        s = view.state
+        if s is None or s.phase in (Phase.ABORTED, Phase.FAILSAFE) or view.battery_pct is None:
+            return False  # battery unknown: no vehicle heard from
+        if s.sortie_id is not None or s.phase in AIRBORNE_PHASES:
+            return True
+        codes = {r.code for r in s.not_ready}
+        cured = WAITED_OUT | ({AckCode.DOCK_NOT_READY.value} if s.dock.lid in LID_MOVING else set())
+        return codes <= cured
+
     def later(self, mission: Mission) -> list[Option]:
-        """The docks that could fly the mission once ready, least ETA first (none: refuse)."""
+        """The docks that could fly the mission once back, charged and ready, least ETA first
+        (none: refuse). Only docks that waiting cures count (:meth:`waits_out`)."""
         if blocked_by(mission.target, self.zones) is not None:
             return []
-        found = [self.assess(view, mission, when_ready=True) for view in self.fleet]
+        found = [
+            self.assess(view, mission, when_ready=True)
+            for view in self.fleet
+            if self.waits_out(view)
+        ]
         options = [o for o in found if isinstance(o, Option)]
         return sorted(options, key=lambda o: (o.eta_s, o.dock_id))
 

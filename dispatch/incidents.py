@@ -42,9 +42,11 @@ from dispatch.service_errors import (
 )
 from dispatch.store.sql import SqlStore, Tx
 from edge.geo import LatLon
-from edge.protocol import Ack, DispatchBody, GeoPoint, RetaskBody, now_utc
+from edge.protocol import Ack, AckCode, DispatchBody, GeoPoint, RetaskBody, now_utc
 
 __all__ = ["IncidentService"]
+
+BUSY = DockReason("", AckCode.BUSY.value, "")
 
 logger = logging.getLogger(__name__)
 
@@ -329,6 +331,9 @@ class IncidentService:
     ) -> IncidentRecord:
         reasons = self.chooser.reasons(mission, known)
         later = self.chooser.later(mission) if may_queue else []
+        # a dock that just refused, stayed silent or failed it is not one to wait for;
+        # one just sent elsewhere is (it is busy)
+        later = [o for o in later if known.get(o.dock_id, BUSY).code == AckCode.BUSY.value]
         if later:  # it can wait here; the agreement decides whether a neighbour is asked first
             if self.remote is not None:
                 taken = await self.remote.no_dock(incident, reasons, actor, could_queue=True)

@@ -171,7 +171,8 @@ async function refreshDetail() {
   timelineList($("inc-timeline"), inc.timeline);
   const open = inc.status !== "closed";
   $("btn-recall").disabled = $("btn-retask").disabled = !(open && inc.dock_id);
-  $("btn-close").disabled = $("btn-link").disabled = !open;
+  $("btn-close").disabled = !open;
+  $("btn-link").disabled = !open || !inc.dock_id;   // a link follows a sortie: none yet
   $("btn-cancel").hidden = inc.status !== "queued";
   $("inc-priority").disabled = !open;
   if (document.activeElement !== $("inc-priority")) $("inc-priority").value = String(inc.priority);

@@ -68,7 +68,7 @@ def add_dock(
             dock_id=dock_id,
             phase=phase,
             ready=ready,
-            not_ready=[] if ready else [Reason(code="charging", reason="battery charging")],
+            not_ready=[] if ready else [Reason(code="battery_low", reason="charging: 40% of 95%")],
             sortie_id="S-1" if phase not in (Phase.DOCKED, Phase.CHARGING) else None,
             battery_pct=battery,
             home=Position(lat=home.lat, lon=home.lon),
