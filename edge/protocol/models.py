@@ -266,6 +266,12 @@ class Telemetry(Signed):
     armed: bool
     in_air: bool
     gps_fix: int = Field(ge=0, le=8)
+    scene_in_view: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        title="Share of recent frames with the incident point in the picture; none: no scene",
+    )
 
 
 class Event(Signed):

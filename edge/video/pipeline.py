@@ -25,7 +25,8 @@ from typing import Self
 from edge.aio import within
 from edge.detect import Detector
 from edge.errors import OutriderError
-from edge.geoproject import CameraPose
+from edge.geo import LatLon
+from edge.geoproject import CameraModel, CameraPose, in_view
 from edge.protocol import Detections
 from edge.protocol.video import Rendition
 from edge.video.camera import Camera
@@ -79,6 +80,9 @@ class VideoPipeline:
         uplink: where packed frames go (an entered :class:`~edge.video.uplink.Uplink`), or None.
         dock_id: this dock.
         plate_detector: an optional licence-plate detector for redaction.
+        scene: the incident point while there is one to look at (a thread-safe getter).
+        on_scene_in_view: told, for each analysed frame, whether the scene was in it (None:
+            no scene to look at, or no pose); called from the analysis thread.
     """
 
     def __init__(
@@ -92,8 +96,12 @@ class VideoPipeline:
         *,
         dock_id: str,
         plate_detector: Detector | None = None,
+        scene: Callable[[], LatLon | None] | None = None,
+        on_scene_in_view: Callable[[bool | None], None] | None = None,
     ) -> None:
         self.config = config
+        self._scene = scene
+        self._on_scene_in_view = on_scene_in_view
         self.dock_id = dock_id
         self.stats = PipelineStats()
         self._camera = camera
@@ -259,6 +267,7 @@ class VideoPipeline:
             frame = self._frames.get(timeout=0.5)
             if frame is None:
                 continue
+            self._mark_scene(frame)
             started = time.monotonic()
             result = analyser.run(frame)
             now = time.monotonic()
@@ -284,6 +293,20 @@ class VideoPipeline:
                     objects=result.objects,
                 )
                 self._post(self._on_detections, message)
+
+    def _mark_scene(self, frame: Frame) -> None:
+        """Project the incident point into the frame: is the scene in the picture?"""
+        point = self._scene() if self._scene is not None else None
+        seen: bool | None = None
+        if point is not None and frame.pose is not None:
+            h, w = frame.image.shape[:2]
+            seen = in_view(CameraModel(w, h, self.config.hfov_deg), frame.pose, point)
+        frame.meta["scene_in_view"] = seen
+        if self._on_scene_in_view is not None:
+            try:
+                self._on_scene_in_view(seen)
+            except Exception as exc:  # a failing listener must not stop the video
+                logger.debug("scene-in-view listener failed: %r", exc)
 
     def _encode_loop(self) -> None:
         cfg = self.config

@@ -269,6 +269,7 @@ def _video(
         "fps": min(v.fps * speed_factor, v.max_wall_fps),
         "hfov_deg": v.hfov_deg,
         "camera_pitch_deg": v.camera_pitch_deg,
+        "gimbal": v.gimbal.model_dump(),
         "threads": v.threads,
         "uplink": {"url": dispatch_url, "token": tokens.edge},
     }

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from edge.geo import LatLon, distance_m
 from outrider.demo.scenario import IncidentSpec
@@ -104,6 +104,9 @@ class IncidentReport(BaseModel):
     wall: Times
     actors: list[ActorReport]
     actors_detected: int
+    scene_in_view: float | None = Field(
+        None, title="Share of the frames captured on scene with the incident point in them"
+    )
     location_error_m: float | None
     unmatched_tracks: int
     events: list[str]
@@ -124,6 +127,7 @@ class Totals(BaseModel):
     to_docked_s_mean: float | None
     actors_placed: int
     actors_detected: int
+    scene_in_view_mean: float | None = None
     location_error_m_mean: float | None
     location_error_m_max: float | None
 
@@ -237,6 +241,16 @@ def match_actors(
     return reports, unmatched
 
 
+def scene_in_view(timeline: Sequence[dict[str, Any]], dock_id: str | None) -> float | None:
+    """The share of on-scene frames with the scene in view, as the dock reported it when it
+    left the scene (None: it never reported one, e.g. flying without video)."""
+    for line in timeline:
+        detail = line.get("detail") or {}
+        if line["kind"] == "event" and line.get("dock_id") == dock_id and "scene_in_view" in detail:
+            return round(float(detail["scene_in_view"]), 4)
+    return None
+
+
 def _outcome(record: RunRecord, events: list[str]) -> Outcome:
     if record.detail is None or record.detail.get("dock_id") is None:
         return "refused" if record.refusal is not None and not record.timed_out else "unserved"
@@ -282,6 +296,7 @@ def incident_report(record: RunRecord, speed_factor: float) -> IncidentReport:
         wall=wall,
         actors=actors,
         actors_detected=sum(a.detected for a in actors),
+        scene_in_view=scene_in_view(timeline, dock_id),
         location_error_m=round(statistics.fmean(errors), 2) if errors else None,
         unmatched_tracks=unmatched,
         events=events,
@@ -315,6 +330,7 @@ def totals(reports: Sequence[IncidentReport]) -> Totals:
         to_docked_s_mean=_mean([r.times.to_docked_s for r in served]),
         actors_placed=sum(len(r.actors) for r in served),
         actors_detected=sum(r.actors_detected for r in served),
+        scene_in_view_mean=_mean([r.scene_in_view for r in served]),
         location_error_m_mean=_mean(errors),
         location_error_m_max=_max(errors),
     )
