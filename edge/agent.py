@@ -28,7 +28,7 @@ from edge.evidence import EvidenceUploader
 from edge.evidence.http import HttpUploadTransport
 from edge.failsafe import FailsafeMonitor
 from edge.flight.vehicle import Vehicle
-from edge.geo import LatLon
+from edge.geo import LatLon, distance_m
 from edge.geoproject import CameraPose
 from edge.outbox import Outbox
 from edge.protocol import Detections, Event, EventType, Kind, Phase, State, Telemetry
@@ -55,6 +55,8 @@ UNSIGNED_WARNING = (
 )
 STATE_REFRESH_S = 5.0
 LOOKING_AT_SCENE = frozenset({Phase.EN_ROUTE, Phase.ON_SCENE})
+"""Phases the camera points at the scene in (en route: only within APPROACH_M of it)."""
+APPROACH_M = 150.0
 LEAVING_SCENE = frozenset(
     {
         EventType.RETURNING,
@@ -351,10 +353,16 @@ class EdgeAgent:
                 self.link.set_latest(Kind.DETECTIONS, message)
 
         def scene() -> LatLon | None:
-            target, phase = self.machine.target, self.machine.phase
+            target, phase, s = self.machine.target, self.machine.phase, self.vehicle.state
             if target is None or phase not in LOOKING_AT_SCENE:
                 return None
-            return LatLon(target.lat, target.lon)
+            point = LatLon(target.lat, target.lon)
+            if phase is Phase.ON_SCENE:
+                return point
+            if s.lat is None or s.lon is None:
+                return None
+            near = distance_m(LatLon(s.lat, s.lon), point) <= APPROACH_M
+            return point if near else None  # on transit the camera looks ahead
 
         def report(in_view: bool | None) -> None:
             self.scene_view.add(in_view, self.machine.phase is Phase.ON_SCENE)

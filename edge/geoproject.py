@@ -87,8 +87,7 @@ class Gimbal:
     Attributes:
         pitch_min_deg, pitch_max_deg: the pitch range (-90 straight down, 0 level).
         yaw_min_deg, yaw_max_deg: the yaw range relative to the nose, clockwise positive.
-        look_ahead_pitch_deg: the pitch with nothing to look at, or when what there is to
-            look at is farther ahead than this pitch reaches (on transit).
+        look_ahead_pitch_deg: the pitch with nothing to look at (on transit).
     """
 
     pitch_min_deg: float = -90.0
@@ -109,8 +108,8 @@ class Gimbal:
     def aim(self, nose: CameraPose, roi: LatLon | None) -> CameraPose:
         """The camera's pose on an airframe posed ``nose`` (its heading), pointed at ``roi``.
 
-        Points at ``roi`` as far as the mount's limits allow; looks ahead without one, when it
-        is out of the mount's yaw range, or while it is farther ahead than the look-ahead pitch.
+        Points at ``roi`` as far as the mount's limits allow; looks ahead without one (on
+        transit) or when it is out of the mount's yaw range.
         """
         ahead = replace(nose, pitch_deg=self.look_ahead_pitch_deg)
         if roi is None or nose.alt_agl_m <= 0:
@@ -124,7 +123,6 @@ class Gimbal:
             return ahead
         pitch = -math.degrees(math.atan2(nose.alt_agl_m, far))
         pitch = min(self.pitch_max_deg, max(self.pitch_min_deg, pitch))
-        pitch = min(pitch, self.look_ahead_pitch_deg)  # farther than that: the road before it
         return replace(nose, heading_deg=(nose.heading_deg + yaw) % 360.0, pitch_deg=pitch)
 
 

@@ -78,7 +78,9 @@ class DemoDispatch(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535, title="0: any free port")
     on_scene_s: float = Field(300.0, ge=0, title="Default time on scene, over the speed factor")
-    orbit_radius_m: float = Field(40.0, ge=5, le=500)
+    orbit_radius_m: float | None = Field(
+        None, ge=5, le=500, title="Orbit radius; none: the stand-off each dock's camera wants"
+    )
     orbit_speed_mps: float = Field(5.0, gt=0, le=30)
     ack_timeout_s: float = Field(5.0, gt=0)
     stale_after_s: float = Field(10.0, gt=0)
