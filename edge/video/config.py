@@ -42,7 +42,7 @@ Example (TOML)::
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
@@ -50,6 +50,8 @@ from edge.detect import AutoDetectorConfig, DetectorConfig
 from edge.geoproject import Gimbal
 from edge.protocol.video import Rendition
 from edge.video.cameras import CameraSource
+from edge.video.interest import DEFAULT_CLASSES, Interest
+from edge.video.track import Tracker
 
 __all__ = [
     "H264Config",
@@ -158,12 +160,46 @@ class GimbalConfig(_Section):
 
 
 class TrackerConfig(_Section):
-    """Track-id assignment (see :mod:`edge.video.track`)."""
+    """What is reported and how tracks are kept (:mod:`edge.video.interest`,
+    :mod:`edge.video.track`)."""
 
+    classes: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_CLASSES),
+        min_length=1,
+        title="Classes of interest; every other detection is dropped",
+    )
+    thresholds: dict[str, Annotated[float, Field(ge=0, le=1)]] = Field(
+        default_factory=dict, title="Per-class score that starts a track; `high` for the others"
+    )
     high: float = Field(0.4, ge=0, le=1)
     low: float = Field(0.1, ge=0, le=1)
     match_iou: float = Field(0.2, gt=0, le=1)
     max_misses: int = Field(30, ge=0, le=10_000)
+    confirm_frames: int = Field(3, ge=1, le=100, title="Sightings before a track is reported")
+    match_m: float = Field(
+        4.0, ge=0, le=50, title="Ground distance that continues a track whose box moved away"
+    )
+    smoothing: float = Field(
+        0.3, gt=0, le=1, title="Weight of a new sighting in a track's ground position"
+    )
+
+    def interest(self) -> Interest:
+        """The filter these settings describe."""
+        return Interest(self.classes, dict(self.thresholds), self.high, self.low)
+
+    def tracker(self) -> Tracker:
+        """A fresh tracker with these settings."""
+        start = self.interest().start
+        return Tracker(
+            self.high,
+            self.low,
+            self.match_iou,
+            self.max_misses,
+            confirm_frames=self.confirm_frames,
+            match_m=self.match_m,
+            smoothing=self.smoothing,
+            start=start,
+        )
 
 
 class VideoConfig(_Section):

@@ -36,7 +36,6 @@ from edge.video.encode import EncodedFrame, Encoder
 from edge.video.frames import Frame, LatestSlot
 from edge.video.record import Recorder
 from edge.video.stages import Analysed, Analyser, opencv_single_threaded
-from edge.video.track import Tracker
 from edge.video.uplink import FrameSink
 
 __all__ = ["DetectionsCallback", "PipelineStats", "PoseSource", "VideoPipeline"]
@@ -256,11 +255,13 @@ class VideoPipeline:
 
     def _analyse_loop(self) -> None:
         cfg = self.config
-        tracker = Tracker(
-            cfg.tracker.high, cfg.tracker.low, cfg.tracker.match_iou, cfg.tracker.max_misses
-        )
         analyser = Analyser(
-            self._detector, tracker, cfg.hfov_deg, cfg.redaction.classes, self._plates
+            self._detector,
+            cfg.tracker.tracker(),
+            cfg.hfov_deg,
+            cfg.redaction.classes,
+            self._plates,
+            interest=cfg.tracker.interest(),
         )
         t_last = time.monotonic()
         while not self._stop.is_set():

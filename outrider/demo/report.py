@@ -86,6 +86,7 @@ class ActorReport(BaseModel):
     detected: bool
     tracks: int
     error_m: float | None
+    nearest_m: float | None = Field(None, title="Distance of the nearest track of its kind")
 
 
 class IncidentReport(BaseModel):
@@ -109,6 +110,9 @@ class IncidentReport(BaseModel):
     )
     location_error_m: float | None
     unmatched_tracks: int
+    false_tracks_per_min: float | None = Field(
+        None, title="Confirmed tracks that matched no actor, per minute on scene (simulated)"
+    )
     events: list[str]
 
 
@@ -130,6 +134,7 @@ class Totals(BaseModel):
     scene_in_view_mean: float | None = None
     location_error_m_mean: float | None
     location_error_m_max: float | None
+    unmatched_tracks: int = 0
 
 
 class ScenarioReport(BaseModel):
@@ -235,6 +240,7 @@ def match_actors(
             detected=bool(errors[i]),
             tracks=len(errors[i]),
             error_m=round(statistics.median(errors[i]), 2) if errors[i] else None,
+            nearest_m=round(min(errors[i]), 2) if errors[i] else None,
         )
         for i, actor in enumerate(actors)
     ]
@@ -299,8 +305,15 @@ def incident_report(record: RunRecord, speed_factor: float) -> IncidentReport:
         scene_in_view=scene_in_view(timeline, dock_id),
         location_error_m=round(statistics.fmean(errors), 2) if errors else None,
         unmatched_tracks=unmatched,
+        false_tracks_per_min=_per_min(unmatched, wall.on_scene_for_s, speed_factor),
         events=events,
     )
+
+
+def _per_min(count: int, wall_s: float | None, speed_factor: float) -> float | None:
+    if not wall_s:
+        return None
+    return round(count / (wall_s * speed_factor / 60.0), 2)
 
 
 def _mean(values: Sequence[float | None]) -> float | None:
@@ -333,6 +346,7 @@ def totals(reports: Sequence[IncidentReport]) -> Totals:
         scene_in_view_mean=_mean([r.scene_in_view for r in served]),
         location_error_m_mean=_mean(errors),
         location_error_m_max=_max(errors),
+        unmatched_tracks=sum(r.unmatched_tracks for r in served),
     )
 
 
