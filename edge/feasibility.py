@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 
 from edge.airspace import NoFlyZone, blocked_by, clearance_m, plan_route
 from edge.energy import EnergyModel, SortieBudget, Wind
-from edge.geo import LatLon, distance_m
+from edge.geo import LatLon, bearing_deg, destination, distance_m
 from edge.patterns.registry import OnScene
 from edge.protocol import AckCode, Limits, Reason
 
@@ -229,12 +229,25 @@ def _clear_of_zones(req: Request, zones: Sequence[NoFlyZone], margin_m: float) -
     return replace(req, on_scene=req.on_scene.within(max(0.0, room)))
 
 
+def _to_reach(route: list[LatLon], req: Request) -> list[LatLon]:
+    """The route out as flown: it ends where the pattern starts, its reach short of the target
+    (the drone is on scene there, so the ETA and the energy count to there)."""
+    reach = req.on_scene.reach_m()
+    if reach <= 0 or len(route) < 2:
+        return route
+    last, before = route[-1], route[-2]
+    leg = distance_m(before, last)
+    if leg <= reach:
+        return route[:-1]
+    return [*route[:-1], destination(last, bearing_deg(last, before), reach)]
+
+
 def _energy(
     dock: DockFigures, req: Request, route_out: list[LatLon], route_back: list[LatLon], climb: float
 ) -> tuple[SortieBudget, float, list[Reason]]:
     model, wind, lim = energy_model(dock.limits), dock.wind, dock.limits
     budget = SortieBudget(
-        out=model.climb(climb, wind) + model.path(route_out, wind),
+        out=model.climb(climb, wind) + model.path(_to_reach(route_out, req), wind),
         on_scene=model.loiter(req.on_scene.duration_s, req.on_scene.airspeed_mps(), wind),
         back=model.path(route_back, wind) + model.climb(-req.alt_rel_m, wind),
         airframe=model.airframe,

@@ -84,3 +84,12 @@ def test_a_no_fly_zone_near_the_scene_draws_the_orbit_in_and_dispatch_prices_the
     assert drawn_in.reach_m() == pytest.approx(35.0, abs=1.0)  # 65 m from the zone, 30 m margin
     assert assess(dock(), [zone], req).plan == verdict.plan  # one model: same answer twice
     assert assess(dock(), [], req).plan.request.on_scene.reach_m() > 40  # type: ignore[union-attr]
+
+
+def test_the_eta_and_energy_count_to_where_the_pattern_starts_not_to_the_pin() -> None:
+    wide = assess(dock(), [], request_for(LIMITS, None, TARGET, None, OrbitPattern(radius_m=100)))
+    tight = assess(dock(), [], request_for(LIMITS, None, TARGET, None, OrbitPattern(radius_m=5)))
+    assert wide.plan is not None and tight.plan is not None
+    saved = tight.plan.to_scene_s - wide.plan.to_scene_s
+    assert saved == pytest.approx(95.0 / LIMITS.cruise_mps, rel=0.05)
+    assert wide.plan.budget.out.energy_wh < tight.plan.budget.out.energy_wh
