@@ -355,6 +355,9 @@ class EdgeConfig(BaseSettings):
             ),
             ready_pct=self.dock.ready_pct,
             airframe=AirframeFigures.model_validate(self.airframe.model_dump()),
+            camera_hfov_deg=(
+                self.video.hfov_deg if self.video is not None and self.video.enabled else None
+            ),
         )
 
 
