@@ -28,7 +28,8 @@ async def test_the_eta_counts_down_from_telemetry_and_follows_a_retask(
         await docks_seen(dispatch_service, 1)
         r = await dispatch_service.http.post("/api/v1/incidents", json=INCIDENT)
         path = f"/api/v1/incidents/{r.json()['id']}"
-        assert r.json()["eta"]["state"] == "before_launch" and r.json()["eta"]["to_scene_s"] > 0
+        at_once = r.json()["eta"]  # the scripted dock takes off as it accepts: either may show
+        assert at_once["state"] in ("before_launch", "en_route") and at_once["to_scene_s"] > 0
         first = (await eta_when(dispatch_service, path, "en_route"))["eta"]
         assert first["basis"] == "telemetry" and first["ground_speed_mps"] == 15.0
 
