@@ -105,6 +105,7 @@ class Runtime:
             self.metrics,
             spawn=self.spawn,
             launches=self.launches,
+            batch_max=cfg.store_batch_max,
         )
         self.docks = DockRegistry(settings.docks, allow_unsigned=settings.allow_unsigned_docks)
         self.flights = FlightLog(self.fleet, self.recorder.put, settings.evidence.track_interval_s)

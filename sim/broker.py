@@ -99,6 +99,8 @@ class MosquittoBroker(LocalBroker):
             "persistence true\n"
             f"persistence_location {self._dir}/\n"
             "max_queued_messages 10000\n"
+            # as in service: dispatch acknowledges events once stored, a batch at a time
+            "max_inflight_messages 1000\n"
             f"log_dest file {self._dir}/mosquitto.log\n" + self._extra
         )
         binary = shutil.which("mosquitto")
