@@ -30,6 +30,7 @@ from dispatch.incidents import IncidentService, note
 from dispatch.launch import LaunchWatch
 from dispatch.metrics import Metrics
 from dispatch.models import IncidentRecord, IncidentStatus
+from dispatch.sequence import SortieSequences
 from dispatch.service_errors import DispatchError, DockReason
 from dispatch.store.sql import SqlStore, Tx
 from edge.comms.mqtt import Ack as MqttAck
@@ -142,6 +143,7 @@ class Recorder:
         self.incidents = incidents
         self.commander = commander
         self.metrics = metrics
+        self.sequences = SortieSequences()
         self.queue: asyncio.Queue[tuple[Item, MqttAck]] = asyncio.Queue(maxsize)
         self.idle = asyncio.Event()
         self.idle.set()
@@ -190,9 +192,13 @@ class Recorder:
 
         async def one_tx() -> None:
             after.clear()
-            async with self.store.tx() as tx:
-                for item in run:
-                    await self.handle(tx, item, after)
+            try:
+                async with self.store.tx() as tx:
+                    for item in run:
+                        await self.handle(tx, item, after)
+            except BaseException:
+                self.sequences.forget()  # it followed events that are not stored after all
+                raise
 
         if not await self._retrying(run, one_tx):
             if len(run) > 1:  # one item the store cannot take: store the others without it
@@ -288,8 +294,32 @@ class Recorder:
         }
         await tx.audit(f"dock:{ev.dock_id}", f"event.{ev.type.value}", ev.id, detail, ev.at)
         after.append(self.metrics.events.labels("stored").inc)
+        await self._sequence(tx, ev, incident, after)
         if incident is not None:
             await self._advance(tx, ev, incident, after)
+
+    async def _sequence(
+        self, tx: Tx, ev: Event, incident: IncidentRecord | None, after: After
+    ) -> None:
+        """Flag the events of ``ev``'s sortie it shows were missed, or the gap it fills."""
+        gap, late = await self.sequences.arrived(tx, ev)
+        if late:
+            after.append(self.metrics.events.labels("late").inc)
+        if gap is None:
+            return
+        after.append(lambda: self.metrics.events.labels("missing").inc(gap.count))
+        if incident is not None:
+            detail = {"sortie_id": gap.sortie_id, "first": gap.first, "last": gap.last}
+            await note(
+                tx,
+                incident.id,
+                "dispatch",
+                "gap",
+                gap.describe(),
+                at=ev.at,
+                dock_id=ev.dock_id,
+                detail=detail,
+            )
 
     async def _advance(self, tx: Tx, ev: Event, incident: IncidentRecord, after: After) -> None:
         """Put ``ev`` in its incident's timeline and move the incident's status along."""

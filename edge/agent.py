@@ -128,6 +128,7 @@ class EdgeAgent:
             record = {
                 "sortie_id": m.sortie_id,
                 "incident_id": m.incident_id,
+                "seq": m.seq,
                 "phase": m.phase.value,
                 "target": m.target.model_dump() if m.target else None,
                 "alt_rel_m": self.pilot.alt,

@@ -100,6 +100,22 @@ class Tx:
         """Whether a ``dispatch`` command for ``incident_id`` was sent to ``dock_id``."""
         return (await self.conn.execute(_sent_to(incident_id, dock_id))).first() is not None
 
+    async def sortie_event_types(self, dock_id: str, sortie_id: str) -> set[str]:
+        """The kinds of event a dock's sortie has reported so far."""
+        query = select(t.events.c.type).where(
+            t.events.c.dock_id == dock_id, t.events.c.sortie_id == sortie_id
+        )
+        return set((await self.conn.execute(query)).scalars())
+
+    async def sortie_seqs(self, dock_id: str, sortie_id: str) -> list[int]:
+        """The numbers (``seq``) of a sortie's events stored so far."""
+        query = select(t.events.c.seq).where(
+            t.events.c.dock_id == dock_id,
+            t.events.c.sortie_id == sortie_id,
+            t.events.c.seq.is_not(None),
+        )
+        return [int(v) for v in (await self.conn.execute(query)).scalars()]
+
     async def insert_incident(self, values: dict[str, Any]) -> IncidentRecord:
         self._incidents.clear()
         await self.conn.execute(insert(t.incidents).values(**values))
@@ -135,6 +151,7 @@ class Tx:
             "dock_id": ev.dock_id,
             "sortie_id": ev.sortie_id,
             "incident_id": ev.incident_id,
+            "seq": ev.seq,
             "type": ev.type.value,
             "phase": ev.phase.value if ev.phase else None,
             "at": ev.at,
