@@ -30,6 +30,7 @@ from dispatch.incidents import IncidentService, note
 from dispatch.launch import LaunchWatch
 from dispatch.metrics import Metrics
 from dispatch.models import IncidentRecord, IncidentStatus
+from dispatch.outcome import UNSERVED, reopen_if_unserved
 from dispatch.sequence import SortieSequences
 from dispatch.service_errors import DispatchError, DockReason
 from dispatch.store.sql import SqlStore, Tx
@@ -160,14 +161,17 @@ class Recorder:
             batch = [await self.queue.get()]
             while len(batch) < self.batch_max and not self.queue.empty():
                 batch.append(self.queue.get_nowait())
+            stored = False
             try:
                 await self.store_batch([item for item, _ in batch])
+                stored = True
             finally:
                 # Cancelled mid-batch: nothing acknowledged, the broker delivers it again.
+                # Stored: acknowledged before anyone waiting for the queue to empty wakes.
+                for _, ack in batch if stored else ():
+                    ack()
                 for _ in batch:
                     self.queue.task_done()
-            for _, ack in batch:
-                ack()
             self.metrics.queue.set(self.queue.qsize())
             if self.queue.empty():
                 self.idle.set()
@@ -338,6 +342,10 @@ class Recorder:
         launches = self.launches
         if ev.type is EventType.AIRBORNE and launches and self._moves(ev, incident):
             after.append(lambda: launches.airborne(incident.id))
+        completes = status is IncidentStatus.COMPLETED and self._moves(ev, incident)
+        if completes and await reopen_if_unserved(tx, ev, incident):
+            after.append(self.metrics.incidents.labels(UNSERVED).inc)
+            return
         if status and self._moves(ev, incident):
             updates: dict[str, Any] = {"status": status, "updated_at": now_utc()}
             if incident.sortie_id is None and ev.sortie_id:
