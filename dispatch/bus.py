@@ -57,6 +57,10 @@ class Bus(Protocol):
         """Stay connected and subscribed forever, handing each message to ``receiver``."""
         ...
 
+    def stop_taking(self) -> None:
+        """Hand ``receiver`` nothing more, but stay connected (to acknowledge what it has)."""
+        ...
+
 
 def dispatch_broker(settings: DispatchSettings) -> BrokerSettings:
     """Dispatch's broker: ``mqtt_url``, overridden by ``mqtt_username`` and the files beside it.
@@ -110,6 +114,7 @@ class MqttBus:
         self.max_queued = max_queued
         self.on_dropped = on_dropped or (lambda: None)
         self.connected = asyncio.Event()
+        self.taking = True
         self._client: aiomqtt.Client | None = None
 
     def _make_client(self) -> aiomqtt.Client:
@@ -132,6 +137,8 @@ class MqttBus:
             self.connected.set()
             logger.info("connected to MQTT broker %s", self.broker.address)
             async for message in client.messages:
+                if not self.taking:
+                    continue  # unacknowledged: the broker delivers it again to the session
                 payload = message.payload
                 data = payload if isinstance(payload, bytes) else str(payload).encode()
                 await receiver(message.topic.value, data, acknowledger(client, message))
@@ -145,6 +152,12 @@ class MqttBus:
             # A password or CA file being replaced is retried too, not the end of dispatch.
             retry_on=(aiomqtt.MqttError, ConfigError, OSError),
         )
+
+    def stop_taking(self) -> None:
+        """Draining: messages that arrive from now on are neither handled nor acknowledged, so
+        the broker keeps them for the persistent session (this instance restarted, or another
+        one taking it over); the connection stays up while what was taken is acknowledged."""
+        self.taking = False
 
     def _went_down(self) -> None:
         self._client = None

@@ -1,4 +1,5 @@
-"""How a sortie ended for its incident: served, or home without ever reaching the scene.
+"""What a sortie's events make of its incident: the status each moves it to, and at the end,
+served or home without ever reaching the scene.
 
 A drone back in its dock has completed its incident only if it got there: its sortie has an
 ``on_scene`` event. One that came home without (recalled, aborted, a failsafe, an edge that
@@ -12,9 +13,27 @@ from __future__ import annotations
 from dispatch.incidents import note
 from dispatch.models import IncidentRecord, IncidentStatus
 from dispatch.store.sql import Tx
-from edge.protocol import Event, EventType, now_utc
+from edge.protocol import Event, EventType, Phase, now_utc
 
-__all__ = ["UNSERVED", "reopen_if_unserved"]
+__all__ = ["EVENT_STATUS", "UNSERVED", "describe", "reopen_if_unserved", "status_after"]
+
+EVENT_STATUS: dict[EventType, IncidentStatus] = {
+    EventType.ACCEPTED: IncidentStatus.DISPATCHED,
+    EventType.LID_OPEN: IncidentStatus.LAUNCHING,
+    EventType.ARMED: IncidentStatus.LAUNCHING,
+    EventType.AIRBORNE: IncidentStatus.EN_ROUTE,
+    EventType.EN_ROUTE: IncidentStatus.EN_ROUTE,
+    EventType.RETASKED: IncidentStatus.EN_ROUTE,
+    EventType.ON_SCENE: IncidentStatus.ON_SCENE,
+    EventType.RECALLED: IncidentStatus.RETURNING,
+    EventType.RETURNING: IncidentStatus.RETURNING,
+    EventType.LANDING: IncidentStatus.RETURNING,
+    EventType.LANDED: IncidentStatus.COMPLETED,
+    EventType.DOCKED: IncidentStatus.COMPLETED,
+    EventType.ABORTED: IncidentStatus.ABORTED,
+    EventType.FAILSAFE: IncidentStatus.FAILSAFE,
+}
+ENDED_AWAY = {Phase.ABORTED: IncidentStatus.ABORTED, Phase.FAILSAFE: IncidentStatus.FAILSAFE}
 
 UNSERVED = "unserved"
 """The timeline line's ``type`` when an incident is opened again this way."""
@@ -26,6 +45,20 @@ WHY = (
     (EventType.RESUMED, "its edge restarted on the way"),
     (EventType.RECALLED, "recalled"),
 )
+
+
+def status_after(ev: Event) -> IncidentStatus | None:
+    """The incident status an event moves to; a landing away from the dock is no completion."""
+    if ev.type is EventType.LANDED and ev.detail.get("at_dock") is False:
+        return ENDED_AWAY.get(ev.phase or Phase.FAILSAFE, IncidentStatus.FAILSAFE)
+    return EVENT_STATUS.get(ev.type)
+
+
+def describe(ev: Event) -> str:
+    """A timeline line for an event."""
+    words = ev.type.value.replace("_", " ")
+    reason = ev.detail.get("reason") if isinstance(ev.detail, dict) else None
+    return f"{ev.dock_id}: {words}" + (f" ({str(reason)[:200]})" if reason else "")
 
 
 async def reopen_if_unserved(tx: Tx, ev: Event, incident: IncidentRecord) -> bool:

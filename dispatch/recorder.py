@@ -30,34 +30,17 @@ from dispatch.incidents import IncidentService, note
 from dispatch.launch import LaunchWatch
 from dispatch.metrics import Metrics
 from dispatch.models import IncidentRecord, IncidentStatus
-from dispatch.outcome import UNSERVED, reopen_if_unserved
+from dispatch.outcome import UNSERVED, describe, reopen_if_unserved, status_after
 from dispatch.sequence import SortieSequences
 from dispatch.service_errors import DispatchError, DockReason
 from dispatch.store.sql import SqlStore, Tx
 from edge.comms.mqtt import Ack as MqttAck
-from edge.protocol import Ack, DetectedObject, Event, EventType, Phase, now_utc
+from edge.protocol import Ack, DetectedObject, Event, EventType, now_utc
 
-__all__ = ["EVENT_STATUS", "LateAck", "NewTracks", "Recorder", "StoreJob", "status_after"]
+__all__ = ["LateAck", "NewTracks", "Recorder", "StoreJob"]
 
 logger = logging.getLogger(__name__)
 
-EVENT_STATUS: dict[EventType, IncidentStatus] = {
-    EventType.ACCEPTED: IncidentStatus.DISPATCHED,
-    EventType.LID_OPEN: IncidentStatus.LAUNCHING,
-    EventType.ARMED: IncidentStatus.LAUNCHING,
-    EventType.AIRBORNE: IncidentStatus.EN_ROUTE,
-    EventType.EN_ROUTE: IncidentStatus.EN_ROUTE,
-    EventType.RETASKED: IncidentStatus.EN_ROUTE,
-    EventType.ON_SCENE: IncidentStatus.ON_SCENE,
-    EventType.RECALLED: IncidentStatus.RETURNING,
-    EventType.RETURNING: IncidentStatus.RETURNING,
-    EventType.LANDING: IncidentStatus.RETURNING,
-    EventType.LANDED: IncidentStatus.COMPLETED,
-    EventType.DOCKED: IncidentStatus.COMPLETED,
-    EventType.ABORTED: IncidentStatus.ABORTED,
-    EventType.FAILSAFE: IncidentStatus.FAILSAFE,
-}
-ENDED_AWAY = {Phase.ABORTED: IncidentStatus.ABORTED, Phase.FAILSAFE: IncidentStatus.FAILSAFE}
 RETRY_MAX_S = 5.0
 BATCH_MAX = 200
 """Most messages stored in one transaction (it holds SQLite's one writer while it runs)."""
@@ -95,20 +78,6 @@ After = list[Callable[[], object]]
 
 def _nothing() -> None:
     return None
-
-
-def status_after(ev: Event) -> IncidentStatus | None:
-    """The incident status an event moves to; a landing away from the dock is no completion."""
-    if ev.type is EventType.LANDED and ev.detail.get("at_dock") is False:
-        return ENDED_AWAY.get(ev.phase or Phase.FAILSAFE, IncidentStatus.FAILSAFE)
-    return EVENT_STATUS.get(ev.type)
-
-
-def describe(ev: Event) -> str:
-    """A timeline line for an event."""
-    words = ev.type.value.replace("_", " ")
-    reason = ev.detail.get("reason") if isinstance(ev.detail, dict) else None
-    return f"{ev.dock_id}: {words}" + (f" ({str(reason)[:200]})" if reason else "")
 
 
 class Recorder:

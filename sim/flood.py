@@ -148,7 +148,7 @@ class DispatchProcess:
                 writer.close()
                 return
 
-    async def ready(self, path: str = "/healthz", limit_s: float = 30.0) -> None:
+    async def ready(self, path: str = "/readyz", limit_s: float = 30.0) -> None:
         """Wait until it answers ``path`` with 200 (store and broker both up)."""
         async with httpx.AsyncClient(base_url=self.url) as http, asyncio.timeout(limit_s):
             while True:
