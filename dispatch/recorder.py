@@ -31,17 +31,19 @@ from dispatch.launch import LaunchWatch
 from dispatch.metrics import Metrics
 from dispatch.models import IncidentRecord, IncidentStatus
 from dispatch.outcome import UNSERVED, describe, reopen_if_unserved, status_after
-from dispatch.sequence import SortieSequences
+from dispatch.sequence import Gap, SortieSequences
 from dispatch.service_errors import DispatchError, DockReason
 from dispatch.store.sql import SqlStore, Tx
 from edge.comms.mqtt import Ack as MqttAck
-from edge.protocol import Ack, DetectedObject, Event, EventType, now_utc
+from edge.protocol import Ack, DetectedObject, Event, EventType, ResendBody, now_utc
+from edge.protocol.commands import MAX_RESEND
 
 __all__ = ["LateAck", "NewTracks", "Recorder", "StoreJob"]
 
 logger = logging.getLogger(__name__)
 
 RETRY_MAX_S = 5.0
+RESEND_TTL_S = 60.0
 BATCH_MAX = 200
 """Most messages stored in one transaction (it holds SQLite's one writer while it runs)."""
 FAILED_BEFORE_TAKEOFF = frozenset({EventType.PREFLIGHT_FAILED, EventType.REJECTED})
@@ -281,6 +283,8 @@ class Recorder:
         if gap is None:
             return
         after.append(lambda: self.metrics.events.labels("missing").inc(gap.count))
+        incident_id = incident.id if incident is not None else None
+        after.append(lambda: self._ask_again(gap, incident_id))
         if incident is not None:
             detail = {"sortie_id": gap.sortie_id, "first": gap.first, "last": gap.last}
             await note(
@@ -379,6 +383,18 @@ class Recorder:
         incident_id = command.incident_id
         if late and ack.ok and command.type == "dispatch" and incident_id:
             after.append(lambda: self._recall_late(incident_id, ack))
+
+    async def _ask_again(self, gap: Gap, incident_id: str | None) -> None:
+        """Ask the dock to send the events of ``gap`` again (it keeps its sorties' events)."""
+        seqs = list(range(gap.first, min(gap.last, gap.first + MAX_RESEND - 1) + 1))
+        body = ResendBody(sortie_id=gap.sortie_id, seqs=seqs)
+        command = self.commander.build("resend", gap.dock_id, body, RESEND_TTL_S)
+        try:
+            await self.commander.send(
+                command, actor="system", incident_id=incident_id, wait_s=0.001
+            )
+        except (DispatchError, SQLAlchemyError, OSError) as exc:  # the gap stays flagged
+            logger.warning("cannot ask %s to send events again: %s", gap.dock_id, exc)
 
     async def _recall_late(self, incident_id: str, ack: Ack) -> None:
         incident = await self.store.get_incident(incident_id)

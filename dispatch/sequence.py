@@ -22,6 +22,8 @@ __all__ = ["Gap", "SortieSequences"]
 logger = logging.getLogger(__name__)
 
 KEEP_SORTIES = 1000
+TRACKED = 10_000
+"""Numbers followed below a sortie's highest (a number far ahead is flagged, never expanded)."""
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,7 @@ class SortieSequences:
         if sortie is None:
             seen = set(await tx.sortie_seqs(ev.dock_id, ev.sortie_id)) - {ev.seq}
             top = max(seen, default=0)
-            sortie = _Sortie(top, set(range(1, top + 1)) - seen)
+            sortie = _Sortie(top, set(range(max(1, top - TRACKED), top + 1)) - seen)
             self._sorties[key] = sortie
             while len(self._sorties) > self.keep:
                 self._sorties.popitem(last=False)
@@ -87,7 +89,7 @@ class SortieSequences:
         gap = None
         if ev.seq > sortie.top + 1:
             gap = Gap(ev.dock_id, ev.sortie_id, sortie.top + 1, ev.seq - 1)
-            sortie.missing.update(range(gap.first, gap.last + 1))
+            sortie.missing.update(range(max(gap.first, gap.last - TRACKED), gap.last + 1))
             logger.warning("%s", gap.describe())
         sortie.top = max(sortie.top, ev.seq)
         return gap, False

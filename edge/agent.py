@@ -35,6 +35,7 @@ from edge.protocol.signing import load_private_key, load_public_keys
 from edge.sortie.handlers import CommandHandlers
 from edge.sortie.machine import SortieMachine
 from edge.sortie.pilot import Pilot
+from edge.sortie.resend import SortieLog
 from edge.sortie.runner import SortieRunner
 from edge.state import snapshot
 from edge.video.config import VideoConfig
@@ -109,6 +110,7 @@ class EdgeAgent:
         self.pilot = Pilot(config, self.machine, self.vehicle, self.dock, self.zones)
         self.runner: SortieRunner | None = None
         self.link: MqttLink | None = None
+        self.sortie_log = SortieLog(self.outbox, self._send_event)
         self.dispatcher: CommandDispatcher | None = None
         self.uploader: EvidenceUploader | None = None
         self.started = asyncio.Event()
@@ -119,6 +121,11 @@ class EdgeAgent:
     def _emit(self, event: Event) -> None:
         assert self.link is not None
         self.link.send(Kind.EVENTS, event)
+        self.sortie_log.keep(event)
+
+    def _send_event(self, event: Event) -> None:
+        if self.link is not None:
+            self.link.send(Kind.EVENTS, event)
 
     def _changed(self) -> None:
         m = self.machine
@@ -169,7 +176,7 @@ class EdgeAgent:
             )
             self.dispatcher = CommandDispatcher(
                 self.dock_id,
-                handlers.table(),
+                {**handlers.table(), "resend": self.sortie_log.resend},
                 self.outbox,
                 lambda ack: self.link.send(Kind.ACK, ack) if self.link else None,
                 public_key=key,

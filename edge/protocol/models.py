@@ -139,6 +139,7 @@ class AckCode(StrEnum):
     OUT_OF_RANGE = "out_of_range"
     NO_FLY = "no_fly"
     ABOVE_CEILING = "above_ceiling"
+    UNKNOWN_SORTIE = "unknown_sortie"
     INTERNAL_ERROR = "internal_error"
 
 

@@ -1,13 +1,14 @@
-"""A sortie's numbered events: a gap in the numbering is flagged where the dispatcher looks."""
+"""A sortie's numbered events: a gap in the numbering is flagged where the dispatcher looks,
+and the dock is asked to send the missing ones again."""
 
 from __future__ import annotations
 
-from edge.protocol import EventType
+from edge.protocol import EventType, ResendCommand
 from tests.dispatch.conftest import RunningDispatch, wait_for
 from tests.dispatch.test_incidents_api import INCIDENT, docks_seen, near, timeline_text
 
 
-async def test_events_missing_from_a_sortie_are_flagged_in_the_timeline_and_counted(
+async def test_events_missing_from_a_sortie_are_flagged_counted_and_asked_for_again(
     dispatch_service: RunningDispatch, edge_factory
 ) -> None:
     async with edge_factory("near", *near(0, 800)) as edge:
@@ -28,6 +29,12 @@ async def test_events_missing_from_a_sortie_are_flagged_in_the_timeline_and_coun
         assert gaps == [f"gap: near: events 2-3 of sortie {edge.sortie_id} not received"]
         lines = await timeline_text(dispatch_service, incident_id)
         assert lines.index(gaps[0]) < lines.index("on_scene: near: on scene")
+
+        async def asked() -> list[ResendCommand]:
+            return [c for c in edge.commands if isinstance(c, ResendCommand)]
+
+        [resend] = await wait_for(asked)
+        assert (resend.body.sortie_id, resend.body.seqs) == (edge.sortie_id, [2, 3])
 
         await edge.event(EventType.ARMED, seq=2)  # one turns up after all
         registry = dispatch_service.runtime.metrics.registry
