@@ -269,19 +269,19 @@ class Recorder:
         }
         await tx.audit(f"dock:{ev.dock_id}", f"event.{ev.type.value}", ev.id, detail, ev.at)
         after.append(self.metrics.events.labels("stored").inc)
-        await self._sequence(tx, ev, incident, after)
+        late = await self._sequence(tx, ev, incident, after)
         if incident is not None:
-            await self._advance(tx, ev, incident, after)
+            await self._advance(tx, ev, incident, after, late=late)
 
     async def _sequence(
         self, tx: Tx, ev: Event, incident: IncidentRecord | None, after: After
-    ) -> None:
-        """Flag the events of ``ev``'s sortie it shows were missed, or the gap it fills."""
+    ) -> bool:
+        """Flag the events of ``ev``'s sortie it shows were missed; whether it fills a gap."""
         gap, late = await self.sequences.arrived(tx, ev)
         if late:
             after.append(self.metrics.events.labels("late").inc)
         if gap is None:
-            return
+            return late
         after.append(lambda: self.metrics.events.labels("missing").inc(gap.count))
         incident_id = incident.id if incident is not None else None
         after.append(lambda: self._ask_again(gap, incident_id))
@@ -297,9 +297,13 @@ class Recorder:
                 dock_id=ev.dock_id,
                 detail=detail,
             )
+        return False
 
-    async def _advance(self, tx: Tx, ev: Event, incident: IncidentRecord, after: After) -> None:
-        """Put ``ev`` in its incident's timeline and move the incident's status along."""
+    async def _advance(
+        self, tx: Tx, ev: Event, incident: IncidentRecord, after: After, *, late: bool = False
+    ) -> None:
+        """Put ``ev`` in its incident's timeline and move the incident's status along (not
+        back: one that arrives ``late``, after events that followed it, moves nothing)."""
         await note(
             tx,
             incident.id,
@@ -311,12 +315,14 @@ class Recorder:
             event_id=ev.id,
             detail=ev.detail,
         )
-        status = status_after(ev)
+        status = None if late else status_after(ev)
         launches = self.launches
         if ev.type is EventType.AIRBORNE and launches and self._moves(ev, incident):
             after.append(lambda: launches.airborne(incident.id))
         completes = status is IncidentStatus.COMPLETED and self._moves(ev, incident)
-        if completes and await reopen_if_unserved(tx, ev, incident):
+        # with events of the sortie still missing, whether it got there is not known yet
+        known = ev.sortie_id is None or not self.sequences.missing(ev.dock_id, ev.sortie_id)
+        if completes and known and await reopen_if_unserved(tx, ev, incident):
             after.append(self.metrics.incidents.labels(UNSERVED).inc)
             return
         if status and self._moves(ev, incident):

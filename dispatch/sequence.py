@@ -61,6 +61,11 @@ class SortieSequences:
         self.keep = keep
         self._sorties: OrderedDict[tuple[str, str], _Sortie] = OrderedDict()
 
+    def missing(self, dock_id: str, sortie_id: str) -> bool:
+        """Whether events of a sortie followed here are known to be missing."""
+        sortie = self._sorties.get((dock_id, sortie_id))
+        return sortie is not None and bool(sortie.missing)
+
     def forget(self) -> None:
         """Drop what is remembered (a transaction that followed some events was rolled back)."""
         self._sorties.clear()

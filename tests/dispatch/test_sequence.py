@@ -45,3 +45,7 @@ async def test_events_missing_from_a_sortie_are_flagged_counted_and_asked_for_ag
         await wait_for(lambda: count("late") == 1)
         assert count("missing") == 2
         assert await flagged() == gaps  # no new gap for a late one
+        lines = await timeline_text(dispatch_service, incident_id)
+        assert "armed: near: armed" in lines
+        r = await dispatch_service.http.get(f"/api/v1/incidents/{incident_id}")
+        assert r.json()["status"] == "on_scene"  # a late event moves the status nowhere
