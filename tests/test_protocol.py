@@ -200,7 +200,7 @@ def test_arbitrary_bytes_only_ever_raise_a_protocol_error(data: bytes) -> None:
             assert exc.code and exc.reason
 
 
-@settings(max_examples=400)
+@settings(max_examples=150)
 @given(
     st.dictionaries(
         st.sampled_from(["v", "id", "type", "dock_id", "issued_at", "expires_at", "body", "sig"])

@@ -16,7 +16,7 @@ from dispatch.store.sql import SqlStore
 from outrider.demo.scenario import Scenario
 from tests.demo.conftest import BUSY_HOUR, REPO, demo_command
 
-pytestmark = pytest.mark.timeout(400)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(400)]
 
 SPEED = float(os.environ.get("OUTRIDER_DEMO_TEST_SPEED", "10"))
 

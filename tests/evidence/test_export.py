@@ -141,30 +141,24 @@ async def test_the_release_copy_hides_the_people_the_original_shows(
     detector.close()
 
 
-@pytest.mark.parametrize("member_kind", ["manifest", "signature", "key", "json", "video"])
 async def test_flipping_one_byte_in_any_file_fails_verify_naming_that_file(
-    exported, tmp_path: Path, member_kind: str
+    exported, tmp_path: Path
 ) -> None:
     _, bundle, _ = exported
     with zipfile.ZipFile(bundle) as zf:
         names = zf.namelist()
-    pick = {
-        "manifest": "manifest.json",
-        "signature": "manifest.sig",
-        "key": "public_key.pem",
-        "json": "audit.json",
-        "video": next(n for n in names if n.startswith("release/")),
-    }[member_kind]
-    members = names if member_kind == "json" else [pick]
-    for member in members:
+    video = next(n for n in names if n.startswith("release/"))
+    # every member (the JSON files among them); the signature's failure names the manifest
+    for member in dict.fromkeys(["manifest.json", "manifest.sig", "public_key.pem", video, *names]):
         broken = with_flipped_byte(bundle, member, tmp_path / "broken.zip")
         report = verify_bundle(broken)
         assert not report.ok, member
         named = {f.file for f in report.failures}
         expected = "manifest.json" if member == "manifest.sig" else member
         assert expected in named, (member, report.failures)
-    done = outrider("evidence", "verify", str(broken))
-    assert done.returncode == 1 and expected in done.stdout
+        if member in ("manifest.sig", video):
+            done = outrider("evidence", "verify", str(broken))
+            assert done.returncode == 1 and expected in done.stdout, member
 
 
 async def test_a_wrong_public_key_fails_and_a_changed_zip_is_named(

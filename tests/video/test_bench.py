@@ -9,7 +9,7 @@ import pytest
 
 from outrider.cli import main
 
-pytestmark = pytest.mark.timeout(240)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
 
 def test_the_video_benchmark_reports_every_figure_as_json(
