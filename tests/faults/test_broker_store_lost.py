@@ -24,7 +24,7 @@ async def test_a_broker_that_loses_its_store_mid_sortie_loses_no_event_for_good(
     tmp_path: Path,
 ) -> None:
     async with Rig(tmp_path) as rig:
-        incident_id = await rig.raise_incident(on_scene_s=3.0)
+        incident_id = await rig.raise_incident(on_scene_s=1.0)
         await rig.reach("en_route")
         await rig.stop_dispatch()
         await rig.listener.event("on_scene", 60)  # kept at the broker for dispatch's session...
