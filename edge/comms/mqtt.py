@@ -200,12 +200,22 @@ def tls_context(broker: BrokerSettings) -> ssl.SSLContext | None:
 
 
 def counting_queue(on_full: Callable[[], None]) -> type[asyncio.Queue[aiomqtt.Message]]:
-    """An incoming-message queue type that drops a message when full and reports it (once,
-    here, rather than one log line per message from aiomqtt)."""
+    """An incoming-message queue type that, past its ``maxsize``, drops a QoS 0 message and
+    reports it (once, here, rather than one log line per message from aiomqtt).
+
+    A QoS 1 message is never dropped: it is waiting for its acknowledgement, and one dropped
+    unacknowledged would hold a place of the broker's in-flight window until the next
+    connection. The broker's in-flight limit bounds how many of them can be queued.
+    """
 
     class CountingQueue(asyncio.Queue[aiomqtt.Message]):
+        def __init__(self, maxsize: int = 0) -> None:
+            super().__init__()
+            self.limit = maxsize
+
         def put_nowait(self, item: aiomqtt.Message) -> None:
-            if self.full():
+            qos = getattr(item, "qos", 0)
+            if self.limit and self.qsize() >= self.limit and not qos:
                 on_full()
                 return
             super().put_nowait(item)
