@@ -39,8 +39,9 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy edge sim dispatch outrider basemap
 
+# Two workers: most tests wait on sim vehicles, brokers and browsers rather than on a core.
 test: lint typecheck node-tools
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2
 
 test-slow: $(STAMP) node-tools
 	$(BIN)/python -m pytest -m slow

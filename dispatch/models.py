@@ -255,6 +255,9 @@ class DockPublic(BaseModel):
     ground_speed_mps: float | None
     in_air: bool
     flight_mode: str | None
+    scene_in_view: float | None = Field(
+        None, title="Share of the dock's recent frames with its incident in the picture"
+    )
     telemetry_age_s: float | None
     max_range_m: float | None
     wind_mps: float | None

@@ -54,6 +54,7 @@ def dock_public(view: DockView, fleet: Fleet) -> DockPublic:
         ground_speed_mps=tel.ground_speed_mps if tel else None,
         in_air=bool(tel and tel.in_air),
         flight_mode=tel.flight_mode if tel else None,
+        scene_in_view=tel.scene_in_view if tel else None,
         telemetry_age_s=round(now - view.last_telemetry, 3)
         if view.last_telemetry is not None
         else None,

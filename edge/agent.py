@@ -28,9 +28,10 @@ from edge.evidence import EvidenceUploader
 from edge.evidence.http import HttpUploadTransport
 from edge.failsafe import FailsafeMonitor
 from edge.flight.vehicle import Vehicle
+from edge.geo import LatLon, distance_m
 from edge.geoproject import CameraPose
 from edge.outbox import Outbox
-from edge.protocol import Detections, Event, Kind, State, Telemetry
+from edge.protocol import Detections, Event, EventType, Kind, Phase, State, Telemetry
 from edge.protocol.signing import load_private_key, load_public_keys
 from edge.sortie.handlers import CommandHandlers
 from edge.sortie.machine import SortieMachine
@@ -39,6 +40,7 @@ from edge.sortie.resend import SortieLog
 from edge.sortie.runner import SortieRunner
 from edge.state import snapshot
 from edge.video.config import VideoConfig
+from edge.video.scene_view import SceneView
 
 __all__ = ["EdgeAgent", "VideoSession", "VideoStarter"]
 
@@ -53,11 +55,34 @@ UNSIGNED_WARNING = (
     "!" * 72,
 )
 STATE_REFRESH_S = 5.0
+LOOKING_AT_SCENE = frozenset({Phase.EN_ROUTE, Phase.ON_SCENE})
+"""Phases the camera points at the scene in (en route: only within APPROACH_M of it)."""
+APPROACH_M = 150.0
+LEAVING_SCENE = frozenset(
+    {
+        EventType.RETURNING,
+        EventType.RECALLED,
+        EventType.RETASKED,
+        EventType.ABORTED,
+        EventType.FAILSAFE,
+    }
+)
+"""Phases the camera points at the scene in (once it is near enough: its gimbal decides)."""
+
+
+def _no_scene() -> LatLon | None:
+    return None
+
+
+def _ignore(in_view: bool | None) -> None:
+    return None
 
 
 @dataclass(frozen=True)
 class VideoSession:
-    """What the video pipeline gets for one sortie: its config, the pose, a publisher."""
+    """What the video pipeline gets for one sortie: its config, the airframe's pose, a
+    publisher, the scene to point the camera at (when there is one to look at) and where to
+    report the share of recent frames with the scene in view."""
 
     config: VideoConfig
     dock_id: str
@@ -65,6 +90,8 @@ class VideoSession:
     incident_id: str | None
     pose: Callable[[], CameraPose | None]
     publish_detections: Callable[[Detections], Awaitable[None]]
+    scene: Callable[[], LatLon | None] = _no_scene
+    report_scene_in_view: Callable[[bool | None], None] = _ignore
 
 
 VideoStarter = Callable[[VideoSession], AbstractAsyncContextManager[Any]]
@@ -115,17 +142,32 @@ class EdgeAgent:
         self.uploader: EvidenceUploader | None = None
         self.started = asyncio.Event()
         self._state_key: tuple[Any, ...] | None = None
+        self.scene_view = SceneView()
+        """The incident in the picture: recent frames for telemetry, the scene for its event."""
 
     # -- wiring ---------------------------------------------------------------------------------
 
     def _emit(self, event: Event) -> None:
         assert self.link is not None
+        if event.type is EventType.ON_SCENE:
+            self.scene_view.reset()
+        elif event.type in LEAVING_SCENE and self.scene_view.on_scene_frames:
+            event = event.model_copy(update={"detail": {**event.detail, **self._scene_tally()}})
+            self.scene_view.reset()
         self.link.send(Kind.EVENTS, event)
         self.sortie_log.keep(event)
 
     def _send_event(self, event: Event) -> None:
         if self.link is not None:
             self.link.send(Kind.EVENTS, event)
+
+    def _scene_tally(self) -> dict[str, Any]:
+        """What the sortie saw of the scene while on it (for the event that leaves it)."""
+        v = self.scene_view
+        return {
+            "scene_in_view": round(v.on_scene() or 0.0, 4),
+            "scene_frames": v.on_scene_frames,
+        }
 
     def _changed(self) -> None:
         m = self.machine
@@ -254,6 +296,7 @@ class EdgeAgent:
                         armed=s.armed,
                         in_air=s.in_air,
                         gps_fix=max(0, min(8, s.gps_fix)),
+                        scene_in_view=self.scene_view.recent(),
                     ),
                 )
             await asyncio.sleep(period)  # the publishing rate itself
@@ -317,6 +360,21 @@ class EdgeAgent:
             if self.link is not None:
                 self.link.set_latest(Kind.DETECTIONS, message)
 
+        def scene() -> LatLon | None:
+            target, phase, s = self.machine.target, self.machine.phase, self.vehicle.state
+            if target is None or phase not in LOOKING_AT_SCENE:
+                return None
+            point = LatLon(target.lat, target.lon)
+            if phase is Phase.ON_SCENE:
+                return point
+            if s.lat is None or s.lon is None:
+                return None
+            near = distance_m(LatLon(s.lat, s.lon), point) <= APPROACH_M
+            return point if near else None  # on transit the camera looks ahead
+
+        def report(in_view: bool | None) -> None:
+            self.scene_view.add(in_view, self.machine.phase is Phase.ON_SCENE)
+
         session = VideoSession(
             video_config,
             self.dock_id,
@@ -324,6 +382,8 @@ class EdgeAgent:
             self.machine.incident_id,
             pose,
             publish,
+            scene,
+            report,
         )
         return starter(session)
 

@@ -23,7 +23,14 @@ from shapely.geometry.base import BaseGeometry
 from edge.errors import ConfigError
 from edge.geo import LatLon, from_local_en, to_local_en
 
-__all__ = ["NoFlyZone", "blocked_by", "load_zones", "plan_route", "zones_from_geojson"]
+__all__ = [
+    "NoFlyZone",
+    "blocked_by",
+    "clearance_m",
+    "load_zones",
+    "plan_route",
+    "zones_from_geojson",
+]
 
 
 @dataclass(frozen=True)
@@ -86,6 +93,12 @@ def load_zones(path: Path) -> list[NoFlyZone]:
 def blocked_by(p: LatLon, zones: Sequence[NoFlyZone]) -> NoFlyZone | None:
     """The first zone that contains ``p``, if any."""
     return next((z for z in zones if z.contains(p)), None)
+
+
+def clearance_m(p: LatLon, zones: Sequence[NoFlyZone]) -> float:
+    """How far ``p`` is from the nearest zone (0 inside one; infinite with none)."""
+    here = Point(0.0, 0.0)
+    return min((float(_local(z, p).distance(here)) for z in zones), default=math.inf)
 
 
 def _local(zone: NoFlyZone, origin: LatLon) -> Polygon:

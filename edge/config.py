@@ -354,6 +354,9 @@ class EdgeConfig(BaseSettings):
                 self.launch_overhead_s if launch_overhead_s is None else launch_overhead_s
             ),
             airframe=AirframeFigures.model_validate(self.airframe.model_dump()),
+            camera_hfov_deg=(
+                self.video.hfov_deg if self.video is not None and self.video.enabled else None
+            ),
         )
 
 

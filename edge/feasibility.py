@@ -7,11 +7,12 @@ its retained ``state``: the ``limits`` (range, reserve, ceiling and the pad's he
 ground, wind limit, speeds, airframe, airspace margin, orbit speed), home, wind and battery;
 so dispatch decides from a dock's state exactly as the dock decides itself.
 
-The checks: the target within range of home, by straight line (beyond it nothing else is
-worked out) and by the route home around the no-fly zones; the target clear of the zones,
-with a route out and a route back that keep the margin; the altitude under the ceiling above
-ground; for a launch, the wind under the limit; and the battery for out + on scene + back +
-the reserve, by the energy model. What only the edge can see (the lid, the vehicle's
+The checks: the target within range of home, by straight line (beyond it nothing else is worked
+out) and by the route home around the no-fly zones; the target clear of the zones, with a route
+out and a route back that keep the margin (the on-scene pattern drawn in closer to the target
+where its stand-off would come nearer a zone than the margin); the altitude under the ceiling
+above ground; for a launch, the wind under the limit; and the battery for out + on scene + back
++ the reserve, by the energy model. What only the edge can see (the lid, the vehicle's
 readiness) is checked by the edge on top of this (``edge.preflight``) and published as
 ``ready``/``not_ready`` for dispatch.
 """
@@ -21,11 +22,11 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from edge.airspace import NoFlyZone, blocked_by, plan_route
+from edge.airspace import NoFlyZone, blocked_by, clearance_m, plan_route
 from edge.energy import EnergyModel, SortieBudget, Wind
-from edge.geo import LatLon, distance_m
+from edge.geo import LatLon, bearing_deg, destination, distance_m
 from edge.patterns.registry import OnScene
 from edge.protocol import AckCode, Limits, Reason
 
@@ -220,12 +221,33 @@ def _routes(
     return (route_out, route_back), []
 
 
+def _clear_of_zones(req: Request, zones: Sequence[NoFlyZone], margin_m: float) -> Request:
+    """The request with its on-scene pattern drawn in to keep the margin from every zone."""
+    room = clearance_m(req.target, zones) - margin_m
+    if req.on_scene.reach_m() <= room:
+        return req
+    return replace(req, on_scene=req.on_scene.within(max(0.0, room)))
+
+
+def _to_reach(route: list[LatLon], req: Request) -> list[LatLon]:
+    """The route out as flown: it ends where the pattern starts, its reach short of the target
+    (the drone is on scene there, so the ETA and the energy count to there)."""
+    reach = req.on_scene.reach_m()
+    if reach <= 0 or len(route) < 2:
+        return route
+    last, before = route[-1], route[-2]
+    leg = distance_m(before, last)
+    if leg <= reach:
+        return route[:-1]
+    return [*route[:-1], destination(last, bearing_deg(last, before), reach)]
+
+
 def _energy(
     dock: DockFigures, req: Request, route_out: list[LatLon], route_back: list[LatLon], climb: float
 ) -> tuple[SortieBudget, float, list[Reason]]:
     model, wind, lim = energy_model(dock.limits), dock.wind, dock.limits
     budget = SortieBudget(
-        out=model.climb(climb, wind) + model.path(route_out, wind),
+        out=model.climb(climb, wind) + model.path(_to_reach(route_out, req), wind),
         on_scene=model.loiter(req.on_scene.duration_s, req.on_scene.airspeed_mps(), wind),
         back=model.path(route_back, wind) + model.climb(-req.alt_rel_m, wind),
         airframe=model.airframe,
@@ -274,6 +296,7 @@ def assess(
     if routes is None:
         return Verdict(None, ordered(failures))
     route_out, route_back = routes
+    req = _clear_of_zones(req, zones, dock.margin_m)
     climb = req.alt_rel_m - (0.0 if launch else alt_now_m)
     budget, needed, energy_failures = _energy(dock, req, route_out, route_back, climb)
     failures += energy_failures

@@ -10,17 +10,19 @@ below the camera; positions go through :mod:`edge.geo`'s local east/north frame.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
 
-from edge.geo import LatLon, from_local_en, to_local_en
+from edge.geo import LatLon, bearing_deg, distance_m, from_local_en, to_local_en
 
 __all__ = [
     "CameraModel",
     "CameraPose",
+    "Gimbal",
     "ground_to_pixel",
+    "in_view",
     "pixel_rays",
     "pixel_to_ground",
     "rotation",
@@ -73,6 +75,55 @@ class CameraPose:
     def position(self) -> LatLon:
         """The camera's horizontal position."""
         return LatLon(self.lat, self.lon)
+
+
+@dataclass(frozen=True, slots=True)
+class Gimbal:
+    """The camera's mount: how far it can pitch, and yaw relative to the nose.
+
+    A mount that cannot yaw (``yaw_min_deg == yaw_max_deg == 0``) looks along the airframe,
+    which then yaws to face the region of interest itself (PX4's ROI without a gimbal).
+
+    Attributes:
+        pitch_min_deg, pitch_max_deg: the pitch range (-90 straight down, 0 level).
+        yaw_min_deg, yaw_max_deg: the yaw range relative to the nose, clockwise positive.
+        look_ahead_pitch_deg: the pitch with nothing to look at (on transit).
+    """
+
+    pitch_min_deg: float = -90.0
+    pitch_max_deg: float = 0.0
+    yaw_min_deg: float = 0.0
+    yaw_max_deg: float = 0.0
+    look_ahead_pitch_deg: float = -30.0
+
+    def __post_init__(self) -> None:
+        ok = (
+            -90.0 <= self.pitch_min_deg <= self.pitch_max_deg <= 30.0
+            and -180.0 <= self.yaw_min_deg <= 0.0 <= self.yaw_max_deg <= 180.0
+            and self.pitch_min_deg <= self.look_ahead_pitch_deg <= self.pitch_max_deg
+        )
+        if not ok:
+            raise ValueError(f"invalid gimbal {self}")
+
+    def aim(self, nose: CameraPose, roi: LatLon | None) -> CameraPose:
+        """The camera's pose on an airframe posed ``nose`` (its heading), pointed at ``roi``.
+
+        Points at ``roi`` as far as the mount's limits allow; looks ahead without one (on
+        transit) or when it is out of the mount's yaw range.
+        """
+        ahead = replace(nose, pitch_deg=self.look_ahead_pitch_deg)
+        if roi is None or nose.alt_agl_m <= 0:
+            return ahead
+        far = distance_m(nose.position, roi)
+        if far < 0.5:
+            return replace(nose, pitch_deg=self.pitch_min_deg)
+        relative = (bearing_deg(nose.position, roi) - nose.heading_deg + 180.0) % 360.0 - 180.0
+        yaw = min(self.yaw_max_deg, max(self.yaw_min_deg, relative))
+        if abs(yaw - relative) > 90.0:  # behind the mount's reach: nothing to gain by turning
+            return ahead
+        pitch = -math.degrees(math.atan2(nose.alt_agl_m, far))
+        pitch = min(self.pitch_max_deg, max(self.pitch_min_deg, pitch))
+        return replace(nose, heading_deg=(nose.heading_deg + yaw) % 360.0, pitch_deg=pitch)
 
 
 def rotation(pose: CameraPose) -> NDArray[np.float64]:
@@ -130,6 +181,12 @@ def ground_to_pixel(
         return None
     f = cam.focal_px
     return float(cam.width / 2 + f * x / z), float(cam.height / 2 + f * y / z)
+
+
+def in_view(cam: CameraModel, pose: CameraPose, point: LatLon, height_m: float = 0.0) -> bool:
+    """Whether a point ``height_m`` above the ground appears inside the image."""
+    pixel = ground_to_pixel(cam, pose, point, height_m)
+    return pixel is not None and 0.0 <= pixel[0] < cam.width and 0.0 <= pixel[1] < cam.height
 
 
 def slant_range_m(pose: CameraPose, point: LatLon, height_m: float = 0.0) -> float:

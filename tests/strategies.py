@@ -88,6 +88,7 @@ limits = st.builds(
     airspace_margin_m=st.none() | finite(0, 1000),
     launch_overhead_s=finite(0, 120),
     airframe=airframes,
+    camera_hfov_deg=st.none() | finite(1, 170),
 )
 docks = st.builds(
     DockStatus,

@@ -171,7 +171,9 @@ async function refreshDocks() {
     state.trails.set(d.id, trail);
   }
   $("fleet-body").replaceChildren(...state.docks.map((d) => el("tr", { "data-dock": d.id, "data-status": dockStatus(d) },
-    el("td", {}, d.id), el("td", { class: `st-${dockStatus(d)}` }, dockStatus(d)), el("td", {}, d.phase || "—"),
+    el("td", {}, d.id), el("td", { class: `st-${dockStatus(d)}` }, dockStatus(d)),
+    el("td", {}, d.phase || "—", d.scene_in_view != null
+      ? el("div", { class: "scene-view" }, `scene in view ${Math.round(d.scene_in_view * 100)} %`) : ""),
     el("td", {}, d.battery_pct != null ? `${d.battery_pct.toFixed(0)}%` : "—"),
     el("td", {}, d.stale_reason || (d.not_ready[0] ? d.not_ready[0].reason : "")))));
   redraw();

@@ -1,7 +1,9 @@
 """Missions as the sortie thinks of them (steps) and as MAVLink carries them (raw items).
 
 A :class:`MissionPlan` is a list of steps: fly to a waypoint, orbit a point, hover for a time,
-land. :meth:`MissionPlan.items` turns it into MISSION_ITEM_INT fields. An orbit has two forms:
+land, face a region of interest (DO_SET_ROI_LOCATION: an autopilot yaws the airframe, or points
+its gimbal, at the point until DO_SET_ROI_NONE clears it). :meth:`MissionPlan.items` turns it
+into MISSION_ITEM_INT fields. An orbit has two forms:
 ``loiter_turns`` (one NAV_LOITER_TURNS item) and ``ring`` (waypoints on the circle repeated
 with DO_JUMP), which every PX4 accepts; the adapter falls back from the first to the second
 when a vehicle refuses the upload.
@@ -16,6 +18,8 @@ from typing import Literal
 from edge.flight.mavlink_enums import (
     MAV_CMD_DO_CHANGE_SPEED,
     MAV_CMD_DO_JUMP,
+    MAV_CMD_DO_SET_ROI_LOCATION,
+    MAV_CMD_DO_SET_ROI_NONE,
     MAV_CMD_NAV_LAND,
     MAV_CMD_NAV_LOITER_TIME,
     MAV_CMD_NAV_LOITER_TURNS,
@@ -28,6 +32,8 @@ from edge.geo import LatLon, bearing_deg, destination
 __all__ = [
     "Land",
     "Loiter",
+    "LookAhead",
+    "LookAt",
     "MissionPlan",
     "Orbit",
     "RawItem",
@@ -76,7 +82,19 @@ class Land:
     point: LatLon
 
 
-Step = Waypoint | Orbit | Loiter | Land
+@dataclass(frozen=True)
+class LookAt:
+    """From here on, face ``point`` (the region of interest) whatever the path flown."""
+
+    point: LatLon
+
+
+@dataclass(frozen=True)
+class LookAhead:
+    """Clear the region of interest: face the way the drone flies again."""
+
+
+Step = Waypoint | Orbit | Loiter | Land | LookAt | LookAhead
 
 
 @dataclass(frozen=True)
@@ -191,6 +209,10 @@ class MissionPlan:
             return [_located(MAV_CMD_NAV_LOITER_TIME, step.point, step.alt_rel_m, step.seconds)]
         if isinstance(step, Land):
             return [_located(MAV_CMD_NAV_LAND, step.point, 0.0, 0.0, 0.0, 0.0, math.nan)]
+        if isinstance(step, LookAt):
+            return [_located(MAV_CMD_DO_SET_ROI_LOCATION, step.point, 0.0)]
+        if isinstance(step, LookAhead):
+            return [RawItem(MAV_CMD_DO_SET_ROI_NONE)]
         if self.orbit_style == "loiter_turns":
             return [
                 _located(

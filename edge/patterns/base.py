@@ -65,6 +65,11 @@ class OnScenePattern(BaseModel, abc.ABC):
         """How far from the target the pattern flies: the pilot's arrival counts from there."""
         return 0.0
 
+    def within(self, reach_m: float) -> Self:
+        """This pattern flown no farther than ``reach_m`` from the target (to keep clear of a
+        no-fly zone); patterns that stay over the target are unchanged."""
+        return self
+
     @abc.abstractmethod
     def steps(self, approach: Approach) -> list[Step]:
         """The mission steps from the end of the transit: into the pattern, then the pattern.

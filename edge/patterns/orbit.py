@@ -1,4 +1,7 @@
-"""The orbit pattern: circle the target at a radius and speed, the camera turned inwards."""
+"""The orbit pattern: circle the target at a radius and speed, the camera turned inwards.
+
+Unless the command sets it, the radius is the stand-off the dock's camera wants
+(:mod:`edge.patterns.geometry`)."""
 
 from __future__ import annotations
 
@@ -26,14 +29,33 @@ class OrbitPattern(OnScenePattern):
     default: ClassVar[bool] = True
 
     pattern: Literal["orbit"] = KEY
-    radius_m: float = Field(40.0, ge=5, le=500)
+    radius_m: float | None = Field(
+        None, ge=5, le=500, title="Orbit radius; from the dock's camera if unset"
+    )
     speed_mps: float | None = Field(None, gt=0, le=30, title="Orbit speed; edge default if unset")
 
     def with_defaults(self, limits: Limits) -> Self:
-        """The orbit speed the dock publishes when the command gives none."""
-        if self.speed_mps is not None:
+        """The orbit speed the dock publishes and the radius its camera wants (the stand-off,
+        :mod:`edge.patterns.geometry`) when the command gives none."""
+        update: dict[str, float] = {}
+        if self.speed_mps is None:
+            update["speed_mps"] = limits.orbit_speed_mps
+        if self.radius_m is None:
+            update["radius_m"] = limits.on_scene_stand_off_m
+        return self.model_copy(update=update) if update else self
+
+    def within(self, reach_m: float) -> Self:
+        """A tighter circle when the radius reaches farther (5 m at the least)."""
+        if self.radius <= reach_m:
             return self
-        return self.model_copy(update={"speed_mps": limits.orbit_speed_mps})
+        return self.model_copy(update={"radius_m": max(5.0, round(reach_m, 1))})
+
+    @property
+    def radius(self) -> float:
+        """The radius, the stand-off of a dock without a camera before defaults are filled in."""
+        from edge.patterns.geometry import DEFAULT_STAND_OFF_M
+
+        return self.radius_m if self.radius_m is not None else DEFAULT_STAND_OFF_M
 
     def airspeed_mps(self) -> float:
         """The orbit speed."""
@@ -41,7 +63,7 @@ class OrbitPattern(OnScenePattern):
 
     def reach_m(self) -> float:
         """The radius: the drone is on scene once it is on the circle."""
-        return self.radius_m
+        return self.radius
 
     def steps(self, approach: Approach) -> list[Step]:
         """Fly to the nearest point of the circle, then enough laps to outlast the scene."""
@@ -49,13 +71,14 @@ class OrbitPattern(OnScenePattern):
 
         a = approach
         speed = self.speed_mps or a.cruise_mps
-        entry = orbit_entry(a.target, self.radius_m, a.coming_from)
-        laps = a.linger_s * speed / (2 * math.pi * self.radius_m)
+        radius = self.radius
+        entry = orbit_entry(a.target, radius, a.coming_from)
+        laps = a.linger_s * speed / (2 * math.pi * radius)
         return [
             Waypoint(entry, a.alt_rel_m, a.cruise_mps),
             Orbit(
                 a.target,
-                self.radius_m,
+                radius,
                 a.alt_rel_m,
                 speed,
                 turns=max(1.0, math.ceil(laps)),
@@ -65,5 +88,5 @@ class OrbitPattern(OnScenePattern):
 
     @classmethod
     def dispatch_default(cls) -> Self:
-        """Dispatch's orbit: 40 m radius at 5 m/s."""
+        """Dispatch's orbit: 5 m/s, at the radius the dock's camera wants."""
         return cls(speed_mps=DISPATCH_SPEED_MPS)

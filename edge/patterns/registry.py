@@ -1,6 +1,6 @@
 """On-scene patterns found at import, and the union of their wire models the protocol carries.
 
-Every module of :mod:`edge.patterns` (but this one and ``base``) defines ``KEY`` and a
+Every module of :mod:`edge.patterns` (but this one, ``base`` and ``geometry``) defines ``KEY`` and a
 subclass of :class:`~edge.patterns.base.OnScenePattern` with ``pattern: Literal[KEY]``.
 :data:`OnScene` is the union of those models told apart by ``pattern``; a body without
 ``pattern`` is the default pattern's (the orbit), as it always was on the wire.
@@ -28,7 +28,7 @@ __all__ = [
     "dispatch_on_scene",
 ]
 
-NOT_PATTERNS = frozenset({"base", "registry"})
+NOT_PATTERNS = frozenset({"base", "geometry", "registry"})
 
 
 @dataclass(frozen=True, slots=True)

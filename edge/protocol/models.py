@@ -226,6 +226,16 @@ class Limits(Part):
     )
     launch_overhead_s: float = Field(ge=0, title="Dispatch to climbing: lid, arming, checks")
     airframe: AirframeFigures = Field(default_factory=AirframeFigures)
+    camera_hfov_deg: float | None = Field(
+        None, gt=0, le=170, title="The camera's field of view, which sizes the on-scene stand-off"
+    )
+
+    @property
+    def on_scene_stand_off_m(self) -> float:
+        """How far from the incident the drone stays on scene (edge.patterns.geometry)."""
+        from edge.patterns.geometry import stand_off_m  # pure arithmetic; kept out of the wire
+
+        return stand_off_m(self.camera_hfov_deg, self.transit_alt_m + self.pad_height_m)
 
     @property
     def ceiling_rel_m(self) -> float:
@@ -267,6 +277,12 @@ class Telemetry(Signed):
     armed: bool
     in_air: bool
     gps_fix: int = Field(ge=0, le=8)
+    scene_in_view: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        title="Share of recent frames with the incident point in the picture; none: no scene",
+    )
 
 
 class Event(Signed):

@@ -2,7 +2,9 @@
 
 Out along the route around the no-fly zones to the scene and into the on-scene pattern (whose
 steps the pattern itself plans, ``edge/patterns/``), or home along a route clear of the zones
-and down onto the dock.
+and down onto the dock. The incident is the region of interest from the last leg of the
+approach until the drone leaves the scene, so the airframe (or its gimbal) faces it; the way
+home clears it and the drone looks ahead again.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass
 
 from edge.airspace import NoFlyZone, plan_route
 from edge.feasibility import SortiePlan
-from edge.flight.mission import Land, MissionPlan, Step, Waypoint
+from edge.flight.mission import Land, LookAhead, LookAt, MissionPlan, Step, Waypoint
 from edge.geo import LatLon, distance_m
 from edge.patterns.base import Approach
 
@@ -60,6 +62,7 @@ def transit_mission(
         cruise_mps=cruise_mps,
         linger_s=req.on_scene.duration_s + ON_SCENE_SLACK_S,
     )
+    steps.append(LookAt(req.target))
     steps += req.on_scene.steps(approach)
     mission = MissionPlan(tuple(steps), acceptance_m=acceptance_m)
     return TransitMission(mission, len(steps) - 1)
@@ -81,7 +84,7 @@ def return_mission(
     Climbs in place first when lower than the return altitude, and flies straight when no
     clear route exists (for one, when ``here`` is already inside a zone).
     """
-    steps: list[Step] = []
+    steps: list[Step] = [LookAhead()]
     if distance_m(here, home) > acceptance_m:
         if alt_now < alt_rel_m - 3.0:
             steps.append(Waypoint(here, alt_rel_m, cruise_mps))

@@ -10,6 +10,13 @@ Example (TOML)::
     jpeg_quality = 70                  # JPEG mode, and dispatch's snapshots come from the edge's
     hfov_deg = 60
 
+    [video.gimbal]                     # the camera's mount; it points at the incident on scene
+    pitch_min_deg = -90
+    pitch_max_deg = 0
+    yaw_min_deg = 0                    # 0 and 0: no yaw of its own, the airframe faces the scene
+    yaw_max_deg = 0
+    look_ahead_pitch_deg = -25         # on transit, and with nothing to look at
+
     [video.h264]
     max_kbps = {raw = 1500, redacted = 1500}   # the top of the bitrate ladder per rendition
     min_kbps = 250                     # its bottom
@@ -35,13 +42,16 @@ Example (TOML)::
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from edge.detect import AutoDetectorConfig, DetectorConfig
+from edge.geoproject import Gimbal
 from edge.protocol.video import Rendition
 from edge.video.cameras import CameraSource
+from edge.video.interest import DEFAULT_CLASSES, Interest
+from edge.video.track import Tracker
 
 __all__ = [
     "H264Config",
@@ -129,13 +139,67 @@ class RedactionConfig(_Section):
     )
 
 
-class TrackerConfig(_Section):
-    """Track-id assignment (see :mod:`edge.video.track`)."""
+class GimbalConfig(_Section):
+    """The camera's mount (see :class:`edge.geoproject.Gimbal`)."""
 
+    pitch_min_deg: float = Field(-90.0, ge=-90, le=30)
+    pitch_max_deg: float = Field(0.0, ge=-90, le=30)
+    yaw_min_deg: float = Field(0.0, ge=-180, le=0, title="Yaw left of the nose it reaches")
+    yaw_max_deg: float = Field(0.0, ge=0, le=180, title="Yaw right of the nose it reaches")
+    look_ahead_pitch_deg: float = Field(-25.0, ge=-90, le=30, title="Pitch on transit")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> GimbalConfig:
+        if not self.pitch_min_deg <= self.look_ahead_pitch_deg <= self.pitch_max_deg:
+            raise ValueError("needs pitch_min_deg <= look_ahead_pitch_deg <= pitch_max_deg")
+        return self
+
+    def model(self) -> Gimbal:
+        """The mount as the projection code models it."""
+        return Gimbal(**self.model_dump())
+
+
+class TrackerConfig(_Section):
+    """What is reported and how tracks are kept (:mod:`edge.video.interest`,
+    :mod:`edge.video.track`)."""
+
+    classes: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_CLASSES),
+        min_length=1,
+        title="Classes of interest; every other detection is dropped",
+    )
+    thresholds: dict[str, Annotated[float, Field(ge=0, le=1)]] = Field(
+        default_factory=dict, title="Per-class score that starts a track; `high` for the others"
+    )
     high: float = Field(0.4, ge=0, le=1)
     low: float = Field(0.1, ge=0, le=1)
     match_iou: float = Field(0.2, gt=0, le=1)
     max_misses: int = Field(30, ge=0, le=10_000)
+    confirm_frames: int = Field(3, ge=1, le=100, title="Sightings before a track is reported")
+    match_m: float = Field(
+        4.0, ge=0, le=50, title="Ground distance that continues a track whose box moved away"
+    )
+    smoothing: float = Field(
+        0.3, gt=0, le=1, title="Weight of a new sighting in a track's ground position"
+    )
+
+    def interest(self) -> Interest:
+        """The filter these settings describe."""
+        return Interest(self.classes, dict(self.thresholds), self.high, self.low)
+
+    def tracker(self) -> Tracker:
+        """A fresh tracker with these settings."""
+        start = self.interest().start
+        return Tracker(
+            self.high,
+            self.low,
+            self.match_iou,
+            self.max_misses,
+            confirm_frames=self.confirm_frames,
+            match_m=self.match_m,
+            smoothing=self.smoothing,
+            start=start,
+        )
 
 
 class VideoConfig(_Section):
@@ -159,8 +223,12 @@ class VideoConfig(_Section):
     h264: H264Config = Field(default_factory=H264Config)
     hfov_deg: float = Field(60.0, ge=1, le=170, title="Camera horizontal field of view")
     camera_pitch_deg: float | None = Field(
-        None, ge=-90, le=30, title="Fixed gimbal pitch (-90 straight down); none: the pose's own"
+        None,
+        ge=-90,
+        le=30,
+        title="A camera fixed at this pitch (-90 straight down); none: aimed by its gimbal",
     )
+    gimbal: GimbalConfig = Field(default_factory=GimbalConfig)
     threads: int | None = Field(None, ge=1, le=256, title="Detector CPU threads; default cores-1")
     detections_hz: float = Field(5.0, gt=0, le=60, title="Most detections messages a second")
     uplink: UplinkConfig = Field(default_factory=UplinkConfig)

@@ -25,7 +25,8 @@ from typing import Self
 from edge.aio import within
 from edge.detect import Detector
 from edge.errors import OutriderError
-from edge.geoproject import CameraPose
+from edge.geo import LatLon
+from edge.geoproject import CameraModel, CameraPose, in_view
 from edge.protocol import Detections
 from edge.protocol.video import Rendition
 from edge.video.camera import Camera
@@ -35,7 +36,6 @@ from edge.video.encode import EncodedFrame, Encoder
 from edge.video.frames import Frame, LatestSlot
 from edge.video.record import Recorder
 from edge.video.stages import Analysed, Analyser, opencv_single_threaded
-from edge.video.track import Tracker
 from edge.video.uplink import FrameSink
 
 __all__ = ["DetectionsCallback", "PipelineStats", "PoseSource", "VideoPipeline"]
@@ -79,6 +79,9 @@ class VideoPipeline:
         uplink: where packed frames go (an entered :class:`~edge.video.uplink.Uplink`), or None.
         dock_id: this dock.
         plate_detector: an optional licence-plate detector for redaction.
+        scene: the incident point while there is one to look at (a thread-safe getter).
+        on_scene_in_view: told, for each analysed frame, whether the scene was in it (None:
+            no scene to look at, or no pose); called from the analysis thread.
     """
 
     def __init__(
@@ -92,8 +95,12 @@ class VideoPipeline:
         *,
         dock_id: str,
         plate_detector: Detector | None = None,
+        scene: Callable[[], LatLon | None] | None = None,
+        on_scene_in_view: Callable[[bool | None], None] | None = None,
     ) -> None:
         self.config = config
+        self._scene = scene
+        self._on_scene_in_view = on_scene_in_view
         self.dock_id = dock_id
         self.stats = PipelineStats()
         self._camera = camera
@@ -248,17 +255,20 @@ class VideoPipeline:
 
     def _analyse_loop(self) -> None:
         cfg = self.config
-        tracker = Tracker(
-            cfg.tracker.high, cfg.tracker.low, cfg.tracker.match_iou, cfg.tracker.max_misses
-        )
         analyser = Analyser(
-            self._detector, tracker, cfg.hfov_deg, cfg.redaction.classes, self._plates
+            self._detector,
+            cfg.tracker.tracker(),
+            cfg.hfov_deg,
+            cfg.redaction.classes,
+            self._plates,
+            interest=cfg.tracker.interest(),
         )
         t_last = time.monotonic()
         while not self._stop.is_set():
             frame = self._frames.get(timeout=0.5)
             if frame is None:
                 continue
+            self._mark_scene(frame)
             started = time.monotonic()
             result = analyser.run(frame)
             now = time.monotonic()
@@ -284,6 +294,20 @@ class VideoPipeline:
                     objects=result.objects,
                 )
                 self._post(self._on_detections, message)
+
+    def _mark_scene(self, frame: Frame) -> None:
+        """Project the incident point into the frame: is the scene in the picture?"""
+        point = self._scene() if self._scene is not None else None
+        seen: bool | None = None
+        if point is not None and frame.pose is not None:
+            h, w = frame.image.shape[:2]
+            seen = in_view(CameraModel(w, h, self.config.hfov_deg), frame.pose, point)
+        frame.meta["scene_in_view"] = seen
+        if self._on_scene_in_view is not None:
+            try:
+                self._on_scene_in_view(seen)
+            except Exception as exc:  # a failing listener must not stop the video
+                logger.debug("scene-in-view listener failed: %r", exc)
 
     def _encode_loop(self) -> None:
         cfg = self.config

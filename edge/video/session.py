@@ -15,6 +15,7 @@ import dataclasses
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Protocol
 
+from edge.geo import LatLon
 from edge.geoproject import CameraPose
 from edge.protocol import Detections
 from edge.video.config import VideoConfig
@@ -23,7 +24,7 @@ from edge.video.pipeline import VideoPipeline
 from edge.video.sources import open_detectors
 from edge.video.uplink import Uplink
 
-__all__ = ["VideoSessionLike", "start_video"]
+__all__ = ["VideoSessionLike", "camera_pose", "start_video"]
 
 
 class VideoSessionLike(Protocol):
@@ -41,6 +42,30 @@ class VideoSessionLike(Protocol):
     def pose(self) -> Callable[[], CameraPose | None]: ...
     @property
     def publish_detections(self) -> Callable[[Detections], Awaitable[None]]: ...
+    @property
+    def scene(self) -> Callable[[], LatLon | None]: ...
+    @property
+    def report_scene_in_view(self) -> Callable[[bool | None], None]: ...
+
+
+def camera_pose(
+    cfg: VideoConfig,
+    airframe: Callable[[], CameraPose | None],
+    scene: Callable[[], LatLon | None],
+) -> Callable[[], CameraPose | None]:
+    """The camera's pose: the airframe's, with the camera's fixed pitch or aimed by its gimbal
+    at the scene (the region of interest) as far as the mount allows."""
+    fixed, gimbal = cfg.camera_pitch_deg, cfg.gimbal.model()
+
+    def pose() -> CameraPose | None:
+        nose = airframe()
+        if nose is None:
+            return None
+        if fixed is not None:
+            return dataclasses.replace(nose, pitch_deg=fixed)
+        return gimbal.aim(nose, scene())
+
+    return pose
 
 
 @contextlib.asynccontextmanager
@@ -53,13 +78,7 @@ async def start_video(session: VideoSessionLike) -> AsyncIterator[VideoPipeline]
     """
     cfg = session.config
     detector, plates = await asyncio.to_thread(open_detectors, cfg)
-    pose = session.pose
-    if cfg.camera_pitch_deg is not None:
-        pitch, vehicle_pose = cfg.camera_pitch_deg, session.pose
-
-        def pose() -> CameraPose | None:
-            p = vehicle_pose()
-            return dataclasses.replace(p, pitch_deg=pitch) if p is not None else None
+    pose = camera_pose(cfg, session.pose, session.scene)
 
     try:
         async with contextlib.AsyncExitStack() as stack:
@@ -91,6 +110,8 @@ async def start_video(session: VideoSessionLike) -> AsyncIterator[VideoPipeline]
                     uplink,
                     dock_id=session.dock_id,
                     plate_detector=plates,
+                    scene=session.scene,
+                    on_scene_in_view=session.report_scene_in_view,
                 )
             )
             video.set_sortie(session.sortie_id, session.incident_id)

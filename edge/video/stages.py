@@ -17,6 +17,7 @@ from edge.detect import Detector
 from edge.geoproject import CameraModel, pixel_to_ground
 from edge.protocol import DetectedObject, GeoPoint
 from edge.video.frames import Frame
+from edge.video.interest import Interest
 from edge.video.track import Tracker
 
 __all__ = ["Analysed", "Analyser", "encode_jpeg", "opencv_single_threaded"]
@@ -67,6 +68,8 @@ class Analyser:
         hfov_deg: the camera's horizontal field of view, for ground projection.
         redact_classes: classes hidden in the redacted rendition.
         plate_detector: an optional second detector whose boxes are all redacted.
+        interest: which detections are reported (all, one per box, when not given); the
+            redacted rendition still hides every box of ``redact_classes``.
     """
 
     def __init__(
@@ -76,7 +79,9 @@ class Analyser:
         hfov_deg: float,
         redact_classes: list[str],
         plate_detector: Detector | None = None,
+        interest: Interest | None = None,
     ) -> None:
+        self.interest = interest
         self.detector = detector
         self.tracker = tracker
         self.hfov_deg = hfov_deg
@@ -94,19 +99,23 @@ class Analyser:
             return Analysed(frame, None, None, f"{type(exc).__name__}: {exc}")
         h, w = frame.image.shape[:2]
         cam = CameraModel(w, h, self.hfov_deg)
+        chosen = self.interest.select(found) if self.interest is not None else list(found)
+        pose = frame.pose
+        spots = [pixel_to_ground(cam, pose, *d.foot) if pose else None for d in chosen]
         objects = []
-        for t in self.tracker.update(found):
-            geo = None
-            if frame.pose is not None:
-                spot = pixel_to_ground(cam, frame.pose, *t.det.foot)
-                geo = GeoPoint(lat=spot.lat, lon=spot.lon) if spot else None
+        for t in self.tracker.update(chosen, spots):
+            if self.interest is not None and t.track_id is None:
+                continue  # not confirmed yet: neither on the map nor in the list
+            spot = t.geo if t.track_id is not None and t.geo is not None else None
+            if spot is None and pose is not None:
+                spot = pixel_to_ground(cam, pose, *t.det.foot)
             objects.append(
                 DetectedObject(
                     track_id=t.track_id,
-                    cls=t.det.cls,
+                    cls=t.cls or t.det.cls,
                     conf=round(min(max(t.det.conf, 0.0), 1.0), 4),
                     bbox=[round(v, 1) for v in t.det.box],
-                    geo=geo,
+                    geo=GeoPoint(lat=spot.lat, lon=spot.lon) if spot else None,
                 )
             )
         boxes = [d.box for d in found if d.cls in self.redact_classes] + [p.box for p in plates]

@@ -29,6 +29,7 @@ BENCHES: dict[str, str] = {
     "edge": "outrider.bench.edge_latency",
     "sim": "outrider.bench.sim_vehicles",
     "detection": "outrider.bench.detection_accuracy",
+    "scene": "outrider.bench.scene_view",
 }
 """Benchmark name on the command line -> its module."""
 

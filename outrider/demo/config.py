@@ -19,6 +19,7 @@ from dispatch.evidence.config import PublicConfig
 from edge.errors import ConfigError
 from edge.geo import LatLon
 from edge.protocol.models import DockId
+from edge.video.config import GimbalConfig
 from sim.camera import Actor
 
 __all__ = [
@@ -77,7 +78,9 @@ class DemoDispatch(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535, title="0: any free port")
     on_scene_s: float = Field(300.0, ge=0, title="Default time on scene, over the speed factor")
-    orbit_radius_m: float = Field(40.0, ge=5, le=500)
+    orbit_radius_m: float | None = Field(
+        None, ge=5, le=500, title="Orbit radius; none: the stand-off each dock's camera wants"
+    )
     orbit_speed_mps: float = Field(5.0, gt=0, le=30)
     ack_timeout_s: float = Field(5.0, gt=0)
     stale_after_s: float = Field(10.0, gt=0)
@@ -94,7 +97,10 @@ class DemoVideo(_Section):
     fps: float = Field(5.0, gt=0, le=30, title="Frames per simulated second")
     max_wall_fps: float = Field(8.0, gt=0, le=30, title="Most frames per wall second")
     hfov_deg: float = Field(20.0, ge=1, le=170, title="A zoom camera sees people from afar")
-    camera_pitch_deg: float = Field(-40.0, ge=-90, le=30)
+    camera_pitch_deg: float | None = Field(
+        None, ge=-90, le=30, title="A camera fixed at this pitch; none: aimed by its gimbal"
+    )
+    gimbal: GimbalConfig = Field(default_factory=GimbalConfig)
     threads: int = Field(1, ge=1, le=64)
 
 

@@ -154,10 +154,10 @@ def dispatch_settings(
             "stale_after_s": d.stale_after_s,
             "on_scene": {
                 "pattern": "orbit",
-                "radius_m": d.orbit_radius_m,
                 "duration_s": d.on_scene_s / speed_factor,
                 "speed_mps": d.orbit_speed_mps,
-            },
+            }
+            | ({"radius_m": d.orbit_radius_m} if d.orbit_radius_m is not None else {}),
         },
         "airspace": {"no_fly": [str(p) for p in city.nofly], "margin_m": city.nofly_margin_m},
         "map": {
@@ -269,6 +269,7 @@ def _video(
         "fps": min(v.fps * speed_factor, v.max_wall_fps),
         "hfov_deg": v.hfov_deg,
         "camera_pitch_deg": v.camera_pitch_deg,
+        "gimbal": v.gimbal.model_dump(),
         "threads": v.threads,
         "uplink": {"url": dispatch_url, "token": tokens.edge},
     }

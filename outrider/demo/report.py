@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from edge.geo import LatLon, distance_m
 from outrider.demo.scenario import IncidentSpec
@@ -86,6 +86,7 @@ class ActorReport(BaseModel):
     detected: bool
     tracks: int
     error_m: float | None
+    nearest_m: float | None = Field(None, title="Distance of the nearest track of its kind")
 
 
 class IncidentReport(BaseModel):
@@ -104,8 +105,14 @@ class IncidentReport(BaseModel):
     wall: Times
     actors: list[ActorReport]
     actors_detected: int
+    scene_in_view: float | None = Field(
+        None, title="Share of the frames captured on scene with the incident point in them"
+    )
     location_error_m: float | None
     unmatched_tracks: int
+    false_tracks_per_min: float | None = Field(
+        None, title="Confirmed tracks that matched no actor, per minute on scene (simulated)"
+    )
     events: list[str]
 
 
@@ -124,8 +131,10 @@ class Totals(BaseModel):
     to_docked_s_mean: float | None
     actors_placed: int
     actors_detected: int
+    scene_in_view_mean: float | None = None
     location_error_m_mean: float | None
     location_error_m_max: float | None
+    unmatched_tracks: int = 0
 
 
 class ScenarioReport(BaseModel):
@@ -231,10 +240,21 @@ def match_actors(
             detected=bool(errors[i]),
             tracks=len(errors[i]),
             error_m=round(statistics.median(errors[i]), 2) if errors[i] else None,
+            nearest_m=round(min(errors[i]), 2) if errors[i] else None,
         )
         for i, actor in enumerate(actors)
     ]
     return reports, unmatched
+
+
+def scene_in_view(timeline: Sequence[dict[str, Any]], dock_id: str | None) -> float | None:
+    """The share of on-scene frames with the scene in view, as the dock reported it when it
+    left the scene (None: it never reported one, e.g. flying without video)."""
+    for line in timeline:
+        detail = line.get("detail") or {}
+        if line["kind"] == "event" and line.get("dock_id") == dock_id and "scene_in_view" in detail:
+            return round(float(detail["scene_in_view"]), 4)
+    return None
 
 
 def _outcome(record: RunRecord, events: list[str]) -> Outcome:
@@ -282,10 +302,18 @@ def incident_report(record: RunRecord, speed_factor: float) -> IncidentReport:
         wall=wall,
         actors=actors,
         actors_detected=sum(a.detected for a in actors),
+        scene_in_view=scene_in_view(timeline, dock_id),
         location_error_m=round(statistics.fmean(errors), 2) if errors else None,
         unmatched_tracks=unmatched,
+        false_tracks_per_min=_per_min(unmatched, wall.on_scene_for_s, speed_factor),
         events=events,
     )
+
+
+def _per_min(count: int, wall_s: float | None, speed_factor: float) -> float | None:
+    if not wall_s:
+        return None
+    return round(count / (wall_s * speed_factor / 60.0), 2)
 
 
 def _mean(values: Sequence[float | None]) -> float | None:
@@ -315,8 +343,10 @@ def totals(reports: Sequence[IncidentReport]) -> Totals:
         to_docked_s_mean=_mean([r.times.to_docked_s for r in served]),
         actors_placed=sum(len(r.actors) for r in served),
         actors_detected=sum(r.actors_detected for r in served),
+        scene_in_view_mean=_mean([r.scene_in_view for r in served]),
         location_error_m_mean=_mean(errors),
         location_error_m_max=_max(errors),
+        unmatched_tracks=sum(r.unmatched_tracks for r in served),
     )
 
 

@@ -78,7 +78,7 @@ def test_actors_stand_where_the_scenario_puts_them_around_their_incident(
     actors = incident.placed_actors()
     assert [a.kind for a in actors] == incident.ring.kinds
     for actor in actors:
-        assert distance_m(actor.position, incident.target) == pytest.approx(62.0, abs=0.5)
+        assert distance_m(actor.position, incident.target) == pytest.approx(10.0, abs=0.5)
         assert actor.name and actor.name.startswith(incident.name)
     scene = world_scene("w", actors, actors[:1])
     assert len(scene.actors) == len(actors) + 1

@@ -55,7 +55,7 @@ def timeline(*, docked: bool = True) -> list[dict[str, Any]]:
         line(0.1, "event", "accepted"),
         line(1.5, "event", "airborne"),
         line(9.0, "event", "on_scene"),
-        line(21.0, "event", "returning"),
+        line(21.0, "event", "returning", detail={"scene_in_view": 0.9812, "scene_frames": 160}),
         line(29.0, "event", "landing"),
         line(31.0, "event", "landed"),
     ]
@@ -230,3 +230,10 @@ def test_the_live_view_shows_every_dock_its_phase_and_the_scenario() -> None:
     for word in ("dock-01 Bank", "en_route", "80 %", "20 m", "stale: no telemetry", "INC-1", "5 s"):
         assert word in text
     assert "dispatched" in text
+
+
+def test_the_share_of_on_scene_frames_with_the_scene_in_view_comes_from_the_dock() -> None:
+    report = incident_report(served_record(), 10.0)
+    assert report.scene_in_view == 0.9812
+    without = served_record(timeline=[x for x in timeline() if x["type"] != "returning"])
+    assert incident_report(without, 10.0).scene_in_view is None

@@ -14,7 +14,8 @@ import pytest
 from dispatch.config import DispatchSettings
 from edge.config import load_config
 from edge.errors import ConfigError, ProtocolError
-from edge.flight.mission import Loiter, Orbit, Waypoint
+from edge.flight.mavlink_enums import MAV_CMD_DO_SET_ROI_LOCATION, MAV_CMD_DO_SET_ROI_NONE
+from edge.flight.mission import Land, Loiter, LookAhead, LookAt, Orbit, Waypoint
 from edge.geo import LatLon, destination, distance_m
 from edge.patterns.base import Approach
 from edge.patterns.hold import HoldPattern
@@ -93,6 +94,32 @@ def test_the_orbit_flies_into_its_circle_and_the_hold_hovers_over_the_target() -
     assert isinstance(over, Waypoint) and over.point == TARGET
     assert isinstance(hover, Loiter) and hover.seconds == 420
     assert HoldPattern().reach_m() == 0 and HoldPattern().airspeed_mps() == 0
+
+
+def test_the_scene_is_the_region_of_interest_from_the_approach_and_the_way_home_clears_it() -> None:
+    from edge.sortie.missions import return_mission, transit_mission
+    from tests.edge.test_preflight import READY
+    from tests.test_feasibility import CALM, CONFIGS, edge_verdict
+
+    config = load_config(CONFIGS / "dock-01.toml")
+    home = LatLon(config.dock.home.lat, config.dock.home.lon)
+    target = destination(home, 45, 600)
+    plan = edge_verdict(config, [], target, None, OrbitPattern(), READY, CALM)
+    assert not isinstance(plan, Exception)
+    tm = transit_mission(plan, cruise_mps=12, acceptance_m=5)
+    *transit, look, entry, circle = tm.mission.steps
+    assert look == LookAt(target) and isinstance(entry, Waypoint) and isinstance(circle, Orbit)
+    assert all(isinstance(s, Waypoint) for s in transit)
+    roi = [i for i in tm.mission.items() if i.command == MAV_CMD_DO_SET_ROI_LOCATION]
+    assert len(roi) == 1 and (roi[0].x, roi[0].y) == (
+        round(target.lat * 1e7),
+        round(target.lon * 1e7),
+    )
+    rm = return_mission(
+        target, 20, home, [], alt_rel_m=20, cruise_mps=12, acceptance_m=5, margin_m=30
+    )
+    assert rm.mission.steps[0] == LookAhead() and isinstance(rm.mission.steps[-1], Land)
+    assert rm.mission.items()[0].command == MAV_CMD_DO_SET_ROI_NONE
 
 
 def test_configuration_files_refuse_a_key_their_pattern_does_not_have() -> None:
@@ -203,6 +230,6 @@ def test_a_new_pattern_is_one_module_and_parses_plans_and_is_priced(tmp_path: Pa
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout.strip().splitlines()[-1])
     assert out["type"] == "BoxPattern"
-    assert out["steps"] == 4  # the four corners, straight from the dock
+    assert out["steps"] == 5  # face the scene, then the four corners, straight from the dock
     assert out["box_pct"] > out["hold_pct"]  # 6 m/s round the box costs more than a hover
     assert out["dispatch_pct"] == out["box_pct"]

@@ -92,13 +92,16 @@ class SecureBroker:
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,
         )
-        async with asyncio.timeout(10):
+        # Ready once it answers an MQTT CONNECT (a refusal will do), not merely once its port
+        # is open: a reload (SIGHUP) that reaches a broker still starting up can be lost.
+        async with asyncio.timeout(15):
             while True:
                 try:
-                    _, writer = await asyncio.open_connection("127.0.0.1", self.port)
-                    writer.close()
-                    return
-                except OSError:
+                    async with self.client(None):
+                        return
+                except aiomqtt.MqttError as exc:
+                    if "authori" in str(exc):
+                        return
                     await asyncio.sleep(0.05)
 
     async def stop(self) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from edge.agent import VideoSession
 from edge.errors import DetectorError
-from edge.geo import LatLon, destination
+from edge.geo import LatLon, bearing_deg, destination
 from edge.geoproject import CameraPose
 from edge.protocol import Detections
 from edge.video import VideoConfig, start_video
@@ -66,3 +66,39 @@ async def test_a_missing_model_stops_the_start_with_a_clear_error(tmp_path: Path
         async with start_video(session(config, pose, [])):
             await asyncio.sleep(0)
     assert err.value.code == "model_missing"
+
+
+@pytest.mark.parametrize(
+    ("turned_deg", "seen", "pitch"),
+    [(0.0, True, -48), (120.0, False, -25)],  # behind the mount's reach: it looks ahead
+)
+async def test_the_gimbal_points_the_camera_at_the_scene_and_each_frame_says_if_it_is_in_view(
+    model_path: Path, receiver: Receiver, turned_deg: float, seen: bool, pitch: int
+) -> None:
+    at = destination(INCIDENT, 200.0, 40.0)
+    nose = CameraPose(at.lat, at.lon, 45.0, (bearing_deg(at, INCIDENT) + turned_deg) % 360)
+    config = VideoConfig.model_validate(
+        {
+            "camera": {"type": "sim"},
+            "detector": {"type": "auto", "model": str(model_path)},
+            "uplink": {"url": receiver.url, "token": "secret"},
+            "hfov_deg": 20.0,
+            "fps": 10,
+        }
+    )
+    reported: list[bool | None] = []
+
+    async def publish(message: Detections) -> None:
+        return None
+
+    live = VideoSession(
+        config, "dock-01", "S-42", "INC-42", lambda: nose, publish, lambda: INCIDENT,
+        reported.append,
+    )  # fmt: skip
+    async with start_video(live):
+        await receiver.wait_for(6)
+    headers = [h for h, _ in receiver.frames]
+    assert reported and set(reported) == {seen}
+    assert {h.scene_in_view for h in headers} == {seen}  # type: ignore[attr-defined]
+    pitches = {round(h.pose.pitch_deg) for h in headers}  # type: ignore[attr-defined]
+    assert pitches == {pitch}  # facing it: down at the scene, 45 m below and 40 m ahead

@@ -4,7 +4,9 @@ Started on the ground, the mission first climbs vertically to the first waypoint
 (at least MIS_TAKEOFF_ALT). Waypoints are reached inside their acceptance radius (item param2,
 else NAV_ACC_RAD) and NAV_MC_ALT_RAD; the vehicle slows for corners. NAV_LOITER_TIME and a
 waypoint's hold time hover there. NAV_RETURN_TO_LAUNCH switches to RTL; NAV_LAND lands and ends
-the mission. DO_CHANGE_SPEED and DO_JUMP are obeyed, camera and gimbal items are passed over.
+the mission. DO_CHANGE_SPEED and DO_JUMP are obeyed; DO_SET_ROI_LOCATION sets the region of
+interest the vehicle yaws to face (an airframe without a gimbal, like PX4's SIH) and
+DO_SET_ROI_NONE clears it; camera and gimbal items are passed over.
 Every item but DO_JUMP is reported reached. After the last item PX4 says "Mission finished,
 loitering" and switches to hold over the last waypoint; MISSION_CURRENT reports it complete.
 """
@@ -18,6 +20,8 @@ from enum import IntEnum
 from edge.flight.mavlink_enums import (
     MAV_CMD_DO_CHANGE_SPEED,
     MAV_CMD_DO_JUMP,
+    MAV_CMD_DO_SET_ROI_LOCATION,
+    MAV_CMD_DO_SET_ROI_NONE,
     MAV_CMD_NAV_DELAY,
     MAV_CMD_NAV_LAND,
     MAV_CMD_NAV_LOITER_TIME,
@@ -253,6 +257,10 @@ class MissionRunner:
                 self._jumps[item.seq] = left - 1 if left > 0 else left
             self._advance(int(item.param1) if left != 0 else None)
             return None
+        elif cmd == MAV_CMD_DO_SET_ROI_LOCATION:
+            self.s.roi = self.s.local(item.lat, item.lon)
+        elif cmd == MAV_CMD_DO_SET_ROI_NONE:
+            self.s.roi = None
         elif cmd == MAV_CMD_NAV_DELAY:
             if not self._wait(dt, item.param1):
                 return self._hold()

@@ -12,6 +12,7 @@ back to hold.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 
 from edge.flight.mavlink_enums import (
@@ -114,6 +115,7 @@ class Navigator:
             return
         s.armed = False
         s.failsafe = None
+        s.roi = None
         self.notify.statustext(MAV_SEVERITY_INFO, f"Disarmed by {reason}")
         if reason == "landing":
             self.set_mode(FlightMode.HOLD)  # PX4 falls back to hold once landed
@@ -252,8 +254,22 @@ class Navigator:
         if mode is FlightMode.ORBIT and self.orbit is not None:
             return orbit_setpoint(s, self.orbit)
         if mode is FlightMode.MISSION:
-            return self.mission.setpoint(dt)
+            return self._facing_roi(self.mission.setpoint(dt))
         return self._sp_hold()
+
+    def _facing_roi(self, sp: Setpoint) -> Setpoint:
+        """A mission with a region of interest yaws to face it (PX4's mission heading with a
+        ROI_LOCATION), but not on take-off or landing, nor from right above it."""
+        s = self.s
+        if s.roi is None or sp.kind != "position" or self.mission.in_takeoff():
+            return sp
+        if self.mission.in_landing():
+            return sp
+        dn, de = s.roi[0] - s.body.n, s.roi[1] - s.body.e
+        if math.hypot(dn, de) <= s.params["NAV_ACC_RAD"]:
+            return sp
+        sp.yaw = math.atan2(de, dn)
+        return sp
 
     def _sp_hold(self) -> Setpoint:
         s = self.s

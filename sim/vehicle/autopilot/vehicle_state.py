@@ -63,6 +63,7 @@ class VehicleState:
     taken_off_since_arming: bool = False
     climb_started: float | None = None
     armed_at: float = 0.0
+    roi: tuple[float, float] | None = None  # region of interest (north, east): yaw faces it
 
     @property
     def origin_latlon(self) -> LatLon:

@@ -23,6 +23,8 @@ from edge.flight.mavlink_enums import (
     MAV_CMD_DO_SET_HOME,
     MAV_CMD_DO_SET_MISSION_CURRENT,
     MAV_CMD_DO_SET_MODE,
+    MAV_CMD_DO_SET_ROI_LOCATION,
+    MAV_CMD_DO_SET_ROI_NONE,
     MAV_CMD_GET_HOME_POSITION,
     MAV_CMD_MISSION_START,
     MAV_CMD_NAV_LAND,
@@ -55,7 +57,13 @@ __all__ = ["CommandHandler"]
 INT32_MAX = 2**31 - 1
 FORCE_MAGIC = 21196  # param2 of an arm/disarm that skips the checks (PX4 and ArduPilot)
 POSITIONED = frozenset(
-    {MAV_CMD_NAV_TAKEOFF, MAV_CMD_DO_ORBIT, MAV_CMD_DO_SET_HOME, MAV_CMD_DO_REPOSITION}
+    {
+        MAV_CMD_NAV_TAKEOFF,
+        MAV_CMD_DO_ORBIT,
+        MAV_CMD_DO_SET_HOME,
+        MAV_CMD_DO_REPOSITION,
+        MAV_CMD_DO_SET_ROI_LOCATION,
+    }
 )
 ORBIT_DEFAULT_RADIUS = 10.0
 ORBIT_DEFAULT_SPEED = 5.0
@@ -148,6 +156,8 @@ class CommandHandler:
             MAV_CMD_DO_CHANGE_SPEED: self._change_speed,
             MAV_CMD_DO_SET_HOME: self._set_home,
             MAV_CMD_DO_SET_MISSION_CURRENT: self._set_mission_current,
+            MAV_CMD_DO_SET_ROI_LOCATION: self._set_roi,
+            MAV_CMD_DO_SET_ROI_NONE: self._clear_roi,
             MAV_CMD_SET_MESSAGE_INTERVAL: self._set_interval,
             MAV_CMD_REQUEST_MESSAGE: self._request_message,
             MAV_CMD_REQUEST_AUTOPILOT_CAPABILITIES: lambda c: self._request(MSG.AUTOPILOT_VERSION),
@@ -286,6 +296,16 @@ class CommandHandler:
             self.s.home_n, self.s.home_e = self.s.body.n, self.s.body.e
         else:
             self.s.home_n, self.s.home_e = self.s.local(cmd.lat, cmd.lon or 0.0)
+        return MAV_RESULT_ACCEPTED
+
+    def _set_roi(self, cmd: Command) -> int:
+        if cmd.lat is None or cmd.lon is None:
+            return MAV_RESULT_DENIED
+        self.s.roi = self.s.local(cmd.lat, cmd.lon)
+        return MAV_RESULT_ACCEPTED
+
+    def _clear_roi(self, cmd: Command) -> int:
+        self.s.roi = None
         return MAV_RESULT_ACCEPTED
 
     def _set_mission_current(self, cmd: Command) -> int:
