@@ -6,13 +6,17 @@ const text = (tag, value, cls) => {
   return el;
 };
 
-function drawPaths(svg, features) {
+function drawPaths(svg, features, flights) {
   const lines = features.flatMap((f) => (f.geometry ? f.geometry.coordinates : []));
   const pts = lines.flat();
   if (!pts.length) {
+    // A short flight can stay wholly inside the exclusion round its scene and dock.
+    const why = flights ? "No path to draw: every published flight stayed near its scene or dock"
+      : "No published paths yet";
     svg.append(Object.assign(document.createElementNS("http://www.w3.org/2000/svg", "text"),
-      { textContent: "No published paths yet" }));
+      { textContent: why }));
     svg.lastChild.setAttribute("x", 20); svg.lastChild.setAttribute("y", 40);
+    svg.lastChild.setAttribute("font-size", 14);
     return;
   }
   const lons = pts.map((p) => p[0]), lats = pts.map((p) => p[1]);
@@ -66,7 +70,7 @@ async function main() {
       text("td", f.redaction_ran ? "yes" : "no"), text("td", f.outcome.replace("_", " ")));
     body.append(row);
   }
-  drawPaths(document.getElementById("paths"), geo.features);
+  drawPaths(document.getElementById("paths"), geo.features, flights.length);
 }
 
 main().catch((err) => {
