@@ -71,12 +71,22 @@ def _interop(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE links ADD COLUMN raw BOOLEAN NOT NULL DEFAULT FALSE"))
 
 
+def _event_seq(conn: Connection) -> None:
+    # Stores made before this step have events without ``seq``; newer ones got it at step 1.
+    if "seq" not in {c["name"] for c in inspect(conn).get_columns("events")}:
+        conn.execute(text("ALTER TABLE events ADD COLUMN seq INTEGER"))
+    conn.execute(
+        text("CREATE INDEX IF NOT EXISTS ix_events_dock_sortie ON events (dock_id, sortie_id)")
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _initial),
     Migration(2, "index events by dock and arrival", _events_by_dock_and_time),
     Migration(3, "server-side sessions and officer links", _sessions_and_links),
     Migration(4, "evidence uploads, flight log and track, legal holds", _evidence),
     Migration(5, "CAD inbox, webhook subscriptions and deliveries, mutual aid", _interop),
+    Migration(6, "events carry their place in their sortie", _event_seq),
 )
 
 

@@ -125,6 +125,7 @@ events = Table(
     Column("dock_id", String(64), nullable=False, index=True),
     Column("sortie_id", String(128), nullable=True),
     Column("incident_id", String(128), nullable=True, index=True),
+    Column("seq", Integer, nullable=True),  # the event's place in its sortie (migration 6)
     Column("type", String(64), nullable=False),
     Column("phase", String(32), nullable=True),
     Column("at", UtcDateTime, nullable=False),
