@@ -1,7 +1,10 @@
 """The MQTT link of dispatch: a ``Bus`` protocol and its aiomqtt adapter.
 
 The adapter knows topics, QoS and retain and nothing about behaviour: it hands every
-message to one receiver and publishes what it is given. The client, its login and TLS, and the
+message to one receiver and publishes what it is given. The receiver acknowledges each message
+itself (the :data:`~edge.comms.mqtt.Ack` handed over with it) once it is done with it, stored
+if it is to be stored: a message taken but not acknowledged when dispatch dies is delivered
+again by the broker to the persistent session. The client, its login and TLS, and the
 reconnect loop with its capped backoff come from :mod:`edge.comms.mqtt`, as the edge's do.
 """
 
@@ -17,14 +20,22 @@ import aiomqtt
 
 from dispatch.config import DispatchSettings
 from dispatch.service_errors import UnavailableError
-from edge.comms.mqtt import Backoff, BrokerSettings, make_client, stay_connected
+from edge.comms.mqtt import (
+    Ack,
+    Backoff,
+    BrokerSettings,
+    acknowledger,
+    make_client,
+    stay_connected,
+)
 from edge.errors import ConfigError
 
 __all__ = ["Bus", "MqttBus", "Receiver", "dispatch_broker"]
 
 logger = logging.getLogger(__name__)
 
-Receiver = Callable[[str, bytes], Awaitable[None]]
+Receiver = Callable[[str, bytes, Ack], Awaitable[None]]
+"""Takes one message's topic, payload and acknowledgement; calls the last when done with it."""
 KEEPALIVE_S = 15
 FIRST_BACKOFF_S = 0.2
 
@@ -44,6 +55,10 @@ class Bus(Protocol):
 
     async def run(self, receiver: Receiver) -> None:
         """Stay connected and subscribed forever, handing each message to ``receiver``."""
+        ...
+
+    def stop_taking(self) -> None:
+        """Hand ``receiver`` nothing more, but stay connected (to acknowledge what it has)."""
         ...
 
 
@@ -99,6 +114,7 @@ class MqttBus:
         self.max_queued = max_queued
         self.on_dropped = on_dropped or (lambda: None)
         self.connected = asyncio.Event()
+        self.taking = True
         self._client: aiomqtt.Client | None = None
 
     def _make_client(self) -> aiomqtt.Client:
@@ -110,6 +126,7 @@ class MqttBus:
             timeout_s=self.timeout,
             max_queued=self.max_queued,
             on_dropped=self.on_dropped,
+            manual_ack=True,
         )
 
     async def run(self, receiver: Receiver) -> None:
@@ -120,9 +137,11 @@ class MqttBus:
             self.connected.set()
             logger.info("connected to MQTT broker %s", self.broker.address)
             async for message in client.messages:
+                if not self.taking:
+                    continue  # unacknowledged: the broker delivers it again to the session
                 payload = message.payload
                 data = payload if isinstance(payload, bytes) else str(payload).encode()
-                await receiver(message.topic.value, data)
+                await receiver(message.topic.value, data, acknowledger(client, message))
 
         await stay_connected(
             self._make_client,
@@ -133,6 +152,12 @@ class MqttBus:
             # A password or CA file being replaced is retried too, not the end of dispatch.
             retry_on=(aiomqtt.MqttError, ConfigError, OSError),
         )
+
+    def stop_taking(self) -> None:
+        """Draining: messages that arrive from now on are neither handled nor acknowledged, so
+        the broker keeps them for the persistent session (this instance restarted, or another
+        one taking it over); the connection stays up while what was taken is acknowledged."""
+        self.taking = False
 
     def _went_down(self) -> None:
         self._client = None

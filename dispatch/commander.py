@@ -29,6 +29,8 @@ from edge.protocol import (
     Kind,
     PingCommand,
     RecallCommand,
+    ResendBody,
+    ResendCommand,
     RetaskBody,
     RetaskCommand,
     encode,
@@ -45,6 +47,7 @@ BODIES: dict[str, tuple[type[CommandEnvelope], type[Any] | None]] = {
     "recall": (RecallCommand, None),
     "abort": (AbortCommand, AbortBody),
     "ping": (PingCommand, None),
+    "resend": (ResendCommand, ResendBody),
 }
 REMEMBER_TIMED_OUT = 1000
 

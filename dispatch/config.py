@@ -65,6 +65,9 @@ class DispatchConfig(_Section):
         100.0, gt=0, title="MQTT messages a second each dock may send on average; more dropped"
     )
     dock_burst: int = Field(1000, ge=1, title="MQTT messages a dock may send at once")
+    store_batch_max: int = Field(
+        200, ge=1, le=10_000, title="Most reported messages stored in one transaction"
+    )
     airborne_deadline_s: float = Field(
         90.0,
         gt=0,

@@ -8,6 +8,10 @@ A refused one is counted by kind and code (``unknown_dock``, ``unsigned``, ``bad
 count are bounded, so a flood of invented dock ids cannot grow it. Each dock has a message
 budget (a token bucket): a dock that floods past it has the excess dropped unread and counted
 as ``rate_limited``.
+
+Every message is acknowledged to the broker once dispatch is done with it: events and acks
+only after the recorder has stored them (so a crash before that gets them delivered again),
+the rest once handled, and a refused one at once (sent again, it would be refused again).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from dispatch.evidence.flights import FlightLog
 from dispatch.fleet import Fleet
 from dispatch.metrics import Metrics
 from dispatch.recorder import LateAck, NewTracks, Recorder
+from edge.comms.mqtt import Ack as MqttAck
 from edge.errors import ProtocolError
 from edge.protocol import (
     Ack,
@@ -57,6 +62,7 @@ SUBSCRIPTIONS = [
     )
 ]
 Handler = Callable[[str, Any], Awaitable[None]]
+StoredHandler = Callable[[str, Any, MqttAck], Awaitable[None]]
 WARN_EVERY_S = 5.0
 
 
@@ -99,22 +105,25 @@ class Ingest:
             Kind.AVAILABILITY: self._availability,
             Kind.STATE: self._state,
             Kind.TELEMETRY: self._telemetry,
-            Kind.EVENTS: self._event,
             Kind.DETECTIONS: self._detections,
-            Kind.ACK: self._ack,
         }
+        # kinds acknowledged to the broker by the recorder, once stored
+        self._stored: dict[Kind, StoredHandler] = {Kind.EVENTS: self._event, Kind.ACK: self._ack}
         self._counters = {kind: metrics.messages.labels(kind.value) for kind in Kind}
         self._last_warning = 0.0
         self._unwarned = 0
 
-    async def __call__(self, topic: str, payload: bytes) -> None:
+    async def __call__(self, topic: str, payload: bytes, ack: MqttAck = lambda: None) -> None:
+        """Handle one message and acknowledge it when done (see the module docstring)."""
         start = time.perf_counter()
         kind = "unknown"
+        handed_over = False
         try:
             dock_id, parsed = parse_topic(topic)
             kind = parsed.value
             handler = self._handlers.get(parsed)
-            if handler is None:
+            stored = self._stored.get(parsed)
+            if handler is None and stored is None:
                 return
             if dock_id not in self.docks:
                 raise ProtocolError(f"dock {dock_id!r} is not registered", code="unknown_dock")
@@ -123,12 +132,19 @@ class Ingest:
                     f"{dock_id} is over its budget of {self.budgets.rate:g} messages/s",
                     code="rate_limited",
                 )
-            await handler(dock_id, self._read(dock_id, parsed, payload))
+            message = self._read(dock_id, parsed, payload)
+            if stored is not None:
+                await stored(dock_id, message, ack)
+                handed_over = True
+            elif handler is not None:
+                await handler(dock_id, message)
             self._counters[parsed].inc()
         except ProtocolError as exc:
             self.metrics.rejected.labels(kind, exc.code).inc()
             self._warn(kind, topic, exc)
         finally:
+            if not handed_over:
+                ack()
             self.metrics.handling.observe(time.perf_counter() - start)
 
     def _read(self, dock_id: str, kind: Kind, payload: bytes) -> Any:
@@ -177,11 +193,11 @@ class Ingest:
         self.metrics.telemetry_age.observe(max(0.0, age))
         self.samples.append(age)
 
-    async def _event(self, dock_id: str, ev: Event) -> None:
+    async def _event(self, dock_id: str, ev: Event, ack: MqttAck) -> None:
         self._same_dock(dock_id, ev.dock_id)
         if self.flights is not None:
             await self.flights.on_event(ev)
-        await self.recorder.put(ev)
+        await self.recorder.put(ev, ack)
 
     async def _detections(self, dock_id: str, det: Detections) -> None:
         self._same_dock(dock_id, det.dock_id)
@@ -191,7 +207,7 @@ class Ingest:
         if new and det.sortie_id:
             await self.recorder.put(NewTracks(dock_id, det.sortie_id, new))
 
-    async def _ack(self, dock_id: str, ack: Ack) -> None:
-        self._same_dock(dock_id, ack.dock_id)
-        self.commander.resolve(ack)
-        await self.recorder.put(LateAck(ack, self.commander.timed_out(ack.cmd_id)))
+    async def _ack(self, dock_id: str, reply: Ack, done: MqttAck) -> None:
+        self._same_dock(dock_id, reply.dock_id)
+        self.commander.resolve(reply)
+        await self.recorder.put(LateAck(reply, self.commander.timed_out(reply.cmd_id)), done)

@@ -107,6 +107,7 @@ class Runtime:
             self.metrics,
             spawn=self.spawn,
             launches=self.launches,
+            batch_max=cfg.store_batch_max,
         )
         self.docks = DockRegistry(settings.docks, allow_unsigned=settings.allow_unsigned_docks)
         self.flights = FlightLog(self.fleet, self.recorder.put, settings.evidence.track_interval_s)
@@ -135,6 +136,7 @@ class Runtime:
         self.limits = RequestLimits(settings.limits)
         self.logins = LoginGuard(settings.limits)
         self._interop(settings)
+        self.draining = False
         self._stack: contextlib.AsyncExitStack | None = None
         self._group: asyncio.TaskGroup | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -197,11 +199,9 @@ class Runtime:
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
         stack, self._stack = self._stack, None
-        # Stop taking messages first, then store what was already taken: an event the
-        # broker counts as delivered must not die in the queue on a restart.
-        for task in self._tasks:
-            if task.get_name() == "mqtt":
-                task.cancel()
+        # Stop taking messages first, then store (and acknowledge, still connected) what was
+        # already taken; whatever the broker sent meanwhile waits for the next session.
+        self.begin_drain()
         try:
             await self.drain(DRAIN_ON_EXIT_S)
         except TimeoutError:
@@ -214,6 +214,19 @@ class Runtime:
         if stack is not None:
             await stack.aclose()
             logger.info("dispatch runtime stopped")
+
+    def begin_drain(self) -> None:
+        """Stop taking new work (SIGTERM, a deploy): not ready any more (``/readyz``), no more
+        MQTT messages taken; what was taken is still stored before the runtime stops."""
+        if not self.draining:
+            logger.info("draining: taking no new messages; storing the %d taken", self.pending)
+        self.draining = True
+        self.bus.stop_taking()
+
+    @property
+    def pending(self) -> int:
+        """Reported messages taken and not yet stored."""
+        return self.recorder.queue.qsize()
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         """Run ``coro`` in the runtime's task group (cancelled when the runtime stops)."""

@@ -1,8 +1,16 @@
-"""Running the service: uvicorn around the app; offline checks of its store."""
+"""Running the service: uvicorn around the app; offline checks of its store.
+
+On SIGTERM or SIGINT the instance drains: it stops taking MQTT messages and reports itself not
+ready (``/readyz`` 503) at once, lets the HTTP requests under way finish, stores and
+acknowledges every message it had taken, and exits; the broker keeps the rest for its
+persistent session.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from types import FrameType
 
 import uvicorn
 
@@ -15,6 +23,23 @@ from dispatch.store.sql import SqlStore
 __all__ = ["serve", "verify_audit"]
 
 logger = logging.getLogger(__name__)
+
+
+class DrainingServer(uvicorn.Server):
+    """uvicorn, telling the runtime to drain as soon as a stop is asked for."""
+
+    def __init__(self, config: uvicorn.Config, runtime: Runtime) -> None:
+        super().__init__(config)
+        self.runtime = runtime
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # not running yet: nothing taken to drain
+            pass
+        else:  # a signal handler: the drain itself runs on the loop, not in here
+            loop.call_soon_threadsafe(self.runtime.begin_drain)
+        super().handle_exit(sig, frame)
 
 
 async def serve(settings: DispatchSettings) -> None:
@@ -32,7 +57,7 @@ async def serve(settings: DispatchSettings) -> None:
         ws_per_message_deflate=False,
     )
     logger.info("dispatch listening on http://%s:%d", settings.host, settings.port)
-    await uvicorn.Server(config).serve()
+    await DrainingServer(config, runtime).serve()
 
 
 async def verify_audit(db_url: str) -> AuditReport:

@@ -36,6 +36,7 @@ from edge.protocol.signing import load_private_key, load_public_keys
 from edge.sortie.handlers import CommandHandlers
 from edge.sortie.machine import SortieMachine
 from edge.sortie.pilot import Pilot
+from edge.sortie.resend import SortieLog
 from edge.sortie.runner import SortieRunner
 from edge.state import snapshot
 from edge.video.config import VideoConfig
@@ -136,6 +137,7 @@ class EdgeAgent:
         self.pilot = Pilot(config, self.machine, self.vehicle, self.dock, self.zones)
         self.runner: SortieRunner | None = None
         self.link: MqttLink | None = None
+        self.sortie_log = SortieLog(self.outbox, self._send_event)
         self.dispatcher: CommandDispatcher | None = None
         self.uploader: EvidenceUploader | None = None
         self.started = asyncio.Event()
@@ -153,6 +155,11 @@ class EdgeAgent:
             event = event.model_copy(update={"detail": {**event.detail, **self._scene_tally()}})
             self.scene_view.reset()
         self.link.send(Kind.EVENTS, event)
+        self.sortie_log.keep(event)
+
+    def _send_event(self, event: Event) -> None:
+        if self.link is not None:
+            self.link.send(Kind.EVENTS, event)
 
     def _scene_tally(self) -> dict[str, Any]:
         """What the sortie saw of the scene while on it (for the event that leaves it)."""
@@ -170,6 +177,7 @@ class EdgeAgent:
             record = {
                 "sortie_id": m.sortie_id,
                 "incident_id": m.incident_id,
+                "seq": m.seq,
                 "phase": m.phase.value,
                 "target": m.target.model_dump() if m.target else None,
                 "alt_rel_m": self.pilot.alt,
@@ -210,7 +218,7 @@ class EdgeAgent:
             )
             self.dispatcher = CommandDispatcher(
                 self.dock_id,
-                handlers.table(),
+                {**handlers.table(), "resend": self.sortie_log.resend},
                 self.outbox,
                 lambda ack: self.link.send(Kind.ACK, ack) if self.link else None,
                 public_key=key,

@@ -6,6 +6,8 @@
 - **Command log**: the id of every command this dock has decided on, so a command is carried
   out at most once, across restarts.
 - **Sortie record**: the sortie in progress, so a restarted edge knows what it was doing.
+- **Sortie events**: every numbered event of the recent sorties, so one that dispatch says it
+  missed (a ``resend`` command) can be sent again, long after the broker acknowledged it.
 
 Writes use WAL journaling: a committed row survives the process being killed.
 """
@@ -39,12 +41,20 @@ CREATE TABLE IF NOT EXISTS commands (
     signed INTEGER NOT NULL,
     at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS sortie_events (
+    sortie_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    event TEXT NOT NULL,
+    at REAL NOT NULL,
+    PRIMARY KEY (sortie_id, seq)
+);
 CREATE TABLE IF NOT EXISTS memory (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
 """
 COMMAND_RETENTION_S = 30 * 24 * 3600
+SORTIE_EVENTS_RETENTION_S = 7 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -164,7 +174,30 @@ class Outbox:
         self.db.execute("UPDATE commands SET code = ? WHERE id = ?", (code, cmd_id))
 
     def _prune(self) -> None:
-        self.db.execute("DELETE FROM commands WHERE at < ?", (time.time() - COMMAND_RETENTION_S,))
+        now = time.time()
+        self.db.execute("DELETE FROM commands WHERE at < ?", (now - COMMAND_RETENTION_S,))
+        self.db.execute(
+            "DELETE FROM sortie_events WHERE at < ?", (now - SORTIE_EVENTS_RETENTION_S,)
+        )
+
+    # -- sortie events ------------------------------------------------------------------------
+
+    def keep_event(self, sortie_id: str, seq: int, event: str) -> None:
+        """Keep a sortie's numbered event (its JSON) for sending again."""
+        self.db.execute(
+            "INSERT OR REPLACE INTO sortie_events (sortie_id, seq, event, at) VALUES (?, ?, ?, ?)",
+            (sortie_id, seq, event, time.time()),
+        )
+
+    def kept_events(self, sortie_id: str, seqs: list[int]) -> list[str]:
+        """The kept events of ``sortie_id`` numbered ``seqs``, in order (those still kept)."""
+        marks = ",".join("?" * len(seqs))
+        rows = self.db.execute(
+            f"SELECT event FROM sortie_events WHERE sortie_id = ? AND seq IN ({marks}) "
+            "ORDER BY seq",
+            (sortie_id, *seqs),
+        ).fetchall()
+        return [str(r[0]) for r in rows]
 
     # -- memory -------------------------------------------------------------------------------
 

@@ -165,7 +165,9 @@ def _conf(directory: Path, port: int) -> str:
         f"persistence_location {d}/\n"
         "# larger than any valid message (64 KiB payloads): the sender is disconnected\n"
         "max_packet_size 131072\n"
-        "max_queued_messages 10000\n"
+        "max_queued_messages 100000\n"
+        "# dispatch acknowledges events once stored, in batches of up to this many\n"
+        "max_inflight_messages 1000\n"
     )
 
 

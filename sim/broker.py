@@ -43,11 +43,17 @@ class LocalBroker:
     async def stop(self) -> None:
         raise NotImplementedError
 
-    async def restart(self, down_s: float = 0.0) -> None:
-        """Stop, stay down for ``down_s`` seconds, start again on the same port."""
+    async def restart(self, down_s: float = 0.0, *, lose_store: bool = False) -> None:
+        """Stop, stay down for ``down_s`` seconds, start again on the same port; with
+        ``lose_store``, without the sessions, queued messages and retained ones it kept."""
         await self.stop()
+        if lose_store:
+            self.forget_store()
         await asyncio.sleep(down_s)
         await self.start()
+
+    def forget_store(self) -> None:
+        """Lose what the stopped broker kept (as a machine lost with its disk would)."""
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -99,6 +105,8 @@ class MosquittoBroker(LocalBroker):
             "persistence true\n"
             f"persistence_location {self._dir}/\n"
             "max_queued_messages 10000\n"
+            # as in service: dispatch acknowledges events once stored, a batch at a time
+            "max_inflight_messages 1000\n"
             f"log_dest file {self._dir}/mosquitto.log\n" + self._extra
         )
         binary = shutil.which("mosquitto")
@@ -130,6 +138,10 @@ class MosquittoBroker(LocalBroker):
     ) -> None:
         await self.stop()
         shutil.rmtree(self._dir, ignore_errors=True)
+
+    def forget_store(self) -> None:
+        for kept in self._dir.glob("*.db"):
+            kept.unlink()
 
 
 class EmbeddedBroker(LocalBroker):

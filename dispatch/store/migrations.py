@@ -71,6 +71,15 @@ def _interop(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE links ADD COLUMN raw BOOLEAN NOT NULL DEFAULT FALSE"))
 
 
+def _event_seq(conn: Connection) -> None:
+    # Stores made before this step have events without ``seq``; newer ones got it at step 1.
+    if "seq" not in {c["name"] for c in inspect(conn).get_columns("events")}:
+        conn.execute(text("ALTER TABLE events ADD COLUMN seq INTEGER"))
+    conn.execute(
+        text("CREATE INDEX IF NOT EXISTS ix_events_dock_sortie ON events (dock_id, sortie_id)")
+    )
+
+
 def _incident_address(conn: Connection) -> None:
     # Stores made at this version got the column with the table at step 1.
     if "address" not in {c["name"] for c in inspect(conn).get_columns("incidents")}:
@@ -83,7 +92,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, "server-side sessions and officer links", _sessions_and_links),
     Migration(4, "evidence uploads, flight log and track, legal holds", _evidence),
     Migration(5, "CAD inbox, webhook subscriptions and deliveries, mutual aid", _interop),
-    Migration(6, "the address an incident was raised at", _incident_address),
+    Migration(6, "events carry their place in their sortie", _event_seq),
+    Migration(7, "the address an incident was raised at", _incident_address),
 )
 
 

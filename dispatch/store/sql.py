@@ -58,18 +58,71 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def _incident_where(column: str, value: str) -> Any:
+    return select(t.incidents).where(t.incidents.c[column] == value).limit(1)
+
+
+def _sent_to(incident_id: str, dock_id: str) -> Any:
+    return (
+        select(t.commands.c.id)
+        .where(
+            t.commands.c.incident_id == incident_id,
+            t.commands.c.dock_id == dock_id,
+            t.commands.c.type == "dispatch",
+        )
+        .limit(1)
+    )
+
+
 class Tx:
-    """One write transaction: every method runs on the same connection."""
+    """One write transaction: every method runs on the same connection, so reads see what
+    the transaction wrote before them."""
 
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
         self.lines: list[tuple[str, int]] = []
+        # A batch of events asks for the same few incidents over and over: remembered until
+        # the transaction writes an incident.
+        self._incidents: dict[tuple[str, str], IncidentRecord | None] = {}
+        # The audit chain's head, once read (and locked), and the rows not yet written.
+        self._head: tuple[int, str] | None = None
+        self._audit_rows: list[dict[str, Any]] = []
+
+    async def incident_by(self, column: str, value: str) -> IncidentRecord | None:
+        """The incident whose ``id``, ``cad_ref`` or ``sortie_id`` is ``value``."""
+        key = (column, value)
+        if key not in self._incidents:
+            row = (await self.conn.execute(_incident_where(column, value))).first()
+            self._incidents[key] = IncidentRecord.model_validate(row._mapping) if row else None
+        return self._incidents[key]
+
+    async def sent_to(self, incident_id: str, dock_id: str) -> bool:
+        """Whether a ``dispatch`` command for ``incident_id`` was sent to ``dock_id``."""
+        return (await self.conn.execute(_sent_to(incident_id, dock_id))).first() is not None
+
+    async def sortie_event_types(self, dock_id: str, sortie_id: str) -> set[str]:
+        """The kinds of event a dock's sortie has reported so far."""
+        query = select(t.events.c.type).where(
+            t.events.c.dock_id == dock_id, t.events.c.sortie_id == sortie_id
+        )
+        return set((await self.conn.execute(query)).scalars())
+
+    async def sortie_seqs(self, dock_id: str, sortie_id: str) -> list[int]:
+        """The numbers (``seq``) of a sortie's events stored so far."""
+        query = select(t.events.c.seq).where(
+            t.events.c.dock_id == dock_id,
+            t.events.c.sortie_id == sortie_id,
+            t.events.c.seq.is_not(None),
+        )
+        return [int(v) for v in (await self.conn.execute(query)).scalars()]
 
     async def insert_incident(self, values: dict[str, Any]) -> IncidentRecord:
+        self._incidents.clear()
         await self.conn.execute(insert(t.incidents).values(**values))
         return IncidentRecord.model_validate(values)
 
     async def update_incident(self, incident_id: str, **values: Any) -> IncidentRecord | None:
+        self._incidents.clear()
         await self.conn.execute(
             update(t.incidents).where(t.incidents.c.id == incident_id).values(**values)
         )
@@ -98,6 +151,7 @@ class Tx:
             "dock_id": ev.dock_id,
             "sortie_id": ev.sortie_id,
             "incident_id": ev.incident_id,
+            "seq": ev.seq,
             "type": ev.type.value,
             "phase": ev.phase.value if ev.phase else None,
             "at": ev.at,
@@ -138,24 +192,35 @@ class Tx:
     async def audit(
         self, actor: str, action: str, subject: str, detail: dict[str, Any], at: datetime
     ) -> AuditEntry:
-        """Append one row to the hash chain."""
-        head = (
-            await self.conn.execute(
-                select(t.audit_head.c.seq, t.audit_head.c.hash)
-                .where(t.audit_head.c.id == 1)
-                .with_for_update()
-            )
-        ).one()
-        seq, prev = head.seq + 1, head.hash
+        """Append one row to the hash chain (written with the others at :meth:`flush`)."""
+        if self._head is None:
+            head = (
+                await self.conn.execute(
+                    select(t.audit_head.c.seq, t.audit_head.c.hash)
+                    .where(t.audit_head.c.id == 1)
+                    .with_for_update()
+                )
+            ).one()
+            self._head = (head.seq, head.hash)
+        seq, prev = self._head[0] + 1, self._head[1]
         text = canonical(detail)
         stamp = at.isoformat(timespec="microseconds")
         digest = entry_hash(prev, seq, stamp, actor[:128], action[:64], subject[:128], text)
         entry = AuditEntry(seq, stamp, actor[:128], action[:64], subject[:128], text, prev, digest)
-        await self.conn.execute(insert(t.audit).values(**entry.__dict__))
+        self._audit_rows.append(dict(entry.__dict__))
+        self._head = (seq, digest)
+        return entry
+
+    async def flush(self) -> None:
+        """Write the audit rows appended so far, and the chain's new head, in one go."""
+        if not self._audit_rows or self._head is None:
+            return
+        await self.conn.execute(insert(t.audit), self._audit_rows)
+        seq, digest = self._head
         await self.conn.execute(
             update(t.audit_head).where(t.audit_head.c.id == 1).values(seq=seq, hash=digest)
         )
-        return entry
+        self._audit_rows = []
 
 
 class SqlStore:
@@ -235,6 +300,7 @@ class SqlStore:
             async with self.engine.begin() as conn:
                 tx = Tx(conn)
                 yield tx
+                await tx.flush()
             if tx.lines:
                 for observer in self.observers:
                     observer(tx.lines)
@@ -249,12 +315,11 @@ class SqlStore:
         await self.rows(select(func.count()).select_from(t.schema_migrations))
 
     async def get_incident(self, incident_id: str) -> IncidentRecord | None:
-        rows = await self.rows(select(t.incidents).where(t.incidents.c.id == incident_id))
-        return IncidentRecord.model_validate(rows[0]) if rows else None
+        return await self.incident_by("id", incident_id)
 
     async def incident_by(self, column: str, value: str) -> IncidentRecord | None:
-        """The incident whose ``cad_ref`` or ``sortie_id`` is ``value``."""
-        rows = await self.rows(select(t.incidents).where(t.incidents.c[column] == value))
+        """The incident whose ``id``, ``cad_ref`` or ``sortie_id`` is ``value``."""
+        rows = await self.rows(_incident_where(column, value))
         return IncidentRecord.model_validate(rows[0]) if rows else None
 
     async def list_incidents(
@@ -317,16 +382,7 @@ class SqlStore:
 
     async def sent_to(self, incident_id: str, dock_id: str) -> bool:
         """Whether a ``dispatch`` command for ``incident_id`` was sent to ``dock_id``."""
-        rows = await self.rows(
-            select(t.commands.c.id)
-            .where(
-                t.commands.c.incident_id == incident_id,
-                t.commands.c.dock_id == dock_id,
-                t.commands.c.type == "dispatch",
-            )
-            .limit(1)
-        )
-        return bool(rows)
+        return bool(await self.rows(_sent_to(incident_id, dock_id)))
 
     async def list_detections(self, incident_id: str) -> list[dict[str, Any]]:
         rows = await self.rows(

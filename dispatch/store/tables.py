@@ -89,7 +89,7 @@ incidents = Table(
     Column("type", String(64), nullable=False),
     Column("priority", Integer, nullable=False),
     Column("description", Text, nullable=True),
-    Column("address", Text, nullable=True),  # migration 6
+    Column("address", Text, nullable=True),  # migration 7
     Column("status", String(32), nullable=False, index=True),
     Column("dock_id", String(64), nullable=True),
     Column("sortie_id", String(128), nullable=True, index=True),
@@ -126,6 +126,7 @@ events = Table(
     Column("dock_id", String(64), nullable=False, index=True),
     Column("sortie_id", String(128), nullable=True),
     Column("incident_id", String(128), nullable=True, index=True),
+    Column("seq", Integer, nullable=True),  # the event's place in its sortie (migration 6)
     Column("type", String(64), nullable=False),
     Column("phase", String(32), nullable=True),
     Column("at", UtcDateTime, nullable=False),

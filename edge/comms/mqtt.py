@@ -7,7 +7,8 @@ and receiver (:mod:`dispatch.bus`). This module holds:
 - :class:`BrokerSettings`: where the broker is and how to log in, from an
   ``mqtt[s]://[user[:password]@]host[:port]`` URL and the explicit settings that override it;
 - :func:`make_client`: the aiomqtt client (TLS context, persistent session, last will, bounded
-  incoming queue that counts what it drops);
+  incoming queue that counts what it drops, and optionally acknowledgement left to the caller);
+- :func:`acknowledger`: the one-shot PUBACK of a message received with that option;
 - :func:`stay_connected`: the one reconnect loop, ``while True`` / ``async with client`` /
   ``except MqttError``, waiting out a capped exponential :class:`Backoff` between attempts.
 
@@ -33,8 +34,10 @@ import aiomqtt
 from edge.errors import ConfigError
 
 __all__ = [
+    "Ack",
     "Backoff",
     "BrokerSettings",
+    "acknowledger",
     "counting_queue",
     "make_client",
     "parse_mqtt_url",
@@ -44,6 +47,9 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+Ack = Callable[[], None]
+"""Acknowledges one received message to the broker; calling it again does nothing."""
 
 DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883, "tcp": 1883}  # tcp: paho's name for plain MQTT
 MAX_DOUBLINGS = 11
@@ -194,12 +200,22 @@ def tls_context(broker: BrokerSettings) -> ssl.SSLContext | None:
 
 
 def counting_queue(on_full: Callable[[], None]) -> type[asyncio.Queue[aiomqtt.Message]]:
-    """An incoming-message queue type that drops a message when full and reports it (once,
-    here, rather than one log line per message from aiomqtt)."""
+    """An incoming-message queue type that, past its ``maxsize``, drops a QoS 0 message and
+    reports it (once, here, rather than one log line per message from aiomqtt).
+
+    A QoS 1 message is never dropped: it is waiting for its acknowledgement, and one dropped
+    unacknowledged would hold a place of the broker's in-flight window until the next
+    connection. The broker's in-flight limit bounds how many of them can be queued.
+    """
 
     class CountingQueue(asyncio.Queue[aiomqtt.Message]):
+        def __init__(self, maxsize: int = 0) -> None:
+            super().__init__()
+            self.limit = maxsize
+
         def put_nowait(self, item: aiomqtt.Message) -> None:
-            if self.full():
+            qos = getattr(item, "qos", 0)
+            if self.limit and self.qsize() >= self.limit and not qos:
                 on_full()
                 return
             super().put_nowait(item)
@@ -217,6 +233,7 @@ def make_client(
     will: aiomqtt.Will | None = None,
     max_queued: int = 0,
     on_dropped: Callable[[], None] = lambda: None,
+    manual_ack: bool = False,
 ) -> aiomqtt.Client:
     """A fresh (not yet connected) client; make one per connection attempt.
 
@@ -231,12 +248,15 @@ def make_client(
         will: the last will, published by the broker if the link dies uncleanly.
         max_queued: bound on messages received but not yet read (0: none).
         on_dropped: called once for each message dropped at that bound.
+        manual_ack: leave the PUBACK of every QoS 1 message to :func:`acknowledger`, so a
+            message the process took but had not finished with (stored, say) when it died
+            is delivered again to the persistent session.
 
     Raises:
         ConfigError: ``invalid_config`` when the password or TLS files cannot be read.
     """
     user, password = broker.credentials()
-    return aiomqtt.Client(
+    client = aiomqtt.Client(
         broker.host,
         broker.port,
         username=user,
@@ -252,6 +272,37 @@ def make_client(
         queue_type=counting_queue(on_dropped),
         will=will,
     )
+    if manual_ack:
+        # aiomqtt 2.5 does not expose paho's manual acknowledgement (empicano/aiomqtt#345);
+        # paho's own switch and ack() are the whole of it.
+        client._client.manual_ack_set(True)
+    return client
+
+
+def acknowledger(client: aiomqtt.Client, message: aiomqtt.Message) -> Ack:
+    """The PUBACK of ``message``, sent when called, once, and only while the connection that
+    received it is up: after a reconnect the broker delivers an unacknowledged message again,
+    under a packet id that may by then name another message (each connection attempt has a
+    client of its own, see :func:`make_client`).
+
+    A QoS 0 message needs no acknowledgement; its :data:`Ack` does nothing.
+    """
+    if message.qos == 0:
+        return _nothing
+    paho, mid, qos = client._client, message.mid, message.qos
+    sent = False
+
+    def ack() -> None:
+        nonlocal sent
+        if not sent and paho.is_connected():
+            paho.ack(mid, qos)
+        sent = True
+
+    return ack
+
+
+def _nothing() -> None:
+    return None
 
 
 @dataclass

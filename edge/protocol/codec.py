@@ -8,12 +8,12 @@ Every parser takes untrusted bytes and either returns a model or raises one erro
 from __future__ import annotations
 
 import json
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar, cast, get_args
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from edge.errors import ProtocolError
-from edge.protocol.commands import Command
+from edge.protocol.commands import Command, CommandType
 from edge.protocol.models import (
     Ack,
     AckCode,
@@ -38,7 +38,7 @@ __all__ = [
 ]
 
 MAX_PAYLOAD_BYTES = 64 * 1024
-COMMAND_TYPES = ("dispatch", "retask", "recall", "abort", "ping")
+COMMAND_TYPES: tuple[str, ...] = get_args(CommandType)
 _COMMAND: TypeAdapter[Command] = TypeAdapter(Command)
 MODELS: dict[Kind, type[BaseModel]] = {
     Kind.STATE: State,

@@ -27,13 +27,16 @@ __all__ = [
     "OnScene",
     "PingCommand",
     "RecallCommand",
+    "ResendBody",
+    "ResendCommand",
     "RetaskBody",
     "RetaskCommand",
     "canonical_json",
     "signing_payload",
 ]
 
-CommandType = Literal["dispatch", "retask", "recall", "abort", "ping"]
+CommandType = Literal["dispatch", "retask", "recall", "abort", "ping", "resend"]
+MAX_RESEND = 1000
 AltRel = Annotated[float, Field(gt=0, le=1000, title="Altitude above home, m")]
 
 
@@ -63,6 +66,15 @@ class AbortBody(Part):
     """How to abort: hold where it is, land where it is, or return to the dock."""
 
     action: Literal["hold", "land_now", "rtl"]
+
+
+class ResendBody(Part):
+    """Events of a sortie that dispatch missed (numbered by ``Event.seq``), to send again."""
+
+    sortie_id: Identifier
+    seqs: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] = Field(
+        min_length=1, max_length=MAX_RESEND
+    )
 
 
 class CommandEnvelope(Message):
@@ -120,8 +132,15 @@ class PingCommand(CommandEnvelope):
     body: EmptyBody = Field(default_factory=EmptyBody)
 
 
+class ResendCommand(CommandEnvelope):
+    """Publish again events of a sortie that dispatch missed; they keep their ids."""
+
+    type: Literal["resend"] = "resend"
+    body: ResendBody
+
+
 Command = Annotated[
-    DispatchCommand | RetaskCommand | RecallCommand | AbortCommand | PingCommand,
+    DispatchCommand | RetaskCommand | RecallCommand | AbortCommand | PingCommand | ResendCommand,
     Field(discriminator="type"),
 ]
 

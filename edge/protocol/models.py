@@ -139,6 +139,7 @@ class AckCode(StrEnum):
     OUT_OF_RANGE = "out_of_range"
     NO_FLY = "no_fly"
     ABOVE_CEILING = "above_ceiling"
+    UNKNOWN_SORTIE = "unknown_sortie"
     INTERNAL_ERROR = "internal_error"
 
 
@@ -288,12 +289,18 @@ class Telemetry(Signed):
 
 
 class Event(Signed):
-    """One sortie lifecycle event; ``id`` is unique, so consumers store each exactly once."""
+    """One sortie lifecycle event; ``id`` is unique, so consumers store each exactly once.
+
+    ``seq`` numbers a sortie's events 1, 2, 3... in the order the edge emitted them, so a
+    consumer can tell that it missed one; events of no sortie, and those of edges older than
+    the field, carry none.
+    """
 
     id: Identifier
     dock_id: DockId
     sortie_id: Identifier | None = None
     incident_id: Identifier | None = None
+    seq: int | None = Field(None, ge=1, le=2**31 - 1, title="Place in its sortie, from 1")
     type: EventType
     at: AwareDatetime = Field(default_factory=now_utc)
     phase: Phase | None = None

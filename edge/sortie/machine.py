@@ -103,6 +103,7 @@ class SortieMachine:
         self.sortie_id: str | None = None
         self.incident_id: str | None = None
         self.target: GeoPoint | None = None
+        self.seq = 0  # the last event's place in the sortie (kept with the sortie's record)
         self._emit = emit
         self._changed = changed
 
@@ -125,6 +126,7 @@ class SortieMachine:
         self.sortie_id = sortie_id or new_sortie_id()
         self.incident_id = incident_id
         self.target = target
+        self.seq = 0
         return self.sortie_id
 
     def retarget(self, target: GeoPoint) -> None:
@@ -170,6 +172,7 @@ class SortieMachine:
         """Forget the finished sortie (after ``docked`` or a failed preflight)."""
         self.sortie_id = self.incident_id = None
         self.target = None
+        self.seq = 0
         self._changed()
 
     def start_in(self, phase: Phase) -> None:
@@ -197,11 +200,14 @@ class SortieMachine:
     def _event(
         self, kind: EventType, detail: dict[str, Any], incident_id: str | None = None
     ) -> Event:
+        if self.sortie_id is not None:
+            self.seq += 1
         event = Event(
             id=uuid.uuid4().hex,
             dock_id=self.dock_id,
             sortie_id=self.sortie_id,
             incident_id=incident_id or self.incident_id,
+            seq=self.seq if self.sortie_id is not None else None,
             type=kind,
             phase=self.phase,
             detail=detail,

@@ -57,6 +57,8 @@ async def recover(
     sortie_id = str(record["sortie_id"]) if record and record.get("sortie_id") else None
     incident_id = str(record["incident_id"]) if record and record.get("incident_id") else None
     target = _target(record) if record else None
+    seq = record.get("seq") if record else None
+    machine.seq = seq if isinstance(seq, int) and seq > 0 else 0  # the sortie's numbering goes on
     alt = record.get("alt_rel_m") if record else None
     pilot.return_alt = float(alt) if isinstance(alt, int | float) and alt > 0 else None
     if state is None or state.in_air or (state.armed and (state.alt_rel_m or 0.0) > 1.0):

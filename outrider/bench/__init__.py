@@ -24,6 +24,7 @@ __all__ = ["BENCHES", "register", "run"]
 
 BENCHES: dict[str, str] = {
     "dispatch": "outrider.bench.dispatch_load",
+    "ingest": "outrider.bench.event_ingest",
     "video": "outrider.bench.video_throughput",
     "edge": "outrider.bench.edge_latency",
     "sim": "outrider.bench.sim_vehicles",

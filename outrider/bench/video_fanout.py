@@ -189,7 +189,7 @@ async def dispatch_process(profile: Path | None = None) -> AsyncIterator[tuple[s
                 async with asyncio.timeout(30), httpx.AsyncClient() as http:
                     while True:
                         with contextlib.suppress(httpx.HTTPError):
-                            if (await http.get(f"{base}/healthz")).status_code == 200:
+                            if (await http.get(f"{base}/readyz")).status_code == 200:
                                 break
                         await asyncio.sleep(0.2)
                 yield base, proc.pid

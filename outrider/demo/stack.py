@@ -229,7 +229,7 @@ class DemoStack:
                     while True:
                         self.check_alive()
                         with contextlib.suppress(httpx.HTTPError):
-                            if (await http.get("/healthz")).status_code == 200:
+                            if (await http.get("/readyz")).status_code == 200:
                                 return
                         await asyncio.sleep(POLL_S)  # no event to wait on across processes
             except TimeoutError:

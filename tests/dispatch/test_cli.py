@@ -138,7 +138,7 @@ async def test_outrider_dispatch_serves_health_docs_and_json_logs_and_stops_on_s
         ):
             while True:
                 try:
-                    health = await http.get("/healthz")
+                    health = await http.get("/readyz")
                     if health.status_code == 200:
                         break
                 except httpx.HTTPError:

@@ -65,3 +65,24 @@ def test_a_restored_sortie_says_it_resumed() -> None:
     m.restore(Phase.RETURNING, "S-1", "INC-9", None, found="airborne")
     assert m.phase is Phase.RETURNING and events[-1].type == "resumed"
     assert events[-1].sortie_id == "S-1" and events[-1].detail == {"found": "airborne"}
+
+
+def test_a_sorties_events_are_numbered_from_one_and_the_numbering_survives_a_restart() -> None:
+    m, events = _machine()
+    m.begin("INC-1", GeoPoint(lat=51.5, lon=-0.1))
+    m.transition(Phase.PREFLIGHT)
+    m.transition(Phase.LAUNCHING)
+    m.note(EventType.ARMED)
+    assert [e.seq for e in events] == [1, 2, 3]
+
+    # the edge restarts in flight: a new machine takes up the sortie from its saved record
+    restarted, more = _machine()
+    restarted.seq = m.seq
+    restarted.restore(Phase.EN_ROUTE, m.sortie_id, "INC-1", None, found="airborne")
+    assert [(e.type, e.seq) for e in more] == [("resumed", 4)]
+
+    restarted.end_sortie()
+    restarted.start_in(Phase.DOCKED)
+    restarted.begin("INC-2", GeoPoint(lat=51.5, lon=-0.1))
+    restarted.transition(Phase.PREFLIGHT)
+    assert more[-1].seq == 1 and more[-1].sortie_id != m.sortie_id

@@ -69,7 +69,9 @@ async def test_the_feeds_show_only_allowed_fields_and_nothing_near_a_scene_or_do
     assert by_dock["dock-01"]["category"] == "road traffic"
     assert by_dock["dock-02"]["category"] == "other", "unmapped types are 'other'"
     assert all(f["outcome"] == "completed" and f["detection_ran"] for f in feed["flights"])
-    assert by_dock["dock-01"]["distance_km"] >= 3.5, "2 km out and back"
+    # 2 km out and back, as the track shows it: more than the straight line's 2 km, less a
+    # few hundred metres that telemetry sampled under load may miss at either end
+    assert 3.0 <= by_dock["dock-01"]["distance_km"] <= 4.5
     assert by_dock["dock-01"]["takeoff_time"].endswith(("00", "15", "30", "45"))
 
     rows = list(csv.DictReader(io.StringIO(text_csv)))

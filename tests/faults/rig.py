@@ -236,10 +236,18 @@ class Rig:
     async def restart_dispatch(self, down_s: float = 1.0) -> None:
         """Stop the dispatch service cleanly and start a new one on the same store."""
         self.restarts["dispatch"] += 1
+        await self.stop_dispatch()
+        await asyncio.sleep(down_s)  # the outage itself
+        await self._start_dispatch()
+
+    async def stop_dispatch(self) -> None:
+        """Stop the dispatch service cleanly (``start_dispatch`` brings a new one up)."""
         old, self._dispatch = self._dispatch, None
         assert old is not None
         await old.__aexit__(None, None, None)
-        await asyncio.sleep(down_s)  # the outage itself
+
+    async def start_dispatch(self) -> None:
+        """A new dispatch service on the same store."""
         await self._start_dispatch()
 
     async def kill_edge(self) -> None:

@@ -157,3 +157,12 @@ async def test_a_flooding_dock_is_cut_to_its_budget_in_dispatch_and_counted_in_m
         assert 'dispatch_mqtt_rejected_total{code="rate_limited",kind="telemetry"}' in text
         view = await wait_for(lambda: service.runtime.fleet.get("dock-02"))
         assert view.state is not None  # the well-behaved dock is still heard
+
+
+def test_a_full_receive_queue_keeps_a_message_still_to_be_acknowledged() -> None:
+    dropped: list[None] = []
+    queue = counting_queue(lambda: dropped.append(None))(maxsize=2)
+    for mid in range(3):
+        queue.put_nowait(aiomqtt.Message("dfr/v1/a/telemetry", b"{}", 0, False, mid, None))
+    queue.put_nowait(aiomqtt.Message("dfr/v1/a/events", b"{}", 1, False, 9, None))
+    assert queue.qsize() == 3 and len(dropped) == 1

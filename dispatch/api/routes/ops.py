@@ -1,5 +1,11 @@
-"""Operations: health (open, saying no more than ok or not) and Prometheus metrics (a
-``metrics`` or ``admin`` token), outside ``/api/v1``."""
+"""Operations: liveness and readiness (open, saying no more than ok or not) and Prometheus
+metrics (a ``metrics`` or ``admin`` token), outside ``/api/v1``.
+
+``/healthz`` is liveness: 200 while the process serves requests, whatever its store or broker
+are doing (restarting it would not bring them back). ``/readyz`` is readiness, for a load
+balancer: 200 only when the store answers, the broker is connected and the instance is not
+draining (after SIGTERM), else 503.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from dispatch.api.deps import RuntimeDep, authenticate
 from dispatch.models import ErrorPublic
+from dispatch.runtime import Runtime
 from dispatch.service_errors import ForbiddenError
 from edge.errors import OutriderError
 
@@ -30,6 +37,7 @@ class Health(BaseModel):
     mqtt: str
     docks: int
     stale_docks: int
+    draining: bool = False
 
 
 REFUSED: dict[int | str, dict[str, Any]] = {
@@ -38,29 +46,44 @@ REFUSED: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.get("/healthz", response_model=Health, responses={503: {"model": Health}, **REFUSED})
-async def healthz(rt: RuntimeDep) -> Response:
-    """``ok`` when the store answers and the broker is connected, else 503 ``degraded``."""
+async def _store_state(rt: Runtime) -> str:
     try:
         async with asyncio.timeout(2.0):
             await rt.store.ping()
-        store = "ok"
     except (TimeoutError, SQLAlchemyError, OSError, OutriderError) as exc:
         # the reason goes to the log, not to anyone who asks: it may name hosts and users
         logger.warning("health check: store does not answer: %s", exc)
-        store = f"error: {type(exc).__name__}"
-    mqtt = "connected" if rt.bus.connected.is_set() else "disconnected"
+        return f"error: {type(exc).__name__}"
+    return "ok"
+
+
+def _health(rt: Runtime, status: str, store: str) -> Health:
     now, fleet = rt.fleet.clock(), rt.fleet
     stale = sum(1 for v in fleet if v.stale_reason(now, fleet.stale_after_s))
-    ok = store == "ok" and mqtt == "connected"
-    body = Health(
-        status="ok" if ok else "degraded",
+    return Health(
+        status=status,
         store=store,
-        mqtt=mqtt,
+        mqtt="connected" if rt.bus.connected.is_set() else "disconnected",
         docks=len(fleet),
         stale_docks=stale,
+        draining=rt.draining,
     )
-    return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
+
+
+@router.get("/healthz", response_model=Health, responses={**REFUSED})
+async def healthz(rt: RuntimeDep) -> Health:
+    """Liveness: ``ok`` while the process serves; the store and broker as they stand."""
+    return _health(rt, "ok", await _store_state(rt))
+
+
+@router.get("/readyz", response_model=Health, responses={503: {"model": Health}, **REFUSED})
+async def readyz(rt: RuntimeDep) -> Response:
+    """Readiness: ``ok`` when the store answers, the broker is connected and the instance is
+    not draining, else 503 ``not_ready``."""
+    store = await _store_state(rt)
+    ready = store == "ok" and rt.bus.connected.is_set() and not rt.draining
+    body = _health(rt, "ok" if ready else "not_ready", store)
+    return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
 
 
 @router.get(
