@@ -16,10 +16,11 @@ import contextlib
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sim.broker import MosquittoBroker
-from sim.flood import DispatchProcess, Fleet, publish, stored_events
+if TYPE_CHECKING:
+    from sim.broker import MosquittoBroker
+
 
 # as configs/mosquitto/mosquitto.conf: room for the whole backlog while dispatch is away
 BROKER = "max_queued_messages 100000\n"
@@ -43,6 +44,8 @@ async def _until(predicate: Any) -> None:
 
 async def _rate(broker: MosquittoBroker, n: int, batch: int) -> float:
     """Events stored a second from a backlog of ``n``, with ``batch`` a transaction."""
+    from sim.flood import DispatchProcess, Fleet, publish, stored_events
+
     fleet = Fleet(10)
     with tempfile.TemporaryDirectory() as folder:
         dispatch = DispatchProcess(Path(folder), broker.url, fleet, batch_max=batch)
@@ -59,6 +62,8 @@ async def _rate(broker: MosquittoBroker, n: int, batch: int) -> float:
 
 async def _crash(broker: MosquittoBroker, n: int) -> dict[str, int]:
     """Events lost and stored twice when dispatch is SIGKILLed a third of the way in."""
+    from sim.flood import DispatchProcess, Fleet, publish, stored_events
+
     fleet = Fleet(10)
     with tempfile.TemporaryDirectory() as folder:
         dispatch = DispatchProcess(Path(folder), broker.url, fleet)
@@ -83,6 +88,8 @@ async def _crash(broker: MosquittoBroker, n: int) -> dict[str, int]:
 
 
 async def _measure(n: int, batch: int) -> dict[str, Any]:
+    from sim.broker import MosquittoBroker
+
     async with MosquittoBroker(extra_config=BROKER) as broker:
         single = await _rate(broker, n, 1)
         batched = await _rate(broker, n, batch)

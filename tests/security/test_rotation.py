@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from dispatch.bus import MqttBus
 from dispatch.keys import PUBLIC_NAME, init_keys
 from edge.comms.dispatcher import CommandDispatcher, Outcome
+from edge.comms.mqtt import Ack as MqttAck
 from edge.comms.mqtt import BrokerSettings
 from edge.errors import ConfigError
 from edge.outbox import Outbox
@@ -48,10 +49,11 @@ async def test_new_passwords_and_a_new_server_certificate_are_picked_up_at_the_n
     heard: list[tuple[str, bytes]] = []
     changed = asyncio.Condition()
 
-    async def receive(topic: str, payload: bytes) -> None:
+    async def receive(topic: str, payload: bytes, ack: MqttAck) -> None:
         async with changed:
             heard.append((topic, payload))
             changed.notify_all()
+        ack()
 
     async def online_since(mark: int) -> None:
         async with asyncio.timeout(30), changed:
