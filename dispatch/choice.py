@@ -10,6 +10,12 @@ least ETA (launch overhead + climb + transit) wins.
 Screening is vectorised over the fleet's column arrays, then docks are assessed exactly in
 order of a lower bound of their ETA, stopping as soon as no later dock can beat the best
 ``k`` found; so choosing among ten thousand docks assesses only a handful.
+
+A mission no dock can fly *now* may still be one a dock could fly *once ready*: back from its
+sortie, charged and with its lid shut. :meth:`Chooser.later` asks the same model that question
+(busy, not ready and the charge left aside, a full battery assumed; range, zones, ceiling,
+wind and the energy of the sortie still counting), so dispatch can queue the incident instead
+of refusing it.
 """
 
 from __future__ import annotations
@@ -29,9 +35,15 @@ from edge.energy import Wind
 from edge.feasibility import DockFigures, SortiePlan, assess, fail, ordered, request_for
 from edge.geo import EARTH_RADIUS_M, LatLon
 from edge.patterns.registry import OnScene, dispatch_on_scene
-from edge.protocol import AckCode, Availability, Reason, State
+from edge.protocol import AckCode, Availability, Phase, Reason, State
 
-__all__ = ["Chooser", "Mission", "Option"]
+__all__ = ["FULL_PCT", "Chooser", "Mission", "Option"]
+
+FULL_PCT = 100.0
+"""The charge a dock is assumed to have once ready again (:meth:`Chooser.later`)."""
+WAITED_OUT = frozenset({AckCode.BUSY.value, AckCode.BATTERY_LOW.value})
+"""Reasons a dock gives for not being ready that waiting cures (its sortie, its charge)."""
+LID_MOVING = frozenset({"opening", "closing"})
 
 
 @dataclass(frozen=True)
@@ -95,8 +107,9 @@ class Chooser:
         self.zones = list(zones)
         self.margin_m = margin_m
 
-    def _unavailable(self, view: DockView) -> DockReason | None:
-        """Why dispatch cannot consider this dock at all (before asking the model)."""
+    def _unavailable(self, view: DockView, *, when_ready: bool = False) -> DockReason | None:
+        """Why dispatch cannot consider this dock at all (before asking the model); a busy
+        dock counts only now, not ``when_ready``."""
         if view.online is Availability.OFFLINE:
             return DockReason(view.dock_id, "offline", "dock reports offline")
         stale = view.stale_reason(self.fleet.clock(), self.fleet.stale_after_s)
@@ -105,7 +118,7 @@ class Chooser:
         s = view.state
         if s is None:
             return DockReason(view.dock_id, "no_state", "dock has published no state")
-        if s.sortie_id is not None or s.phase in AIRBORNE_PHASES:
+        if not when_ready and (s.sortie_id is not None or s.phase in AIRBORNE_PHASES):
             return DockReason(
                 view.dock_id, AckCode.BUSY, f"on sortie {s.sortie_id or '?'} ({s.phase.value})"
             )
@@ -124,14 +137,24 @@ class Chooser:
             failures.append(fail(AckCode.BATTERY_LOW, "battery level unknown"))
         return failures
 
-    def assess(self, view: DockView, mission: Mission) -> Option | DockReason:
-        """Whether one dock can fly the mission: its option, or the coded reason it cannot."""
-        refusal = self._unavailable(view)
+    def assess(
+        self, view: DockView, mission: Mission, *, when_ready: bool = False
+    ) -> Option | DockReason:
+        """Whether one dock can fly the mission: its option, or the coded reason it cannot.
+
+        Args:
+            view: the dock.
+            mission: the mission.
+            when_ready: judge the dock as it will be once back, charged and ready (its
+                sortie, readiness and charge left aside; a full battery assumed).
+        """
+        refusal = self._unavailable(view, when_ready=when_ready)
         if refusal is not None:
             return refusal
         s = view.state
         assert s is not None and s.limits is not None
-        lim, battery = s.limits, view.battery_pct
+        lim = s.limits
+        battery = FULL_PCT if when_ready else view.battery_pct
         dock = DockFigures(
             limits=lim,
             home=LatLon(s.home.lat, s.home.lon),
@@ -141,7 +164,8 @@ class Chooser:
         )
         req = request_for(lim, None, mission.target, mission.alt_rel_m, mission.on_scene)
         verdict = assess(dock, self.zones, req)
-        failures = ordered(verdict.failures + self._not_ready(s, battery))
+        edge_only = [] if when_ready else self._not_ready(s, battery)
+        failures = ordered(verdict.failures + edge_only)
         if failures or verdict.plan is None or battery is None:
             return DockReason(view.dock_id, failures[0].code, "; ".join(r.reason for r in failures))
         plan = verdict.plan
@@ -183,6 +207,33 @@ class Chooser:
                 bisect.insort(best, result, key=lambda o: (o.eta_s, o.dock_id))
                 del best[k:]
         return best
+
+    @staticmethod
+    def waits_out(view: DockView) -> bool:
+        """Whether what keeps the dock from going now is what waiting cures: a sortie it is
+        flying (or preparing), its charge, its lid moving; not a fault (no vehicle, a failsafe,
+        no wind reading), for which no wait can be told."""
+        s = view.state
+        if s is None or s.phase in (Phase.ABORTED, Phase.FAILSAFE) or view.battery_pct is None:
+            return False  # battery unknown: no vehicle heard from
+        if s.sortie_id is not None or s.phase in AIRBORNE_PHASES:
+            return True
+        codes = {r.code for r in s.not_ready}
+        cured = WAITED_OUT | ({AckCode.DOCK_NOT_READY.value} if s.dock.lid in LID_MOVING else set())
+        return codes <= cured
+
+    def later(self, mission: Mission) -> list[Option]:
+        """The docks that could fly the mission once back, charged and ready, least ETA first
+        (none: refuse). Only docks that waiting cures count (:meth:`waits_out`)."""
+        if blocked_by(mission.target, self.zones) is not None:
+            return []
+        found = [
+            self.assess(view, mission, when_ready=True)
+            for view in self.fleet
+            if self.waits_out(view)
+        ]
+        options = [o for o in found if isinstance(o, Option)]
+        return sorted(options, key=lambda o: (o.eta_s, o.dock_id))
 
     def reasons(
         self, mission: Mission, known: Mapping[str, DockReason] | None = None

@@ -58,6 +58,8 @@ class DockView:
     last_telemetry: float | None = None
     trail: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=TRAIL_POINTS))
     tracks: dict[tuple[str | None, int], Track] = field(default_factory=dict)
+    charge_pct_per_s: float | None = None  # seen while charging in the dock
+    last_battery: tuple[float, float] | None = None  # (monotonic s, percent) on the ground
 
     @property
     def online(self) -> Availability | None:
@@ -127,6 +129,16 @@ class Fleet:
         self.transit_alt_m: Floats = np.zeros(n)
         self.heard: Floats = np.full(n, -np.inf)
         self.eligible: npt.NDArray[np.bool_] = np.zeros(n, dtype=bool)
+        self.listeners: list[Callable[[DockView], None]] = []
+
+    def _changed(self, view: DockView) -> None:
+        """Tell the listeners (the incident queue) that a dock may be able to take more now."""
+        for listener in self.listeners:
+            listener(view)
+
+    def any_eligible(self) -> bool:
+        """Whether any dock is online, ready and idle (staleness aside)."""
+        return bool(self.eligible[: len(self._ids)].any())
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -180,11 +192,13 @@ class Fleet:
         view.availability = availability
         view.availability_at = self.clock()
         self._refresh(view)
+        self._changed(view)
 
     def on_state(self, state: State) -> None:
         view = self.dock(state.dock_id)
         view.state = state
         self._refresh(view)
+        self._changed(view)
 
     def on_telemetry(self, tel: Telemetry) -> None:
         view = self.dock(tel.dock_id)
@@ -196,6 +210,24 @@ class Fleet:
             self.eligible[view.index] = view.eligible  # heard after its offline: online again
         if tel.in_air:
             view.trail.append((tel.lat, tel.lon))
+            view.last_battery = None
+        elif self._charged(view, tel.battery_pct, now):
+            self._changed(view)  # a whole percent more: a mission needing it may go now
+
+    @staticmethod
+    def _charged(view: DockView, battery: float, now: float) -> bool:
+        """Learn the dock's charge rate; whether the charge passed a whole percent."""
+        last = view.last_battery
+        if last is None or battery != last[1]:  # measured from change to change, not per message
+            view.last_battery = (now, battery)
+        if last is None:
+            return False
+        dt, gained = now - last[0], battery - last[1]
+        if dt > 0 and gained > 0 and view.state is not None and view.state.dock.charging:
+            rate = gained / dt
+            old = view.charge_pct_per_s
+            view.charge_pct_per_s = rate if old is None else 0.8 * old + 0.2 * rate
+        return int(battery) != int(last[1])
 
     def on_detections(self, det: Detections) -> list[DetectedObject]:
         """Remember the latest sighting per track; returns objects with a new track id."""

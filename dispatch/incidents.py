@@ -1,5 +1,9 @@
 """Incidents: raise one, send the best dock (falling back on refusal or silence), act on it.
 
+An incident no dock can take now, but some dock could once ready, is queued (status
+``queued``) and dispatched later by :mod:`dispatch.queue`; one no dock could ever take is
+left ``unassigned`` and refused with every dock's reason.
+
 The service holds the dispatch logic; routes only call it. Every step that matters to the
 people in the control room goes into the incident's timeline, and every action into the
 audit log.
@@ -38,9 +42,11 @@ from dispatch.service_errors import (
 )
 from dispatch.store.sql import SqlStore, Tx
 from edge.geo import LatLon
-from edge.protocol import Ack, DispatchBody, GeoPoint, RetaskBody, now_utc
+from edge.protocol import Ack, AckCode, DispatchBody, GeoPoint, RetaskBody, now_utc
 
 __all__ = ["IncidentService"]
+
+BUSY = DockReason("", AckCode.BUSY.value, "")
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +93,7 @@ class IncidentService:
         self.remote: RemoteSorties | None = None
         self._reserved: dict[str, tuple[str, float]] = {}
         self.on_assigned: Callable[[str, str], None] | None = None  # (incident, dock) accepted
+        self.on_queued: Callable[[], None] | None = None  # an incident joined the queue
 
     # -- reservations: a dock just sent is not offered to the next incident -------------
 
@@ -117,8 +124,11 @@ class IncidentService:
         dispatched again only when no dock has it yet. ``docks`` limits the choice (the docks
         a sharing agreement lends a neighbour).
 
+        Returns ``queued`` when no dock can go now but one could once ready (never for an
+        incident limited to lent ``docks``: the neighbour keeps its own queue).
+
         Raises:
-            NoDockError: no dock took it (the incident is kept, ``unassigned``).
+            NoDockError: no dock could ever take it (the incident is kept, ``unassigned``).
         """
         if req.cad_ref is not None:
             existing = await self.store.incident_by("cad_ref", req.cad_ref)
@@ -169,11 +179,21 @@ class IncidentService:
 
     def mission(self, incident: IncidentRecord) -> Mission:
         """What the incident asks of a drone: what dock choice prices and the command carries."""
+        return self.mission_at(
+            LatLon(incident.target_lat, incident.target_lon),
+            incident.on_scene_s,
+            incident.alt_rel_m,
+        )
+
+    def mission_at(
+        self, target: LatLon, on_scene_s: float | None, alt_rel_m: float | None
+    ) -> Mission:
+        """The mission to ``target``, with dispatch's defaults where the request sets none."""
         return Mission(
-            target=LatLon(incident.target_lat, incident.target_lon),
-            on_scene_s=incident.on_scene_s,
+            target=target,
+            on_scene_s=self.config.on_scene.duration_s if on_scene_s is None else on_scene_s,
             pattern=self.config.on_scene,
-            alt_rel_m=incident.alt_rel_m or self.config.alt_rel_m,
+            alt_rel_m=alt_rel_m or self.config.alt_rel_m,
         )
 
     def _dispatch_body(self, incident: IncidentRecord, option: Option) -> DispatchBody:
@@ -233,8 +253,12 @@ class IncidentService:
             exclude: docks not to try, with the reason (e.g. one that failed its preflight).
             only: when given, the docks that may be tried (the others are excluded).
 
+        Returns:
+            The incident, dispatched, or ``queued`` when no dock can go now but one could
+            once ready (not when ``only`` is given).
+
         Raises:
-            NoDockError: when no dock took it; the incident is left ``unassigned``.
+            NoDockError: when no dock could ever take it; the incident is left ``unassigned``.
         """
         mission = self.mission(incident)
         reserved = {**self.reserved(), **(exclude or {})}
@@ -268,7 +292,8 @@ class IncidentService:
                     dock_id=why.dock_id,
                     code=why.code,
                 )
-        return await self._unassigned(incident, mission, {**reserved, **tried}, actor)
+        known = {**reserved, **tried}
+        return await self._unassigned(incident, mission, known, actor, may_queue=only is None)
 
     async def _assigned(self, incident: IncidentRecord, option: Option, ack: Ack) -> IncidentRecord:
         async with self.store.tx() as tx:
@@ -296,9 +321,25 @@ class IncidentService:
         return record
 
     async def _unassigned(
-        self, incident: IncidentRecord, mission: Mission, known: dict[str, DockReason], actor: str
+        self,
+        incident: IncidentRecord,
+        mission: Mission,
+        known: dict[str, DockReason],
+        actor: str,
+        *,
+        may_queue: bool,
     ) -> IncidentRecord:
         reasons = self.chooser.reasons(mission, known)
+        later = self.chooser.later(mission) if may_queue else []
+        # a dock that just refused, stayed silent or failed it is not one to wait for;
+        # one just sent elsewhere is (it is busy)
+        later = [o for o in later if known.get(o.dock_id, BUSY).code == AckCode.BUSY.value]
+        if later:  # it can wait here; the agreement decides whether a neighbour is asked first
+            if self.remote is not None:
+                taken = await self.remote.no_dock(incident, reasons, actor, could_queue=True)
+                if taken is not None:
+                    return taken
+            return await self._queued(incident, reasons, {o.dock_id for o in later}, actor)
         detail = {"docks": [r.__dict__ for r in reasons]}
         async with self.store.tx() as tx:
             await tx.update_incident(
@@ -317,12 +358,40 @@ class IncidentService:
             await tx.audit(actor, "incident.unassigned", incident.id, detail, now_utc())
         self.metrics.incidents.labels("unassigned").inc()
         if self.remote is not None:
-            taken = await self.remote.no_dock(incident, reasons, actor)
+            taken = await self.remote.no_dock(incident, reasons, actor, could_queue=False)
             if taken is not None:
                 return taken
         raise NoDockError(
             f"no dock can take incident {incident.id}", docks=reasons, incident_id=incident.id
         )
+
+    async def _queued(
+        self, incident: IncidentRecord, reasons: list[DockReason], waiting: set[str], actor: str
+    ) -> IncidentRecord:
+        """Queue the incident (once: a queued one that still cannot go adds no line)."""
+        detail = {"docks": [r.__dict__ for r in reasons if r.dock_id in waiting]}
+        now = now_utc()
+        async with self.store.tx() as tx:
+            record = await tx.update_incident(
+                incident.id,
+                status=IncidentStatus.QUEUED,
+                dock_id=None,
+                sortie_id=None,
+                eta_s=None,
+                updated_at=now,
+            )
+            if incident.status is not IncidentStatus.QUEUED:
+                names = ", ".join(sorted(waiting))
+                text = f"queued: no dock can go now; {names} could once ready"
+                await note(
+                    tx, incident.id, "dispatch", "queued", text, code="queued", detail=detail
+                )
+                await tx.audit(actor, "incident.queued", incident.id, detail, now)
+                self.metrics.incidents.labels("queued").inc()
+        assert record is not None
+        if self.on_queued is not None and incident.status is not IncidentStatus.QUEUED:
+            self.on_queued()  # not for one that stays queued: no pass chasing its own tail
+        return record
 
     async def redispatch(self, incident_id: str, failed: DockReason) -> None:
         """Send the next best dock after the assigned one failed before take-off."""

@@ -24,9 +24,11 @@ __all__ = [
     "DockPublic",
     "DockReasonPublic",
     "ErrorPublic",
+    "EtaPublic",
     "EventPublic",
     "IncidentCreate",
     "IncidentDetail",
+    "IncidentPreview",
     "IncidentPublic",
     "IncidentRecord",
     "IncidentStatus",
@@ -37,6 +39,8 @@ __all__ = [
     "MapPublic",
     "NoDockPublic",
     "PrincipalPublic",
+    "PriorityUpdate",
+    "QueuePublic",
     "RetaskCreate",
     "TimelineEntry",
     "TimelineRecord",
@@ -61,6 +65,7 @@ class IncidentStatus(StrEnum):
     """Where an incident stands, from raising to closing."""
 
     DISPATCHING = "dispatching"
+    QUEUED = "queued"
     UNASSIGNED = "unassigned"
     DISPATCHED = "dispatched"
     LAUNCHING = "launching"
@@ -87,6 +92,7 @@ class IncidentRecord(_Record):
     type: str
     priority: int
     description: str | None
+    address: str | None = None
     status: IncidentStatus
     dock_id: str | None
     sortie_id: str | None
@@ -143,6 +149,7 @@ class IncidentCreate(BaseModel):
     type: Text = Field(min_length=1, max_length=64, examples=["burglary"])
     priority: int = Field(2, ge=1, le=5, title="1 is most urgent")
     description: Text | None = Field(None, max_length=2000)
+    address: Text | None = Field(None, max_length=500, title="Where, in words")
     cad_ref: Text | None = Field(None, min_length=1, max_length=128, title="CAD system reference")
     on_scene_s: float | None = Field(None, ge=0, le=4 * 3600, title="Time to stay on scene")
     alt_rel_m: float | None = Field(None, gt=0, le=120, title="Altitude above home")
@@ -156,6 +163,55 @@ class RetaskCreate(BaseModel):
     lat: float = Lat
     lon: float = Lon
     alt_rel_m: float | None = Field(None, gt=0, le=120)
+
+
+class PriorityUpdate(BaseModel):
+    """A new priority for an open incident (a queued one moves in the queue with it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    priority: int = Field(ge=1, le=5, title="1 is most urgent")
+
+
+class DockReasonPublic(BaseModel):
+    """Why one dock cannot take an incident."""
+
+    dock_id: str
+    code: str
+    reason: str
+
+
+class QueuePublic(BaseModel):
+    """Where a queued incident stands: its place, the expected wait, the docks it waits for."""
+
+    position: int = Field(ge=1, title="1 is next")
+    expected_wait_s: float | None = Field(
+        None, description="Until a dock that can take it should be ready; null when unknown"
+    )
+    docks: list[DockReasonPublic] = Field(
+        description="The docks that could take it once ready, and why each cannot now"
+    )
+
+
+class IncidentPreview(BaseModel):
+    """What raising an incident would do now, worked out without sending anything."""
+
+    outcome: Literal["dispatch", "queue", "refuse"] = Field(
+        description="dispatch: a dock can go now; queue: none now, one once ready; refuse: none"
+    )
+    dock_id: str | None = Field(None, description="The dock that would be sent")
+    eta_s: float | None = Field(None, description="Dispatch to on scene, seconds")
+    distance_m: float | None = None
+    route_m: float | None = Field(None, description="The route out, around the no-fly zones")
+    needed_pct: float | None = None
+    battery_pct: float | None = None
+    route: list[dict[str, float]] = Field(
+        default_factory=list, description="The route out, from the dock to the scene"
+    )
+    docks: list[DockReasonPublic] = Field(
+        default_factory=list,
+        description="queue: the docks it would wait for; refuse: every dock's reason",
+    )
 
 
 class TimelineEntry(BaseModel):
@@ -180,6 +236,7 @@ class IncidentPublic(BaseModel):
     type: str
     priority: int
     description: str | None
+    address: str | None = None
     status: IncidentStatus
     dock_id: str | None
     sortie_id: str | None
@@ -188,6 +245,7 @@ class IncidentPublic(BaseModel):
     created_at: AwareDatetime
     updated_at: AwareDatetime
     closed_at: AwareDatetime | None
+    queue: QueuePublic | None = Field(None, description="Set while the incident is queued")
 
     @classmethod
     def of(cls, r: IncidentRecord) -> IncidentPublic:
@@ -195,23 +253,36 @@ class IncidentPublic(BaseModel):
         return cls(**data, target={"lat": r.target_lat, "lon": r.target_lon})
 
 
+class EtaPublic(BaseModel):
+    """When the incident's drone will be on scene, worked out now from its telemetry.
+
+    Before it is on scene: distance to go over its ground speed (never under half its cruise
+    speed, so a drone turning or speeding up does not read as never arriving), plus the climb
+    left; on the pad, the launch left plus the planned flight. On scene: since when, and the
+    time left there.
+    """
+
+    state: Literal["before_launch", "en_route", "on_scene"]
+    to_scene_s: float | None = Field(None, description="Seconds to go until on scene")
+    arrive_at: AwareDatetime | None = Field(None, description="Clock time on scene")
+    distance_m: float | None = Field(None, description="Straight line to the scene")
+    ground_speed_mps: float | None = None
+    on_scene_since: AwareDatetime | None = None
+    on_scene_for_s: float | None = Field(None, description="Seconds on scene so far")
+    on_scene_left_s: float | None = None
+    basis: Literal["telemetry", "plan"]
+
+
 class IncidentDetail(IncidentPublic):
-    """An incident with its timeline, oldest line first."""
+    """An incident with its timeline, oldest line first, and its live ETA while it has one."""
 
     timeline: list[TimelineEntry]
+    eta: EtaPublic | None = None
 
 
 class ErrorPublic(BaseModel):
     """Every error body: a machine-readable code and a human reason."""
 
-    code: str
-    reason: str
-
-
-class DockReasonPublic(BaseModel):
-    """Why one dock cannot take an incident."""
-
-    dock_id: str
     code: str
     reason: str
 
@@ -260,6 +331,9 @@ class DockPublic(BaseModel):
     )
     telemetry_age_s: float | None
     max_range_m: float | None
+    reach_m: float | None = Field(
+        None, description="How far it can go now, out and back with its reserve, at its charge"
+    )
     wind_mps: float | None
 
 

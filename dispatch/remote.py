@@ -18,9 +18,12 @@ class RemoteSorties(Protocol):
     """Sorties flown by a neighbouring force's dock (mutual aid), as the service sees them."""
 
     async def no_dock(
-        self, incident: IncidentRecord, reasons: list[DockReason], actor: str
+        self, incident: IncidentRecord, reasons: list[DockReason], actor: str, *, could_queue: bool
     ) -> IncidentRecord | None:
-        """Ask a neighbour when no dock of ours can go; the incident if one took it."""
+        """Ask a neighbour when no dock of ours can go; the incident if one took it.
+
+        ``could_queue``: the incident could wait in our own queue instead (the agreement
+        decides whether to ask first)."""
         ...
 
     async def recall(self, incident: IncidentRecord, actor: str) -> CommandPublic | None:

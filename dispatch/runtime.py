@@ -37,6 +37,7 @@ from dispatch.interop.webhooks import Webhooks
 from dispatch.launch import LaunchWatch
 from dispatch.limits import LoginGuard, RequestLimits
 from dispatch.metrics import Metrics
+from dispatch.queue import IncidentQueue
 from dispatch.recorder import Recorder
 from dispatch.store.sql import SqlStore
 from dispatch.tiles import MapTiles
@@ -96,6 +97,7 @@ class Runtime:
         self.incidents = IncidentService(
             self.store, self.fleet, self.chooser, self.commander, cfg, self.metrics
         )
+        self.queue = IncidentQueue(self.incidents, self.fleet, self.chooser)
         self.launches = LaunchWatch(self.incidents, self.spawn, cfg.airborne_deadline_s)
         self.incidents.on_assigned = self.launches.start
         self.recorder = Recorder(
@@ -174,6 +176,7 @@ class Runtime:
             self._tasks = [
                 group.create_task(self.bus.run(self.ingest), name="mqtt"),
                 group.create_task(self.recorder.run(), name="recorder"),
+                group.create_task(self.queue.run(), name="queue"),
                 group.create_task(self.updates.run(), name="updates"),
                 group.create_task(self.webhooks.run(), name="webhooks"),
                 *(group.create_task(f.run(), name=f"folder:{f.folder.path}") for f in self.folders),

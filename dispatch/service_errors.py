@@ -6,6 +6,7 @@ Our exception hierarchy (all under :class:`edge.errors.OutriderError`)::
     └── DispatchError            base of this service's errors
         ├── NotFoundError        not_found: no such incident, dock or link target
         ├── ConflictError        conflict: the action does not fit the incident's state
+        │                        (not_queued: cancelling an incident that is not queued)
         ├── NoDockError          no_dock_available: every dock's reason attached
         ├── CommandError         an ack that refused (its own code) or none in time
         ├── AuthError            unauthorized / link_expired / link_revoked / link_ended
@@ -122,6 +123,7 @@ STATUS: dict[str, int] = {
     "not_found": 404,
     "conflict": 409,
     "no_dock_available": 409,
+    "not_queued": 409,
     "ack_timeout": 504,
     "unauthorized": 401,
     "link_expired": 401,

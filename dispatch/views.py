@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dispatch.eta import live_eta
 from dispatch.fleet import DockView, Fleet
 from dispatch.models import (
     DetectionPublic,
@@ -9,22 +10,57 @@ from dispatch.models import (
     IncidentDetail,
     IncidentPublic,
     IncidentRecord,
+    IncidentStatus,
     TimelineEntry,
 )
+from dispatch.queue import IncidentQueue
 from dispatch.store.sql import SqlStore
+from edge.energy import Wind
+from edge.feasibility import DockFigures, reach_m
+from edge.geo import LatLon
+from edge.patterns.registry import OnScene
+from edge.protocol import now_utc
 
 __all__ = ["dock_public", "incident_detail", "incident_detections"]
 
 
-async def incident_detail(store: SqlStore, record: IncidentRecord) -> IncidentDetail:
-    """The incident with its timeline, oldest line first."""
+async def incident_detail(
+    store: SqlStore,
+    record: IncidentRecord,
+    queue: IncidentQueue | None = None,
+    fleet: Fleet | None = None,
+) -> IncidentDetail:
+    """The incident with its timeline, oldest line first, its place when queued and its live
+    ETA (from the fleet's telemetry) while it has one."""
     lines = await store.timeline(record.id)
     timeline = [TimelineEntry.model_validate(line.model_dump()) for line in lines]
-    return IncidentDetail(**IncidentPublic.of(record).model_dump(), timeline=timeline)
+    public = IncidentPublic.of(record)
+    if queue is not None and record.status is IncidentStatus.QUEUED:
+        public.queue = (await queue.positions()).get(record.id)
+    eta = None
+    if fleet is not None:
+        view = fleet.get(record.dock_id) if record.dock_id else None
+        eta = live_eta(record, view, lines, now_utc())
+    return IncidentDetail(**public.model_dump(), timeline=timeline, eta=eta)
 
 
-def dock_public(view: DockView, fleet: Fleet) -> DockPublic:
-    """A dock as the API shows it, with its staleness judged now."""
+def _reach(view: DockView, on_scene: OnScene | None) -> float | None:
+    s = view.state
+    if on_scene is None or s is None or s.limits is None:
+        return None
+    figures = DockFigures(
+        limits=s.limits,
+        home=LatLon(s.home.lat, s.home.lon),
+        wind=Wind(s.dock.wind_mps or 0.0, s.dock.wind_from_deg or 0.0),
+        battery_pct=view.battery_pct,
+        margin_m=0.0,
+    )
+    return round(reach_m(figures, on_scene), 1)
+
+
+def dock_public(view: DockView, fleet: Fleet, on_scene: OnScene | None = None) -> DockPublic:
+    """A dock as the API shows it, with its staleness judged now, and how far it can go with
+    ``on_scene`` (dispatch's default time on scene) at its present charge."""
     now = fleet.clock()
     s, tel = view.state, view.telemetry
     stale = view.stale_reason(now, fleet.stale_after_s)
@@ -59,6 +95,7 @@ def dock_public(view: DockView, fleet: Fleet) -> DockPublic:
         if view.last_telemetry is not None
         else None,
         max_range_m=s.limits.max_range_m if s and s.limits else None,
+        reach_m=_reach(view, on_scene),
         wind_mps=s.dock.wind_mps if s else None,
     )
 

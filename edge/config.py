@@ -353,6 +353,7 @@ class EdgeConfig(BaseSettings):
             launch_overhead_s=(
                 self.launch_overhead_s if launch_overhead_s is None else launch_overhead_s
             ),
+            ready_pct=self.dock.ready_pct,
             airframe=AirframeFigures.model_validate(self.airframe.model_dump()),
             camera_hfov_deg=(
                 self.video.hfov_deg if self.video is not None and self.video.enabled else None

@@ -40,6 +40,7 @@ __all__ = [
     "energy_model",
     "fail",
     "ordered",
+    "reach_m",
     "request_for",
 ]
 
@@ -312,3 +313,36 @@ def assess(
         route_m=_length_m(route_out),
     )
     return Verdict(plan, [])
+
+
+def reach_m(dock: DockFigures, on_scene: OnScene, alt_rel_m: float | None = None) -> float:
+    """How far from home the dock can go now: fly out, stay ``on_scene``, come back with its
+    reserve, at its present charge; straight out and back, the worst way round the wind, and
+    never beyond its range. 0 when that charge is short even for a sortie next door (or unknown).
+
+    What the map's range ring shows; a target inside it can still be refused for the route
+    around the no-fly zones, which only :func:`assess` works out.
+    """
+    lim, wind = dock.limits, dock.wind
+    if dock.battery_pct is None:
+        return 0.0
+    model = energy_model(lim)
+    alt = alt_rel_m or lim.transit_alt_m
+    scene = on_scene.with_defaults(lim)
+    fixed = (
+        model.climb(alt, wind)
+        + model.climb(-alt, wind)
+        + model.loiter(scene.duration_s, scene.airspeed_mps(), wind)
+    )
+    usable_wh = (dock.battery_pct - lim.reserve_pct) / 100.0 * model.airframe.battery_wh
+    usable_wh -= fixed.energy_wh
+    per_m = 0.0
+    for bearing in range(0, 360, 45):
+        there = destination(dock.home, float(bearing), 1000.0)
+        trip = model.leg(dock.home, there, wind) + model.leg(there, dock.home, wind)
+        per_m = max(per_m, trip.energy_wh / 1000.0)
+    if usable_wh <= 0 or not math.isfinite(per_m) or per_m <= 0:
+        return 0.0
+    # the way out ends where the pattern starts, its reach short of the target (as assess
+    # counts it); the way back starts at the target: half the reach is spared per metre out
+    return min(lim.max_range_m, usable_wh / per_m + scene.reach_m() / 2)

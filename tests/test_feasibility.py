@@ -209,3 +209,27 @@ def test_for_a_hold_dispatch_and_the_edge_plan_the_same_speed_and_energy(
     orbit = Mission(target, on_scene_s=600)
     orbiting = dispatch_verdict(dock01, zones01, orbit, READY, CALM)
     assert isinstance(orbiting, Option) and orbiting.needed_pct > chosen.needed_pct
+
+
+@pytest.mark.parametrize("battery", [95.0, 60.0, 45.0])
+def test_the_range_ring_is_where_the_model_stops_sending_the_dock_in_calm_air(
+    battery: float,
+) -> None:
+    from edge.feasibility import DockFigures, assess, reach_m, request_for
+    from edge.protocol import Limits
+
+    limits = Limits(max_range_m=20000, reserve_pct=20, ceiling_m=120, wind_limit_mps=12,
+                    transit_alt_m=60, cruise_mps=15, climb_mps=3, descent_mps=2,
+                    launch_overhead_s=20)  # fmt: skip
+    home = LatLon(60.17, 24.94)
+    dock = DockFigures(limits, home, Wind(), battery, margin_m=0.0)
+    scene = OrbitPattern(radius_m=40, duration_s=300)
+    ring = reach_m(dock, scene)
+    assert 0 < ring < limits.max_range_m
+
+    def verdict(metres: float) -> list[str]:
+        req = request_for(limits, None, destination(home, 70.0, metres), None, scene)
+        return [r.code for r in assess(dock, [], req).failures]
+
+    assert verdict(ring * 0.98) == [] and verdict(ring * 1.02) == ["battery_low"]
+    assert reach_m(replace(dock, battery_pct=limits.reserve_pct), scene) == 0.0

@@ -32,7 +32,7 @@ __all__ = ["MutualAid", "peer_key"]
 
 logger = logging.getLogger(__name__)
 
-MIRRORED = {s.value for s in IncidentStatus} - {"closed", "unassigned", "dispatching"}
+MIRRORED = {s.value for s in IncidentStatus} - {"closed", "unassigned", "dispatching", "queued"}
 
 
 def order(incident_id: str, action: str) -> dict[str, str]:
@@ -68,7 +68,6 @@ class MutualAid:
         self.replay = replay
         self.records = AidRecords(store)
         self.transport = transport
-        self.could_queue = False  # set when an incident queue exists to wait in instead
 
     async def _call(self, peer: PeerConfig, path: str, body: dict[str, Any]) -> httpx.Response:
         data = json.dumps(body).encode()
@@ -79,11 +78,14 @@ class MutualAid:
             return await client.post(url, content=data, headers=headers)
 
     async def no_dock(
-        self, incident: IncidentRecord, reasons: list[DockReason], actor: str
+        self, incident: IncidentRecord, reasons: list[DockReason], actor: str, *, could_queue: bool
     ) -> IncidentRecord | None:
-        """Ask each neighbour the policy allows, in configured order, until one flies."""
+        """Ask each neighbour the policy allows, in configured order, until one flies.
+
+        ``could_queue``: the incident could wait in our queue; then only the agreements that
+        say to ask before queueing are asked."""
         for peer in self.config.peers:
-            if not should_ask(peer, incident, could_queue=self.could_queue):
+            if not should_ask(peer, incident, could_queue=could_queue):
                 continue
             if await self.records.find(direction="asked", peer=peer.name, incident_id=incident.id):
                 continue  # asked already: their answer stands, their updates follow

@@ -80,6 +80,12 @@ def _event_seq(conn: Connection) -> None:
     )
 
 
+def _incident_address(conn: Connection) -> None:
+    # Stores made at this version got the column with the table at step 1.
+    if "address" not in {c["name"] for c in inspect(conn).get_columns("incidents")}:
+        conn.execute(text("ALTER TABLE incidents ADD COLUMN address TEXT"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _initial),
     Migration(2, "index events by dock and arrival", _events_by_dock_and_time),
@@ -87,6 +93,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "evidence uploads, flight log and track, legal holds", _evidence),
     Migration(5, "CAD inbox, webhook subscriptions and deliveries, mutual aid", _interop),
     Migration(6, "events carry their place in their sortie", _event_seq),
+    Migration(7, "the address an incident was raised at", _incident_address),
 )
 
 

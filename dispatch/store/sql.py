@@ -331,6 +331,14 @@ class SqlStore:
         rows = await self.rows(query.limit(limit).offset(offset))
         return [IncidentRecord.model_validate(r) for r in rows]
 
+    async def queued_incidents(self) -> list[IncidentRecord]:
+        """Incidents waiting for a dock, in the order they are served: priority, then age."""
+        c = t.incidents.c
+        query = (
+            select(t.incidents).where(c.status == "queued").order_by(c.priority, c.created_at, c.id)
+        )
+        return [IncidentRecord.model_validate(r) for r in await self.rows(query)]
+
     async def timeline(self, incident_id: str) -> list[TimelineRecord]:
         rows = await self.rows(
             select(t.timeline)

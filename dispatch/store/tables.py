@@ -89,6 +89,7 @@ incidents = Table(
     Column("type", String(64), nullable=False),
     Column("priority", Integer, nullable=False),
     Column("description", Text, nullable=True),
+    Column("address", Text, nullable=True),  # migration 7
     Column("status", String(32), nullable=False, index=True),
     Column("dock_id", String(64), nullable=True),
     Column("sortie_id", String(128), nullable=True, index=True),

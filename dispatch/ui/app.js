@@ -2,12 +2,13 @@
 "use strict";
 
 import { OutriderMap } from "./map.js";
-import { api, ApiError, el, fmtTime, dockStatus, timelineList } from "./common.js";
+import { api, ApiError, el, fmtTime, fmtDuration, fmtClock, dockStatus, timelineList, incidentWords, etaText }
+  from "./common.js";
 import { LivePlayer } from "./player.js";
 
 const $ = (id) => document.getElementById(id);
 const state = { docks: [], incidents: [], selected: null, detail: null, detections: [],
-  trails: new Map(), pick: null, me: null, map: null };
+  trails: new Map(), pick: null, preview: null, me: null, map: null };
 window.outrider = state;   // for people debugging in the console, and for the UI test
 
 let map, video;
@@ -45,28 +46,94 @@ function redraw() {
   map.drones(state.docks, state.trails);
   map.detections(state.detections);
   map.pick(state.pick);
+  map.route(state.preview && state.pick ? state.preview.route : headingFor(state.detail));
+}
+
+// Where the selected incident's drone is heading: from the drone to its (possibly retasked)
+// target, while it is on its way.
+function headingFor(inc) {
+  if (!inc || !["dispatched", "launching", "en_route"].includes(inc.status)) return [];
+  const d = state.docks.find((x) => x.id === inc.dock_id);
+  if (!d || !d.in_air || !d.position) return [];
+  return [{ lat: d.position.lat, lon: d.position.lon }, inc.target];
 }
 
 function onMapClick(lat, lon) {
   if (state.retaskFor) { retask(lat, lon); return; }
   state.pick = { lat, lon };
+  state.preview = null;
   $("raise-where").textContent = `${lat.toFixed(5)}, ${lon.toFixed(5)}`;
   $("raise").hidden = false;
+  $("raise-form").hidden = false;
+  $("raise-confirm").hidden = true;
   $("raise-result").replaceChildren();
   redraw();
 }
 
-async function raise(ev) {
-  ev.preventDefault();
+function closeRaise() {
+  $("raise").hidden = true;
+  state.pick = null;
+  state.preview = null;
+  redraw();
+}
+
+function raiseBody() {
   const body = { lat: state.pick.lat, lon: state.pick.lon, type: $("raise-type").value,
     priority: Number($("raise-priority").value) };
-  if ($("raise-description").value) body.description = $("raise-description").value;
-  if ($("raise-cad").value) body.cad_ref = $("raise-cad").value;
+  for (const [field, id] of [["description", "raise-description"], ["address", "raise-address"], ["cad_ref", "raise-cad"]]) {
+    const value = $(id).value.trim();
+    if (value) body[field] = value;
+  }
+  return body;
+}
+
+// Step one: what would happen (dock, route, ETA; or queue; or refuse), nothing launched yet.
+async function check(ev) {
+  ev.preventDefault();
   $("raise-submit").disabled = true;
+  $("raise-result").replaceChildren();
   try {
-    const inc = await api("/incidents", { method: "POST", body });
-    $("raise").hidden = true;
-    state.pick = null;
+    state.preview = await api("/incidents/preview", { method: "POST", body: raiseBody() });
+    showPreview(state.preview);
+  } catch (e) {
+    if (!(e instanceof ApiError)) throw e;
+    $("raise-result").replaceChildren(el("p", { class: "error" }, e.message));
+  } finally { $("raise-submit").disabled = false; }
+  redraw();
+}
+
+function showPreview(p) {
+  const go = $("confirm-go");
+  let text;
+  go.hidden = false;
+  if (p.outcome === "dispatch") {
+    const arrive = fmtClock(new Date(Date.now() + p.eta_s * 1000));
+    text = `${p.dock_id} goes: ${(p.route_m / 1000).toFixed(2)} km route, ETA ${fmtDuration(p.eta_s)} ` +
+      `(on scene about ${arrive}); needs ${p.needed_pct.toFixed(0)}% of its ${p.battery_pct.toFixed(0)}% battery.`;
+    go.textContent = `Dispatch ${p.dock_id}`;
+  } else if (p.outcome === "queue") {
+    text = "No dock can go now. The incident will be queued and sent as soon as one of these can:";
+    go.textContent = "Queue incident";
+  } else {
+    text = "No dock could ever take this incident:";
+    go.hidden = true;
+  }
+  go.dataset.outcome = p.outcome;
+  const b = raiseBody();
+  $("confirm-what").textContent = [`${b.type} · P${b.priority}`, b.address, b.description].filter(Boolean).join(" · ");
+  $("confirm-summary").textContent = text;
+  $("confirm-docks").replaceChildren(...p.docks.map((d) => el("li", {}, `${d.dock_id}: ${d.reason}`)));
+  $("raise-form").hidden = true;
+  $("raise-confirm").hidden = false;
+}
+
+// Step two, confirmed: raise it (dispatched at once, or queued).
+async function raise() {
+  $("confirm-go").disabled = true;
+  try {
+    const inc = await api("/incidents", { method: "POST", body: raiseBody() });
+    closeRaise();
+    $("raise-form").reset();
     await refreshIncidents();
     select(inc.id);
   } catch (e) {
@@ -74,7 +141,7 @@ async function raise(ev) {
     const docks = (e.body.docks || []).map((d) => el("li", {}, `${d.dock_id}: ${d.code} — ${d.reason}`));
     $("raise-result").replaceChildren(el("p", { class: "error" }, e.message), el("ul", {}, ...docks));
     if (e.body.incident_id) { await refreshIncidents(); select(e.body.incident_id); }
-  } finally { $("raise-submit").disabled = false; }
+  } finally { $("confirm-go").disabled = false; }
 }
 
 function select(id) {
@@ -93,15 +160,22 @@ async function refreshDetail() {
   const inc = await api(`/incidents/${encodeURIComponent(id)}`);
   if (state.selected !== id) return;
   state.detail = inc;
+  state.detailAt = Date.now();
   $("inc-title").textContent = `${inc.id} · ${inc.type} · P${inc.priority}`;
   $("inc-status").textContent = inc.status;
   $("inc-status").dataset.status = inc.status;
   $("inc-dock").textContent = inc.dock_id || "—";
-  $("inc-eta").textContent = inc.eta_s != null ? etaText(inc) : "—";
+  $("inc-eta").textContent = etaText(inc, state.detailAt);
+  incidentWords($("inc-words"), inc);
+  showQueue(inc);
   timelineList($("inc-timeline"), inc.timeline);
   const open = inc.status !== "closed";
   $("btn-recall").disabled = $("btn-retask").disabled = !(open && inc.dock_id);
-  $("btn-close").disabled = $("btn-link").disabled = !open;
+  $("btn-close").disabled = !open;
+  $("btn-link").disabled = !open || !inc.dock_id;   // a link follows a sortie: none yet
+  $("btn-cancel").hidden = inc.status !== "queued";
+  $("inc-priority").disabled = !open;
+  if (document.activeElement !== $("inc-priority")) $("inc-priority").value = String(inc.priority);
   await refreshLinks(id, open);
   video.watch(inc.dock_id);
   state.detections = await api(`/incidents/${encodeURIComponent(id)}/detections`);
@@ -111,12 +185,14 @@ async function refreshDetail() {
   redraw();
 }
 
-function etaText(inc) {
-  const dispatched = inc.timeline.find((l) => l.type === "dispatched");
-  const since = dispatched ? (Date.now() - Date.parse(dispatched.at)) / 1000 : 0;
-  const left = Math.max(0, inc.eta_s - since);
-  return ["on_scene", "returning", "completed", "closed"].includes(inc.status)
-    ? `${inc.eta_s.toFixed(0)} s (planned)` : `${left.toFixed(0)} s`;
+// A queued incident: its place in the queue, the expected wait and the docks it waits for.
+function showQueue(inc) {
+  const q = inc.queue;
+  $("inc-queue").hidden = !q;
+  if (!q) return;
+  const wait = q.expected_wait_s != null ? `expected wait ${fmtDuration(q.expected_wait_s)}` : "wait unknown";
+  $("inc-queue").textContent = `Queued: ${q.position === 1 ? "next" : `number ${q.position}`} in line, ${wait}; ` +
+    `waiting for ${q.docks.map((d) => d.dock_id).join(", ") || "a dock"}`;
 }
 
 async function act(kind, body = null) {
@@ -170,7 +246,11 @@ async function refreshDocks() {
     } else if (!d.in_air) trail = [];
     state.trails.set(d.id, trail);
   }
-  $("fleet-body").replaceChildren(...state.docks.map((d) => el("tr", { "data-dock": d.id, "data-status": dockStatus(d) },
+  const failing = state.docks.filter((d) => d.phase === "failsafe").map((d) => d.id);
+  if (failing.some((id) => !(state.failsafe || []).includes(id))) chime(true);
+  state.failsafe = failing;
+  $("fleet-body").replaceChildren(...state.docks.map((d) => el("tr", { "data-dock": d.id, "data-status": dockStatus(d),
+    class: d.phase === "failsafe" ? "alarm" : "" },
     el("td", {}, d.id), el("td", { class: `st-${dockStatus(d)}` }, dockStatus(d)),
     el("td", {}, d.phase || "—", d.scene_in_view != null
       ? el("div", { class: "scene-view" }, `scene in view ${Math.round(d.scene_in_view * 100)} %`) : ""),
@@ -179,11 +259,36 @@ async function refreshDocks() {
   redraw();
 }
 
+// A short tone for what needs the dispatcher's eyes (a new incident, a failsafe).
+function chime(high) {
+  try {
+    const ctx = state.audio || (state.audio = new AudioContext());
+    const tone = ctx.createOscillator(), gain = ctx.createGain();
+    tone.frequency.value = high ? 1320 : 880;
+    gain.gain.setValueAtTime(0.15, ctx.currentTime);
+    gain.gain.exponentialRampToValueAtTime(0.001, ctx.currentTime + 0.4);
+    tone.connect(gain).connect(ctx.destination);
+    tone.start(); tone.stop(ctx.currentTime + 0.4);
+  } catch (e) { /* no audio device: the highlight still shows */ }
+}
+
 async function refreshIncidents() {
   state.incidents = await api("/incidents?limit=100");
+  const known = state.knownIncidents;
+  const fresh = known ? state.incidents.filter((i) => !known.has(i.id)) : [];
+  state.knownIncidents = new Set(state.incidents.map((i) => i.id));
+  const now = Date.now();
+  state.fresh = state.fresh || new Map();
+  for (const i of fresh) state.fresh.set(i.id, now);
+  if (fresh.length) {
+    chime(false);
+    if (!state.selected) select(fresh[0].id);   // nothing else in hand: show the new one
+  }
+  const isNew = (i) => now - (state.fresh.get(i.id) || 0) < 15000;
   $("incident-list").replaceChildren(...state.incidents.map((i) => el("li", {
-    class: i.id === state.selected ? "sel" : "", onclick: () => select(i.id) },
-  `${fmtTime(i.created_at)} ${i.type} · ${i.status}${i.dock_id ? " · " + i.dock_id : ""}`)));
+    class: [i.id === state.selected ? "sel" : "", isNew(i) ? "new" : ""].join(" ").trim(),
+    "data-id": i.id, onclick: () => select(i.id) },
+  `${fmtTime(i.created_at)} ${i.type} · P${i.priority} · ${i.status}${i.dock_id ? " · " + i.dock_id : ""}`)));
   redraw();
 }
 
@@ -200,8 +305,13 @@ async function main() {
   const cfg = await api("/map");
   map = state.map = new OutriderMap($("map"), cfg, { onClick: onMapClick });
   video = new LivePlayer($("video"), $("video-stats"));
-  $("raise-form").onsubmit = raise;
-  $("raise-cancel").onclick = () => { $("raise").hidden = true; state.pick = null; redraw(); };
+  $("raise-form").onsubmit = check;
+  $("raise-cancel").onclick = closeRaise;
+  $("confirm-go").onclick = raise;
+  $("confirm-back").onclick = () => { $("raise-confirm").hidden = true; $("raise-form").hidden = false;
+    state.preview = null; redraw(); };
+  $("btn-cancel").onclick = () => act("cancel");
+  $("inc-priority").onchange = () => act("priority", { priority: Number($("inc-priority").value) });
   $("btn-recall").onclick = () => act("recall");
   $("btn-close").onclick = () => act("close");
   $("btn-link").onclick = () => act("links", {});
@@ -211,6 +321,7 @@ async function main() {
   every(500, refreshDocks);
   every(2000, refreshIncidents);
   every(1000, refreshDetail);
+  setInterval(() => { if (state.detail) $("inc-eta").textContent = etaText(state.detail, state.detailAt); }, 250);
 }
 
 main();

@@ -52,6 +52,11 @@ function droneIcon(d) {
     Math.round(d.heading_deg || 0)})"><path d="M0,-11 L7,8 L0,4 L-7,8 Z" fill="${colour}" stroke="#fff" stroke-width="1.5"/></g></svg>`, 24);
 }
 
+// A dock's label: its name, and how far it can go now when docked.
+function dockLabel(d) {
+  return d.reach_m > 0 && !d.in_air ? `${d.id} · ${(d.reach_m / 1000).toFixed(1)} km` : d.id;
+}
+
 // Keep `layers` (id -> layer, all in `group`) in step with `items`: add, update, remove.
 function sync(group, layers, items, key, create, update) {
   const seen = new Set();
@@ -84,11 +89,16 @@ export class OutriderMap {
     map.setView([cfg.center.lat, cfg.center.lon], cfg.zoom);
     this.zones = L.geoJSON(cfg.no_fly || undefined, {
       style: { color: "#dc2626", weight: 1.5, opacity: 0.7, fillOpacity: 0.12 },
-      onEachFeature: (f, layer) => { if (f.properties && f.properties.name) layer.bindTooltip(`No-fly: ${f.properties.name}`, { sticky: true }); },
+      onEachFeature: (f, layer) => {
+        if (f.properties && f.properties.name) {
+          const short = String(f.properties.name).split(" (")[0];   // the rest is in the legend of the file
+          layer.bindTooltip(`No-fly: ${short}`, { permanent: true, direction: "center", className: "or-label or-zone-label" });
+        }
+      },
     }).addTo(map);
     this.groups = {};
     this.layers = {};
-    for (const name of ["trails", "incidents", "docks", "drones", "detections", "pick"]) {
+    for (const name of ["rings", "route", "trails", "incidents", "docks", "drones", "detections", "pick"]) {
       this.groups[name] = L.layerGroup().addTo(map);
       this.layers[name] = new Map();
     }
@@ -107,6 +117,14 @@ export class OutriderMap {
 
   setView(lat, lon, zoom = this.leaflet.getZoom()) { this.leaflet.setView([lat, lon], zoom); }
 
+  // Bring every point into view, not closer than a street's scale.
+  fit(points) {
+    this.leaflet.invalidateSize({ pan: false });   // the page may have laid itself out since
+    this.leaflet.fitBounds(L.latLngBounds(points), { padding: [30, 30], maxZoom: 17, animate: false });
+  }
+
+  shows(lat, lon) { return this.leaflet.getBounds().contains([lat, lon]); }
+
   // Click-to-pick mode (e.g. a retask target): the cursor and outline show it.
   setPicking(on) { this.leaflet.getContainer().classList.toggle("picking", on); }
 
@@ -115,20 +133,34 @@ export class OutriderMap {
       (d) => {
         const m = L.marker([d.home.lat, d.home.lon], { icon: dockIcon(d), keyboard: false, title: d.id });
         m._orHtml = m.options.icon.options.html;
-        return m.bindTooltip(d.id, { permanent: true, direction: "right", offset: [8, -8], className: "or-label" });
+        return m.bindTooltip(dockLabel(d), { permanent: true, direction: "right", offset: [8, -8], className: "or-label" });
       },
-      (m, d) => { m.setLatLng([d.home.lat, d.home.lon]); setIcon(m, dockIcon(d)); });
+      (m, d) => { m.setLatLng([d.home.lat, d.home.lon]); setIcon(m, dockIcon(d)); m.setTooltipContent(dockLabel(d)); });
+    this.rings(docks);
+  }
+
+  // How far each docked drone can go now (out, on scene, back with its reserve), as a ring.
+  rings(docks) {
+    const shown = docks.filter((d) => d.home && d.reach_m > 0 && !d.in_air);
+    const style = (d) => ({ radius: d.reach_m, color: dockStatus(d) === "ready" ? "#1f9d55" : "#b7791f",
+      weight: 1.5, opacity: 0.7, dashArray: "4 6", fill: false, interactive: false });
+    sync(this.groups.rings, this.layers.rings, shown, (d) => d.id,
+      (d) => L.circle([d.home.lat, d.home.lon], style(d)),
+      (c, d) => { c.setLatLng([d.home.lat, d.home.lon]); c.setStyle(style(d)); c.setRadius(d.reach_m); });
   }
 
   drones(docks, trails) {
     const flying = docks.filter((d) => d.in_air && d.position);
+    const label = (d) => [d.id, `${Math.round(d.position.alt_rel_m || 0)} m`,
+      d.battery_pct != null ? `${Math.round(d.battery_pct)}%` : null, (d.phase || "").replace("_", " ")]
+      .filter(Boolean).join(" · ");
     sync(this.groups.drones, this.layers.drones, flying, (d) => d.id,
       (d) => {
         const m = L.marker([d.position.lat, d.position.lon], { icon: droneIcon(d), keyboard: false, zIndexOffset: 1000 });
         m._orHtml = m.options.icon.options.html;
-        return m;
+        return m.bindTooltip(label(d), { permanent: true, direction: "left", offset: [-12, 0], className: "or-label or-drone-label" });
       },
-      (m, d) => { m.setLatLng([d.position.lat, d.position.lon]); setIcon(m, droneIcon(d)); });
+      (m, d) => { m.setLatLng([d.position.lat, d.position.lon]); setIcon(m, droneIcon(d)); m.setTooltipContent(label(d)); });
     const lines = [...trails.entries()].filter(([, t]) => t.length > 1).map(([id, t]) => ({ id, t }));
     sync(this.groups.trails, this.layers.trails, lines, (l) => l.id,
       (l) => L.polyline(l.t, { color: "#2563eb", opacity: 0.6, weight: 2, interactive: false }),
@@ -148,6 +180,12 @@ export class OutriderMap {
       (m, i) => {
         m.setLatLng([i.lat, i.lon]); m.setStyle(style(i)); m.setRadius(style(i).radius);
       });
+    const moved = incidents.filter((i) => i.status !== "closed" && i.target
+      && (Math.abs(i.target.lat - i.lat) > 1e-6 || Math.abs(i.target.lon - i.lon) > 1e-6));
+    sync(this.groups.incidents, this.layers.targets || (this.layers.targets = new Map()), moved, (i) => `target:${i.id}`,
+      (i) => L.circleMarker([i.target.lat, i.target.lon], { radius: 6, weight: 2, color: "#dc2626", fill: false, dashArray: "3 3" })
+        .bindTooltip("retask target", { permanent: true, direction: "right", offset: [8, 0], className: "or-label" }),
+      (m, i) => m.setLatLng([i.target.lat, i.target.lon]));
     for (const i of incidents) {
       const m = this.layers.incidents.get(i.id);
       m.setTooltipContent(`${i.type} · ${i.status}`);
@@ -163,6 +201,14 @@ export class OutriderMap {
       (d) => L.circleMarker([d.lat, d.lon], { radius: 4, weight: 0, fillColor: "#9333ea", fillOpacity: 0.9 })
         .bindTooltip(text(d), { permanent: true, direction: "right", offset: [5, -4], className: "or-label" }),
       (m, d) => { m.setLatLng([d.lat, d.lon]); m.setTooltipContent(text(d)); });
+  }
+
+  // A planned route (the confirm step's), dashed; none when empty.
+  route(points) {
+    const items = points && points.length > 1 ? [{ id: "route", pts: points.map((p) => [p.lat, p.lon]) }] : [];
+    sync(this.groups.route, this.layers.route, items, (r) => r.id,
+      (r) => L.polyline(r.pts, { color: "#b91c1c", weight: 3, opacity: 0.8, dashArray: "6 6", interactive: false }),
+      (line, r) => line.setLatLngs(r.pts));
   }
 
   // The point picked for a new incident (a cross), or none.

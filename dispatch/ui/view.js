@@ -3,7 +3,7 @@
 "use strict";
 
 import { OutriderMap } from "./map.js";
-import { api, ApiError, timelineList } from "./common.js";
+import { api, ApiError, timelineList, incidentWords, etaText } from "./common.js";
 import { LivePlayer } from "./player.js";
 
 const $ = (id) => document.getElementById(id);
@@ -19,6 +19,12 @@ function redraw() {
   const docks = state.dock ? [state.dock] : [];
   map.docks(docks);
   map.drones(docks, new Map(state.dock ? [[state.dock.id, state.trail]] : []));
+  // the scene and the drone both in view, once, when the drone is first seen in the air
+  const p = state.dock && state.dock.in_air && state.dock.position;
+  if (inc && p && !state.framed) {
+    map.fit([[inc.target.lat, inc.target.lon], [p.lat, p.lon]]);
+    state.framed = map.shows(p.lat, p.lon);
+  }
 }
 
 // Why a link no longer opens anything, in the officer's words.
@@ -32,10 +38,12 @@ const LINK_ENDED = {
 async function refresh() {
   const inc = await api(`/incidents/${encodeURIComponent(incidentId)}`, { token });
   state.incident = inc;
+  state.gotAt = Date.now();
   $("title").textContent = `${inc.type} · P${inc.priority}`;
   $("status").textContent = inc.status;
-  $("eta").textContent = inc.eta_s != null ? `${inc.eta_s.toFixed(0)} s` : "—";
-  timelineList($("timeline"), inc.timeline.slice().reverse());
+  $("eta").textContent = etaText(inc, state.gotAt);
+  incidentWords($("words"), inc);
+  timelineList($("timeline"), inc.timeline);
   if (inc.dock_id) {
     try {
       state.dock = await api(`/docks/${encodeURIComponent(inc.dock_id)}`, { token });
@@ -79,6 +87,7 @@ async function main() {
   const first = await api(`/incidents/${encodeURIComponent(incidentId)}`, { token }).catch((e) => e);
   if (!(first instanceof Error)) map.setView(first.lat, first.lon, 16);
   loop();
+  setInterval(() => { if (state.incident) $("eta").textContent = etaText(state.incident, state.gotAt); }, 250);
 }
 
 main();

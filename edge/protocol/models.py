@@ -225,6 +225,9 @@ class Limits(Part):
         None, ge=0, title="Clearance the dock keeps from no-fly zones; dispatch's own if unset"
     )
     launch_overhead_s: float = Field(ge=0, title="Dispatch to climbing: lid, arming, checks")
+    ready_pct: float = Field(
+        95.0, gt=0, le=100, title="Charge at which the docked drone counts as ready again"
+    )
     airframe: AirframeFigures = Field(default_factory=AirframeFigures)
     camera_hfov_deg: float | None = Field(
         None, gt=0, le=170, title="The camera's field of view, which sizes the on-scene stand-off"

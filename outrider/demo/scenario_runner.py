@@ -1,12 +1,12 @@
 """The scenario runner: raises each incident through the dispatch API at its time, follows it.
 
 It plays the control room. An incident that no dock can take *now* (every dock busy,
-charging, or just sent elsewhere) waits for a free dock and is raised again with the same
-CAD reference, up to the scenario's ``max_wait_s``; one that no dock could ever take (its
-target in a no-fly zone, or out of every dock's range) is refused at once, with dispatch's
-reasons. A dispatched incident is followed until its drone is back in the dock, then its
-detections are collected. Times of the scenario are simulated seconds, divided by the speed
-factor here.
+charging, or just sent elsewhere) is queued by dispatch (202) and sent by it as soon as a
+dock can go; the runner only watches it, and cancels it once it has waited the scenario's
+``max_wait_s``. One that no dock could ever take (its target in a no-fly zone, or out of
+every dock's range) is refused at once (409), with dispatch's reasons. A dispatched incident
+is followed until its drone is back in the dock, then its detections are collected. Times
+of the scenario are simulated seconds, divided by the speed factor here.
 """
 
 from __future__ import annotations
@@ -30,8 +30,6 @@ __all__ = [
     "ScenarioRunner",
     "deciding_code",
     "effective_reasons",
-    "free_dock",
-    "is_permanent",
 ]
 
 logger = logging.getLogger(__name__)
@@ -74,30 +72,12 @@ def _beyond(home: dict[str, float] | None, limit: float | None, target: LatLon) 
     return distance_m(LatLon(home["lat"], home["lon"]), target) > limit
 
 
-def is_permanent(codes: list[str]) -> bool:
-    """Whether no dock could ever take the incident: one target code, or only lasting ones."""
-    if any(c in TARGET_CODES for c in codes):
-        return True
-    return bool(codes) and all(c in PERMANENT_CODES for c in codes)
-
-
 def deciding_code(codes: list[str]) -> str:
     """The one code that says why no dock went: a target code, else the most common one."""
     for code in codes:
         if code in TARGET_CODES:
             return code
     return Counter(codes).most_common(1)[0][0] if codes else "no_dock_available"
-
-
-def free_dock(fleet: list[dict[str, Any]], target: LatLon) -> bool:
-    """Whether some dock is ready, fresh and within range of the target."""
-    for d in fleet:
-        if not d.get("ready") or d.get("stale") or d.get("home") is None:
-            continue
-        limit = d.get("max_range_m") or float("inf")
-        if distance_m(LatLon(d["home"]["lat"], d["home"]["lon"]), target) <= limit:
-            return True
-    return False
 
 
 class ScenarioRunner:
@@ -181,7 +161,7 @@ class ScenarioRunner:
                 logger.warning("raising an incident failed (%s); trying again", exc)
                 await asyncio.sleep(HTTP_RETRY_S)  # back-off before the next attempt
                 continue
-            if response.status_code in (200, 201, 409):
+            if response.status_code in (200, 201, 202, 409):
                 return response
             response.raise_for_status()
             return response
@@ -196,19 +176,13 @@ class ScenarioRunner:
         return fleet
 
     async def _raise(self, record: RunRecord, raised_at: float) -> bool:
-        """Raise the incident until a dock takes it (True) or it is refused for good (False)."""
+        """Raise the incident: True once a dock takes it (at once or from dispatch's queue),
+        False when it is refused, or cancelled after waiting ``max_wait_s`` in the queue."""
         spec, loop = record.spec, asyncio.get_running_loop()
-        body = self._body(spec)
-        while True:
-            response = await self._post(body)
-            data = response.json()
-            record.incident_id = data.get("incident_id") or data.get("id") or record.incident_id
-            record.waited_s = loop.time() - raised_at
-            if response.status_code != 409:
-                record.refusal = None
-                logger.info("incident %s: %s sent", spec.name, data.get("dock_id"))
-                self.on_change(record)
-                return True
+        response = await self._post(self._body(spec))
+        data = response.json()
+        record.incident_id = data.get("incident_id") or data.get("id") or record.incident_id
+        if response.status_code == 409:
             reasons = list(data.get("docks", []))
             docks = effective_reasons(reasons, await self._fleet(), spec.target)
             codes = [d["code"] for d in docks]
@@ -218,20 +192,38 @@ class ScenarioRunner:
                 "docks": docks,
             }
             self.on_change(record)
-            if is_permanent(codes):
-                logger.info("incident %s refused: %s", spec.name, record.refusal["code"])
+            logger.info("incident %s refused: %s", spec.name, record.refusal["code"])
+            return False
+        if data.get("status") == "queued":
+            logger.info("incident %s queued (place %s)", spec.name, data["queue"]["position"])
+            self.on_change(record)
+            if not await self._queued(record, raised_at):
                 return False
+        record.waited_s = loop.time() - raised_at
+        logger.info("incident %s: sent", spec.name)
+        self.on_change(record)
+        return True
+
+    async def _queued(self, record: RunRecord, raised_at: float) -> bool:
+        """Until dispatch's queue sends a dock (True), or the wait is over and it is cancelled."""
+        assert record.incident_id is not None
+        loop, path = asyncio.get_running_loop(), f"/api/v1/incidents/{record.incident_id}"
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                response = await self.http.get(path)
+                if response.status_code == 200:
+                    status = response.json().get("status")
+                    if status == "closed":
+                        return False
+                    if status != "queued":
+                        return True
+            record.waited_s = loop.time() - raised_at
             if record.waited_s > self.wall(self.scenario.max_wait_s):
                 record.timed_out = True
+                with contextlib.suppress(httpx.HTTPError):
+                    await self.http.post(f"{path}/cancel")
                 return False
-            await self._wait_free_dock(spec)
-
-    async def _wait_free_dock(self, spec: IncidentSpec) -> None:
-        while True:  # dispatch's fleet view, polled: no event crosses the HTTP API
-            if free_dock(await self._fleet(), spec.target):
-                break
-            await asyncio.sleep(POLL_S)
-        await asyncio.sleep(POLL_S)  # let a dock just sent elsewhere show as busy
+            await asyncio.sleep(POLL_S)  # the incident, polled: no event crosses the HTTP API
 
     async def _follow(self, record: RunRecord) -> None:
         """Until the drone is back in its dock."""

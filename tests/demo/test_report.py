@@ -18,7 +18,7 @@ from outrider.demo.report import (
     match_actors,
 )
 from outrider.demo.scenario import IncidentSpec, Scenario
-from outrider.demo.scenario_runner import deciding_code, effective_reasons, free_dock, is_permanent
+from outrider.demo.scenario_runner import deciding_code, effective_reasons
 from outrider.demo.summary import summary
 from sim.camera import Actor
 
@@ -193,22 +193,14 @@ def test_a_busy_dock_that_could_never_reach_the_target_counts_as_out_of_range() 
     codes = [d["code"] for d in docks]
     assert codes == ["out_of_range", "out_of_range"]
     assert "busy" in docks[0]["reason"] and "14.5 km away, limit 6.0 km" in docks[0]["reason"]
-    assert is_permanent(codes) and deciding_code(codes) == "out_of_range"
+    assert deciding_code(codes) == "out_of_range"
 
 
-def test_a_busy_dock_in_range_means_waiting_unless_the_target_is_in_a_no_fly_zone() -> None:
-    reasons = [{"dock_id": "dock-01", "code": "busy"}, {"dock_id": "dock-02", "code": "busy"}]
-    assert not is_permanent([d["code"] for d in effective_reasons(reasons, FLEET, TARGET)])
-    reasons[1]["code"] = "no_fly"
+def test_a_refusal_about_the_target_decides_over_the_docks_busy_elsewhere() -> None:
+    reasons = [{"dock_id": "dock-01", "code": "busy"}, {"dock_id": "dock-02", "code": "no_fly"}]
     codes = [d["code"] for d in effective_reasons(reasons, FLEET, TARGET)]
-    assert is_permanent(codes) and deciding_code(codes) == "no_fly"
-    assert not is_permanent([])
-
-
-def test_a_free_dock_is_ready_fresh_and_within_range() -> None:
-    assert free_dock(FLEET, TARGET)
-    assert not free_dock(FLEET, LatLon(51.5560, -0.2796))
-    assert not free_dock([{**FLEET[1], "stale": True}], TARGET)
+    assert deciding_code(codes) == "no_fly"
+    assert deciding_code([]) == "no_dock_available"
 
 
 def test_the_live_view_shows_every_dock_its_phase_and_the_scenario() -> None:

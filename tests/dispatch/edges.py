@@ -59,6 +59,7 @@ class EdgeSpec:
     lon: float
     battery_pct: float = 95.0
     ready: bool = True
+    charging: bool = False
     respond: str = "accept"  # accept | refuse | silent
     refuse_code: AckCode = AckCode.BUSY
     fly: bool = False
@@ -126,7 +127,9 @@ class ScriptedEdge:
                 lat=self.pos.lat, lon=self.pos.lon, alt_rel_m=60 if self.in_air else 0
             ),
             home=Position(lat=s.lat, lon=s.lon, alt_amsl_m=20.0),
-            dock=DockStatus(lid="closed", charging=False, wind_mps=s.wind_mps, wind_from_deg=0),
+            dock=DockStatus(
+                lid="closed", charging=s.charging, wind_mps=s.wind_mps, wind_from_deg=0
+            ),
             limits=Limits(
                 **{
                     "max_range_m": s.max_range_m,

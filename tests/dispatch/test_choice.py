@@ -68,7 +68,7 @@ def add_dock(
             dock_id=dock_id,
             phase=phase,
             ready=ready,
-            not_ready=[] if ready else [Reason(code="charging", reason="battery charging")],
+            not_ready=[] if ready else [Reason(code="battery_low", reason="charging: 40% of 95%")],
             sortie_id="S-1" if phase not in (Phase.DOCKED, Phase.CHARGING) else None,
             battery_pct=battery,
             home=Position(lat=home.lat, lon=home.lon),
@@ -253,3 +253,20 @@ def test_the_fast_choice_agrees_with_assessing_every_dock(
     fast = chooser.choose(MISSION, k=k)
     slow = exhaustive(chooser, k)
     assert [round(o.eta_s, 6) for o in fast] == [round(o.eta_s, 6) for o in slow]
+
+
+def test_a_dock_out_charging_or_low_could_fly_the_mission_once_ready_one_out_of_reach_never(
+    fleet: Fleet,
+) -> None:
+    add_dock(fleet, "flying", 0, 900, phase=Phase.EN_ROUTE, ready=False, battery=40)
+    add_dock(fleet, "charging", 90, 1200, phase=Phase.CHARGING, ready=False, battery=20)
+    add_dock(fleet, "low", 180, 1500, battery=25)
+    add_dock(fleet, "remote", 270, 9000)
+    add_dock(fleet, "offline", 45, 800, online=False)
+    add_dock(fleet, "windy", 135, 800, wind=20)
+    chooser = Chooser(fleet)
+    assert chooser.choose(MISSION, k=5) == []
+    assert [o.dock_id for o in chooser.later(MISSION)] == ["flying", "charging", "low"]
+    too_long = Mission(SCENE, on_scene_s=4 * 3600)  # more than a full battery holds
+    assert chooser.later(too_long) == []
+    assert reasons_by_dock(chooser)["flying"] == "busy"  # now, it is still busy

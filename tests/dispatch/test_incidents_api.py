@@ -97,9 +97,10 @@ async def test_when_the_best_dock_stays_silent_the_next_best_goes_after_the_ack_
         assert any("near: no ack within 1 s" in line for line in lines)
 
 
-async def test_no_dock_able_to_go_answers_409_with_every_docks_reason(
+async def test_no_dock_that_could_ever_go_answers_409_with_every_docks_reason(
     dispatch_service: RunningDispatch, edge_factory
 ) -> None:
+    four_hours = {**INCIDENT, "on_scene_s": 4 * 3600}  # more than even a full battery holds
     async with (
         edge_factory("weak", *near(0, 800), battery_pct=25),
         edge_factory("remote", *near(90, 9000)),
@@ -109,7 +110,7 @@ async def test_no_dock_able_to_go_answers_409_with_every_docks_reason(
         gone.telemetry_on = False  # a dock that goes offline falls silent too
         await gone.set_availability(Availability.OFFLINE)
         await asyncio.sleep(0.3)
-        r = await dispatch_service.http.post("/api/v1/incidents", json=INCIDENT)
+        r = await dispatch_service.http.post("/api/v1/incidents", json=four_hours)
         assert r.status_code == 409, r.text
         body = r.json()
         assert body["code"] == "no_dock_available"

@@ -90,6 +90,20 @@ async def test_migrations_run_once_and_a_new_step_applies_on_the_next_start(
     assert ran == [store.dialect]
 
 
+async def test_a_store_from_before_incident_addresses_gets_the_column_once(
+    store: SqlStore,
+) -> None:
+    async with store.engine.begin() as conn:  # as a store made at step 6 had it
+        await conn.execute(text("ALTER TABLE incidents DROP COLUMN address"))
+        await conn.execute(text("DELETE FROM schema_migrations WHERE version = 7"))
+    assert await migrate(store.engine) == [7]
+    async with store.tx() as tx:
+        await tx.insert_incident({**incident_values("INC-ADDR"), "address": "Mannerheimintie 1"})
+    found = await store.get_incident("INC-ADDR")
+    assert found is not None and found.address == "Mannerheimintie 1"
+    assert await migrate(store.engine) == []
+
+
 async def test_an_incident_round_trips_with_aware_times_and_a_unique_cad_reference(
     store: SqlStore,
 ) -> None:

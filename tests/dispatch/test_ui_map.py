@@ -16,7 +16,7 @@ from PIL import Image
 from basemap.features import City
 from basemap.style import NO_DATA, ROADS
 from dispatch.config import DispatchSettings
-from tests.dispatch.conftest import TOKENS, RunningDispatch
+from tests.dispatch.conftest import ARTIFACTS, TOKENS, RunningDispatch
 from tests.dispatch.test_incidents_api import docks_seen
 
 STATION = (60.17162, 24.94059)
@@ -48,6 +48,9 @@ async def map_pixels(page: Any, lat: float, lon: float, shot: Path, r: int = 4) 
     return img[y - r : y + r + 1, x - r : x + r + 1].reshape(-1, 3)
 
 
+REPO_CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+
+
 def near_colour(pixels: np.ndarray, colour: tuple[int, int, int], tol: int = 8) -> bool:
     return bool(np.any(np.all(np.abs(pixels.astype(int) - colour) <= tol, axis=1)))
 
@@ -63,6 +66,7 @@ async def test_the_control_room_draws_the_offline_street_map_and_raises_where_cl
     settings = make_settings(
         map={"tile_file": str(helsinki_tiles), "center_lat": 60.1700, "center_lon": 24.9430,
              "zoom": 16},
+        airspace={"no_fly": [str(REPO_CONFIGS / "nofly" / "helsinki-central.geojson")]},
     )  # fmt: skip
     async with RunningDispatch(settings) as service, edge_factory("dock-h", *STATION):
         await docks_seen(service, 1)
@@ -74,6 +78,8 @@ async def test_the_control_room_draws_the_offline_street_map_and_raises_where_cl
         await page.click("#login-submit")
         await page.wait_for_function(TILES_DRAWN)
         await page.wait_for_selector('tr[data-dock="dock-h"][data-status="ready"]')
+        zones = await page.locator(".or-zone-label").all_inner_texts()
+        assert zones and all(z.startswith("No-fly: ") for z in zones), zones
         attribution = await page.inner_text(".leaflet-control-attribution")
         assert "OpenStreetMap contributors" in attribution
         street = await map_pixels(page, *on_street(helsinki, "Yrjönkatu"), tmp_path / "room.png")
@@ -99,6 +105,9 @@ async def test_the_control_room_draws_the_offline_street_map_and_raises_where_cl
         assert abs(picked["lat"] - target[0]) < 2e-5 and abs(picked["lon"] - target[1]) < 4e-5
         await page.select_option("#raise-type", "traffic collision")
         await page.click("#raise-submit")
+        await page.wait_for_selector("#raise-confirm", state="visible")
+        await page.screenshot(path=str(ARTIFACTS / "dispatch-raise-confirm-helsinki.png"))
+        await page.click("#confirm-go")
         await page.wait_for_function(
             "document.querySelector('#inc-dock') && "
             "document.querySelector('#inc-dock').textContent === 'dock-h'"

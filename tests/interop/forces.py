@@ -67,12 +67,19 @@ class TwoForces:
     ``lent`` docks for ``types``, with ``video`` crossing)."""
 
     def __init__(
-        self, tmp: Path, *, lent: list[str], types: list[str] | None = None, video: str = "redacted"
+        self,
+        tmp: Path,
+        *,
+        lent: list[str],
+        types: list[str] | None = None,
+        video: str = "redacted",
+        ask_before_queue: bool = False,
     ) -> None:
         if not shutil.which("mosquitto"):
             pytest.skip("mutual-aid tests run two Mosquitto brokers")
         self.tmp = tmp
         self.lend = {"docks": lent, "incident_types": types or ["*"], "video": video}
+        self.ask_before_queue = ask_before_queue
         self._stack = contextlib.AsyncExitStack()
 
     async def __aenter__(self) -> Self:
@@ -82,7 +89,13 @@ class TwoForces:
             broker = await stack.enter_async_context(MosquittoBroker())
             forces.append(Force(name, broker, init_keys(self.tmp / name / "keys"), free_tcp_port()))
         self.north, self.south = forces
-        north_peer = {"name": "south", "url": self.south.url, "secret": AGREEMENT_KEY, "ask": True}
+        north_peer = {
+            "name": "south",
+            "url": self.south.url,
+            "secret": AGREEMENT_KEY,
+            "ask": True,
+            "ask_before_queue": self.ask_before_queue,
+        }
         south_peer = {
             "name": "north",
             "url": self.north.url,

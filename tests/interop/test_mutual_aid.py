@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from dispatch.interop.aid import order
 from dispatch.interop.signing import signed_headers
@@ -202,3 +203,31 @@ async def test_either_side_can_recall_the_lent_drone(tmp_path: Path) -> None:
         north_audit = await audit_actions(north.http)
         assert ("user:dispatcher-1", "aid.recall") in north_audit
         assert ("user:dispatcher-1", "aid.close") in north_audit
+
+
+@pytest.mark.parametrize("before", [False, True], ids=["queue_first", "ask_first"])
+async def test_an_incident_that_could_wait_in_our_queue_is_asked_for_only_as_agreed(
+    tmp_path: Path, before: bool
+) -> None:
+    """North's own dock by the scene is charging: the incident could wait in north's queue.
+    South is asked first only under an agreement that says ``ask_before_queue``."""
+    async with TwoForces(tmp_path, lent=["dock-s1"], ask_before_queue=before) as forces:
+        north, south = forces.north.service, forces.south.service
+        ours = EdgeSpec("dock-n1", *destination(SCENE, 0.0, 500.0), ready=False)
+        theirs = EdgeSpec("dock-s1", SOUTH_HOME.lat, SOUTH_HOME.lon)
+        async with (
+            ScriptedEdge(forces.north.broker.url, ours, north.runtime.commander.key.public_key()),
+            ScriptedEdge(
+                forces.south.broker.url, theirs, south.runtime.commander.key.public_key()
+            ) as lent,
+        ):
+            await wait_for(lambda: ready(south.http, "dock-s1"))
+            await wait_for(lambda: north.runtime.fleet.get("dock-n1"))
+            r = await north.http.post("/api/v1/incidents", json=incident())
+            asked = (await north.http.get(f"/api/v1/aid/incidents/{r.json()['id']}")).json()
+            if before:
+                assert r.status_code == 201 and r.json()["dock_id"] == "south/dock-s1", r.text
+                assert [a["status"] for a in asked] == ["accepted"]
+            else:
+                assert r.status_code == 202 and r.json()["status"] == "queued", r.text
+                assert asked == [] and lent.commands == []

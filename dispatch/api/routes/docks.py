@@ -15,7 +15,8 @@ router = APIRouter(prefix="/docks", tags=["docks"])
 @router.get("", response_model=list[DockPublic])
 async def list_docks(rt: RuntimeDep, who: Viewer) -> list[DockPublic]:
     """Every dock known, by id."""
-    return [dock_public(v, rt.fleet) for v in sorted(rt.fleet, key=lambda v: v.dock_id)]
+    scene = rt.settings.dispatch.on_scene
+    return [dock_public(v, rt.fleet, scene) for v in sorted(rt.fleet, key=lambda v: v.dock_id)]
 
 
 @router.get("/{dock_id}", response_model=DockPublic)
@@ -25,7 +26,7 @@ async def get_dock(dock_id: str, rt: RuntimeDep, who: LinkViewer) -> DockPublic:
     view = rt.fleet.get(dock_id)
     if view is None:
         raise NotFoundError(f"dock {dock_id} is not known")
-    return dock_public(view, rt.fleet)
+    return dock_public(view, rt.fleet, rt.settings.dispatch.on_scene)
 
 
 @router.get("/{dock_id}/trail", response_model=list[list[float]])
