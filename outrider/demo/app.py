@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import secrets
 import signal
 import sys
@@ -31,6 +32,10 @@ from outrider.demo.stack import DemoStack, resolve_model
 from outrider.demo.vehicles import Px4Vehicles, SimVehicles, VehicleSource
 
 __all__ = ["DemoOptions", "run_demo"]
+
+
+SIGN_IN_FILE = "control-room.txt"
+"""In the state directory: the control room's address and the dispatcher's token."""
 
 logger = logging.getLogger(__name__)
 
@@ -260,11 +265,16 @@ async def _interactive(stack: DemoStack, p: Plan, vehicle: str) -> None:
 
 def _banner(console: Console, stack: DemoStack, p: Plan) -> None:
     video = f"video on ({p.model.name})" if p.model else "no video (set OUTRIDER_MODEL)"
+    # The live table soon scrolls the banner away: the address and token stay in a file.
+    sign_in = stack.files.root / SIGN_IN_FILE
+    fd = os.open(sign_in, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(f"{stack.url}/\ntoken {stack.tokens.dispatcher}\n")
     console.print(
         f"[bold]Outrider demo[/bold]: {len(stack.docks)} docks in {p.city.name}, "
         f"speed factor {p.speed_factor:g}, {video}\n"
         f"  control room: [link={stack.url}/]{stack.url}/[/link]  "
-        f"sign in with token [bold]{stack.tokens.dispatcher}[/bold]\n"
+        f"sign in with token [bold]{stack.tokens.dispatcher}[/bold]  (both in {sign_in})\n"
         f"  broker {stack.mqtt_url}, state and logs in {stack.files.root}\n"
         "  Ctrl-C stops everything."
     )

@@ -15,8 +15,9 @@ from tests.demo.conftest import DemoProcess, alive, demo_process
 pytestmark = pytest.mark.timeout(240)
 
 
-async def wait_until_airborne(demo: DemoProcess, timeout_s: float = 90.0) -> None:
-    """Read the UI address and token from the banner, then poll dispatch until a drone flies."""
+async def wait_until_airborne(demo: DemoProcess, timeout_s: float = 90.0) -> tuple[str, str]:
+    """Read the UI address and token from the banner, then poll dispatch until a drone flies;
+    the address and the token."""
     banner = await demo.line_with("control room:", 120)
     url = re.search(r"(http://[0-9.:]+)/", banner)
     token = await demo.line_with("", 5) if "token" not in banner else banner
@@ -28,7 +29,7 @@ async def wait_until_airborne(demo: DemoProcess, timeout_s: float = 90.0) -> Non
             while True:
                 docks = (await http.get("/api/v1/docks")).json()
                 if any(d["in_air"] for d in docks):
-                    return
+                    return url.group(1), match.group(1)
                 await asyncio.sleep(0.3)
 
 
@@ -38,7 +39,10 @@ async def test_ctrl_c_in_mid_sortie_stops_every_part_cleanly_and_leaves_no_proce
     state = tmp_path / "demo"
     args = ["--port", "0", "--speed-factor", "10", "--no-video", "--state-dir", str(state)]
     async with demo_process(*args) as demo:
-        await wait_until_airborne(demo)
+        url, token = await wait_until_airborne(demo)
+        sign_in = state / "control-room.txt"
+        assert sign_in.read_text().split() == [f"{url}/", "token", token]
+        assert sign_in.stat().st_mode & 0o077 == 0, "the token is for this user only"
         tree = demo.tree()
         commands = [p.cmdline()[1:4] for p in tree]
         assert commands.count(["-m", "outrider", "edge"]) == 3
