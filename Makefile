@@ -46,8 +46,10 @@ test: lint typecheck node-tools
 test-slow: $(STAMP) node-tools
 	$(BIN)/python -m pytest -m slow
 
+# Flags for the demo, e.g. make demo DEMO_ARGS="--docks 2 --port 8080".
+DEMO_ARGS ?=
 demo: $(STAMP)
-	$(BIN)/outrider demo
+	$(BIN)/outrider demo $(DEMO_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/outrider bench sim
