@@ -335,6 +335,11 @@ class DockPublic(BaseModel):
         None, description="How far it can go now, out and back with its reserve, at its charge"
     )
     wind_mps: float | None
+    footprint: list[dict[str, float]] = Field(
+        default_factory=list,
+        description="The ground the camera shows now: four {lat, lon} corners (near left, near "
+        "right, far right, far left), none while not flying or without live video",
+    )
 
 
 class EventPublic(BaseModel):
@@ -444,6 +449,16 @@ class BasemapPublic(BaseModel):
     min_zoom: int = 0
     max_zoom: int = 19
     problem: str = Field("", description="why a configured tile file is not served")
+    places: int = Field(0, description="addresses and named places GET /map/search can find")
+
+
+class PlacePublic(BaseModel):
+    """An address, street or named place of the basemap, found by search."""
+
+    name: str
+    kind: str = Field(description="address, street, or the OpenStreetMap tag that names it")
+    lat: float
+    lon: float
 
 
 class MapPublic(BaseModel):

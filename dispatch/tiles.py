@@ -1,7 +1,7 @@
 """The basemap dispatch offers the UI: a force's XYZ tile server, or a tile file served here.
 
 An offline tile file (PMTiles or MBTiles, e.g. from ``outrider basemap build``) is opened
-once at start-up; a file that is missing or unreadable is logged and the map runs without
+once at start-up, with the addresses and named places it carries for search; a file that is missing or unreadable is logged and the map runs without
 it (a control room must not stop for want of a street map), and ``GET /api/v1/map`` says
 why in ``basemap.problem``.
 """
@@ -13,6 +13,8 @@ import logging
 
 from basemap.archive import TileArchive, open_archive
 from basemap.errors import BasemapError
+from basemap.features import Place
+from basemap.search import PlaceIndex
 from dispatch.config import MapConfig
 from dispatch.models import BasemapPublic
 from dispatch.service_errors import NotFoundError
@@ -36,9 +38,11 @@ class MapTiles:
         self.config = config
         self.archive: TileArchive | None = None
         self.problem = ""
+        self.places = PlaceIndex([])
         if config.tile_file is not None:
             try:
                 self.archive = open_archive(config.tile_file)
+                self.places = PlaceIndex(self.archive.places())
             except BasemapError as exc:
                 self.problem = exc.reason
                 logger.warning(
@@ -62,6 +66,7 @@ class MapTiles:
                 bounds=list(info.bounds),
                 min_zoom=info.min_zoom,
                 max_zoom=info.max_zoom,
+                places=len(self.places),
             )
         if c.tile_url:
             return BasemapPublic(
@@ -83,6 +88,11 @@ class MapTiles:
         else:
             lat, lon = DEFAULT_CENTER
         return {"lat": lat, "lon": lon}, zoom or DEFAULT_ZOOM
+
+    def search(self, query: str, limit: int = 10) -> list[Place]:
+        """Addresses, streets and named places of the tile file matching ``query`` (none
+        without a file, or for a file built without its places)."""
+        return self.places.search(query, limit)
 
     def tile(self, z: int, x: int, y: int) -> tuple[bytes, str]:
         """A tile of the file and its entity tag.

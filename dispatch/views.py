@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+
+from dispatch.camera_view import camera_footprint
 from dispatch.eta import live_eta
 from dispatch.fleet import DockView, Fleet
 from dispatch.models import (
@@ -15,6 +18,7 @@ from dispatch.models import (
 )
 from dispatch.queue import IncidentQueue
 from dispatch.store.sql import SqlStore
+from dispatch.video_relay import VideoRelay
 from edge.energy import Wind
 from edge.feasibility import DockFigures, reach_m
 from edge.geo import LatLon
@@ -58,9 +62,15 @@ def _reach(view: DockView, on_scene: OnScene | None) -> float | None:
     return round(reach_m(figures, on_scene), 1)
 
 
-def dock_public(view: DockView, fleet: Fleet, on_scene: OnScene | None = None) -> DockPublic:
-    """A dock as the API shows it, with its staleness judged now, and how far it can go with
-    ``on_scene`` (dispatch's default time on scene) at its present charge."""
+def dock_public(
+    view: DockView,
+    fleet: Fleet,
+    on_scene: OnScene | None = None,
+    relay: VideoRelay | None = None,
+) -> DockPublic:
+    """A dock as the API shows it, with its staleness judged now, how far it can go with
+    ``on_scene`` (dispatch's default time on scene) at its present charge, and what its camera
+    shows on the ground (from the video that reaches ``relay``)."""
     now = fleet.clock()
     s, tel = view.state, view.telemetry
     stale = view.stale_reason(now, fleet.stale_after_s)
@@ -97,6 +107,7 @@ def dock_public(view: DockView, fleet: Fleet, on_scene: OnScene | None = None) -
         max_range_m=s.limits.max_range_m if s and s.limits else None,
         reach_m=_reach(view, on_scene),
         wind_mps=s.dock.wind_mps if s else None,
+        footprint=camera_footprint(relay, view, time.monotonic()) if relay is not None else [],
     )
 
 

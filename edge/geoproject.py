@@ -21,6 +21,7 @@ __all__ = [
     "CameraModel",
     "CameraPose",
     "Gimbal",
+    "footprint",
     "ground_to_pixel",
     "in_view",
     "pixel_rays",
@@ -193,3 +194,37 @@ def slant_range_m(pose: CameraPose, point: LatLon, height_m: float = 0.0) -> flo
     """Straight-line distance from the camera to a point ``height_m`` above the ground."""
     east, north = to_local_en(pose.position, point)
     return math.sqrt(east**2 + north**2 + (pose.alt_agl_m - height_m) ** 2)
+
+
+def footprint(
+    cam: CameraModel, pose: CameraPose, *, max_range_m: float = 1000.0, steps: int = 32
+) -> list[LatLon]:
+    """The patch of ground the picture shows, as a polygon: bottom-left, bottom-right, then the
+    far corners, top-right and top-left.
+
+    A far corner whose ray meets no ground within ``max_range_m`` (above the horizon, or too
+    far) is moved down its side of the image to the farthest pixel that does, so an oblique
+    view is cut off at that range instead of running to the horizon.
+
+    Args:
+        cam: the camera model of the frame.
+        pose: the camera's pose.
+        max_range_m: the farthest ground the polygon reaches.
+        steps: rows tried along each side edge when a far corner misses the ground.
+
+    Returns:
+        Four corners, or none when even the bottom of the picture shows no ground.
+    """
+    w, h = float(cam.width), float(cam.height)
+    near = [pixel_to_ground(cam, pose, u, h, max_range_m=max_range_m) for u in (0.0, w)]
+    if near[0] is None or near[1] is None:
+        return []
+    far: list[LatLon] = []
+    for u in (w, 0.0):
+        hit = None
+        for k in range(steps + 1):
+            hit = pixel_to_ground(cam, pose, u, h * k / steps, max_range_m=max_range_m)
+            if hit is not None:
+                break
+        far.append(hit if hit is not None else (near[1] if u else near[0]))
+    return [near[0], near[1], far[0], far[1]]

@@ -98,7 +98,7 @@ export class OutriderMap {
     }).addTo(map);
     this.groups = {};
     this.layers = {};
-    for (const name of ["rings", "route", "trails", "incidents", "docks", "drones", "detections", "pick"]) {
+    for (const name of ["rings", "footprints", "route", "trails", "incidents", "docks", "drones", "detections", "pick"]) {
       this.groups[name] = L.layerGroup().addTo(map);
       this.layers[name] = new Map();
     }
@@ -161,10 +161,21 @@ export class OutriderMap {
         return m.bindTooltip(label(d), { permanent: true, direction: "left", offset: [-12, 0], className: "or-label or-drone-label" });
       },
       (m, d) => { m.setLatLng([d.position.lat, d.position.lon]); setIcon(m, droneIcon(d)); m.setTooltipContent(label(d)); });
+    this.footprints(flying);
     const lines = [...trails.entries()].filter(([, t]) => t.length > 1).map(([id, t]) => ({ id, t }));
     sync(this.groups.trails, this.layers.trails, lines, (l) => l.id,
       (l) => L.polyline(l.t, { color: "#2563eb", opacity: 0.6, weight: 2, interactive: false }),
       (p, l) => p.setLatLngs(l.t));
+  }
+
+  // What each flying drone's camera shows on the ground (dispatch projects the picture's corners).
+  footprints(flying) {
+    const shown = flying.filter((d) => d.footprint && d.footprint.length >= 3);
+    const corners = (d) => d.footprint.map((c) => [c.lat, c.lon]);
+    sync(this.groups.footprints, this.layers.footprints, shown, (d) => d.id,
+      (d) => L.polygon(corners(d), { color: "#0ea5e9", weight: 1.5, opacity: 0.9, fillColor: "#38bdf8",
+        fillOpacity: 0.18, interactive: false, className: "or-footprint" }),
+      (p, d) => p.setLatLngs(corners(d)));
   }
 
   incidents(incidents, selected, onSelect = null) {

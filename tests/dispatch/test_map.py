@@ -147,3 +147,46 @@ def test_the_shipped_dispatch_config_uses_the_offline_helsinki_basemap() -> None
     assert [p.name for p in settings.airspace.no_fly] == ["helsinki-central.geojson"]
     with pytest.raises(ConfigError, match="map"):
         load_settings(configs / "dispatch.toml", map={"tile_url": "x"})
+
+
+async def test_address_search_finds_the_tile_files_streets_addresses_and_places_offline(
+    make_settings: Callable[..., DispatchSettings], helsinki_tiles: Path
+) -> None:
+    settings = make_settings(map={"tile_file": str(helsinki_tiles)})
+    async with RunningDispatch(settings) as service:
+        described = (await service.http.get("/api/v1/map")).json()
+        assert described["basemap"]["places"] > 500  # streets, addresses and named places
+        west, south, east, north = described["basemap"]["bounds"]
+
+        async def search(q: str, **params: object) -> list[dict[str, object]]:
+            r = await service.http.get("/api/v1/map/search", params={"q": q, **params})
+            assert r.status_code == 200, r.text
+            return r.json()  # type: ignore[no-any-return]
+
+        found = await search("aleksanterinkatu 52")
+        assert found[0]["name"] == "Aleksanterinkatu 52" and found[0]["kind"] == "address"
+        assert south < found[0]["lat"] < north and west < found[0]["lon"] < east
+        streets = await search("YRJÖNKATU")
+        assert streets[0] == {**streets[0], "name": "Yrjönkatu", "kind": "street"}
+        assert all("Yrjönkatu" in str(p["name"]) for p in streets)
+        assert len(streets) == 10 and len(await search("yrjonkatu", limit=3)) == 3  # no accents
+        numbered = [p["name"] for p in await search("Mannerheimintie 5")]
+        assert numbered[0] == "Mannerheimintie 5"
+        assert any(p["kind"] == "railway=station" for p in await search("Rautatientori"))
+        assert await search("no such street anywhere") == []
+
+        for bad in ({"q": ""}, {"q": "x" * 201}, {"q": "a", "limit": 0}, {}):
+            r = await service.http.get("/api/v1/map/search", params=bad)
+            assert r.status_code == 422, (bad, r.text)
+        async with service.client(None) as anonymous:
+            r = await anonymous.get("/api/v1/map/search", params={"q": "a"})
+            assert r.status_code == 401
+
+
+async def test_without_a_tile_file_address_search_finds_nothing(
+    make_settings: Callable[..., DispatchSettings],
+) -> None:
+    async with RunningDispatch(make_settings()) as service:
+        r = await service.http.get("/api/v1/map/search", params={"q": "Mannerheimintie"})
+        assert r.status_code == 200 and r.json() == []
+        assert (await service.http.get("/api/v1/map")).json()["basemap"]["places"] == 0

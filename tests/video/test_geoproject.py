@@ -12,6 +12,7 @@ from edge.geo import LatLon, bearing_deg, destination, distance_m
 from edge.geoproject import (
     CameraModel,
     CameraPose,
+    footprint,
     ground_to_pixel,
     pixel_to_ground,
     slant_range_m,
@@ -108,3 +109,34 @@ def test_projecting_a_pixel_to_the_ground_and_back_returns_the_same_pixel(
 def test_slant_range_is_the_straight_line_to_the_point() -> None:
     ahead = destination(HOME, 90.0, 40.0)
     assert slant_range_m(pose(0.0, -45.0, alt=30.0), ahead) == pytest.approx(50.0, rel=1e-4)
+
+
+@pytest.mark.parametrize("heading", HEADINGS)
+def test_the_footprint_straight_down_is_a_rectangle_around_the_drone_as_wide_as_the_lens(
+    heading: float,
+) -> None:
+    lens = CameraModel(400, 300, 90.0)  # 90 degrees across: as wide as the drone is high
+    corners = footprint(lens, pose(heading, -90.0, alt=100.0))
+    assert len(corners) == 4
+    half_w, half_h = 100.0, 75.0
+    for corner in corners:
+        assert distance_m(HOME, corner) == pytest.approx(math.hypot(half_w, half_h), rel=1e-3)
+    bl, br, tr, tl = corners
+    assert angle_diff(bearing_deg(bl, tl), heading) < 0.5  # the far edge lies ahead
+    assert angle_diff(bearing_deg(bl, br), heading + 90.0) < 0.5  # the right is clockwise
+    assert distance_m(bl, br) == pytest.approx(2 * half_w, rel=1e-3)
+
+
+def test_an_oblique_footprint_is_a_trapezoid_ahead_cut_off_at_its_range() -> None:
+    corners = footprint(CAM, pose(90.0, -20.0, alt=50.0), max_range_m=400.0)
+    assert len(corners) == 4
+    bl, br, tr, tl = corners
+    assert distance_m(bl, br) < distance_m(tl, tr)  # wider far away
+    for corner in corners:
+        assert 45.0 < bearing_deg(HOME, corner) < 135.0  # all of it east, ahead of the camera
+        assert distance_m(HOME, corner) <= 400.0 + 1e-6
+    assert max(distance_m(HOME, c) for c in (tr, tl)) > 300.0  # cut off near the range
+
+
+def test_a_camera_looking_above_the_horizon_has_no_footprint() -> None:
+    assert footprint(CAM, pose(0.0, 30.0)) == []

@@ -16,7 +16,8 @@ router = APIRouter(prefix="/docks", tags=["docks"])
 async def list_docks(rt: RuntimeDep, who: Viewer) -> list[DockPublic]:
     """Every dock known, by id."""
     scene = rt.settings.dispatch.on_scene
-    return [dock_public(v, rt.fleet, scene) for v in sorted(rt.fleet, key=lambda v: v.dock_id)]
+    docks = sorted(rt.fleet, key=lambda v: v.dock_id)
+    return [dock_public(v, rt.fleet, scene, rt.video) for v in docks]
 
 
 @router.get("/{dock_id}", response_model=DockPublic)
@@ -26,7 +27,7 @@ async def get_dock(dock_id: str, rt: RuntimeDep, who: LinkViewer) -> DockPublic:
     view = rt.fleet.get(dock_id)
     if view is None:
         raise NotFoundError(f"dock {dock_id} is not known")
-    return dock_public(view, rt.fleet, rt.settings.dispatch.on_scene)
+    return dock_public(view, rt.fleet, rt.settings.dispatch.on_scene, rt.video)
 
 
 @router.get("/{dock_id}/trail", response_model=list[list[float]])

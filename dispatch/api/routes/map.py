@@ -1,14 +1,15 @@
-"""Map: the basemap in use, the start view, the no-fly zones, and a tile file's tiles."""
+"""Map: the basemap in use, the start view, the no-fly zones, a tile file's tiles and the
+search of its addresses and places."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from shapely.geometry import mapping
 
-from dispatch.api.deps import LinkViewer, RuntimeDep
-from dispatch.models import MapPublic
+from dispatch.api.deps import LinkViewer, RuntimeDep, Viewer
+from dispatch.models import MapPublic, PlacePublic
 
 router = APIRouter(prefix="/map", tags=["map"])
 
@@ -32,6 +33,21 @@ async def get_map(request: Request, rt: RuntimeDep, who: LinkViewer) -> MapPubli
         zoom=zoom,
         no_fly={"type": "FeatureCollection", "features": features},
     )
+
+
+@router.get("/search", response_model=list[PlacePublic])
+async def search_places(
+    rt: RuntimeDep,
+    who: Viewer,
+    q: Annotated[str, Query(min_length=1, max_length=200, description="what to look for")],
+    limit: Annotated[int, Query(ge=1, le=50)] = 10,
+) -> list[PlacePublic]:
+    """Addresses, streets and named places of the offline basemap matching ``q``, best first
+    (exact name, then names starting with it, then containing it); none without a tile file."""
+    return [
+        PlacePublic(name=p.name, kind=p.kind, lat=p.lat, lon=p.lon)
+        for p in rt.map.search(q, limit)
+    ]
 
 
 @router.get(
