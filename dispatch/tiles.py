@@ -1,9 +1,9 @@
 """The basemap dispatch offers the UI: a force's XYZ tile server, or a tile file served here.
 
 An offline tile file (PMTiles or MBTiles, e.g. from ``outrider basemap build``) is opened
-once at start-up, with the addresses and named places it carries for search; a file that is missing or unreadable is logged and the map runs without
-it (a control room must not stop for want of a street map), and ``GET /api/v1/map`` says
-why in ``basemap.problem``.
+once at start-up, with the addresses and named places it carries for search; a file that is
+missing or unreadable is logged and the map runs without it (a control room must not stop for
+want of a street map), and ``GET /api/v1/map`` says why in ``basemap.problem``.
 """
 
 from __future__ import annotations

@@ -5,10 +5,11 @@ import { OutriderMap } from "./map.js";
 import { api, ApiError, el, fmtTime, fmtDuration, fmtClock, dockStatus, timelineList, incidentWords, etaText }
   from "./common.js";
 import { LivePlayer } from "./player.js";
+import { Chime, VideoStrip } from "./room.js";
 
 const $ = (id) => document.getElementById(id);
 const state = { docks: [], incidents: [], selected: null, detail: null, detections: [],
-  trails: new Map(), pick: null, preview: null, me: null, map: null };
+  trails: new Map(), pick: null, preview: null, me: null, map: null, chime: null, strip: null };
 window.outrider = state;   // for people debugging in the console, and for the UI test
 
 let map, video;
@@ -47,6 +48,27 @@ function redraw() {
   map.detections(state.detections);
   map.pick(state.pick);
   map.route(state.preview && state.pick ? state.preview.route : headingFor(state.detail));
+  followSelected();
+}
+
+// The selected incident's scene and, while it flies, its drone: what follow mode keeps in view.
+function followPoints() {
+  const inc = state.detail;
+  if (!inc || inc.id !== state.selected) return [];
+  const scene = inc.target || { lat: inc.lat, lon: inc.lon };
+  const points = [[scene.lat, scene.lon]];
+  const d = inc.status !== "closed" && state.docks.find((x) => x.id === inc.dock_id);
+  if (d && d.in_air && d.position) points.push([d.position.lat, d.position.lon]);
+  else if (d && d.home && ["dispatched", "launching"].includes(inc.status)) points.push([d.home.lat, d.home.lon]);
+  return points;
+}
+
+function followSelected(force = false) {
+  if (state.pick || state.retaskFor) return;   // the dispatcher is placing something: hold still
+  const points = followPoints();
+  if (!points.length) return;
+  map.follow(points, { force: force || state.refit });
+  state.refit = false;
 }
 
 // Where the selected incident's drone is heading: from the drone to its (possibly retasked)
@@ -60,9 +82,19 @@ function headingFor(inc) {
 
 function onMapClick(lat, lon) {
   if (state.retaskFor) { retask(lat, lon); return; }
+  placePick(lat, lon);
+  openRaise();
+}
+
+function placePick(lat, lon) {
   state.pick = { lat, lon };
   state.preview = null;
   $("raise-where").textContent = `${lat.toFixed(5)}, ${lon.toFixed(5)}`;
+}
+
+// The raise card, with or without a place picked yet (search, or click the map).
+function openRaise() {
+  if (!state.pick) $("raise-where").textContent = "— click the map or find an address";
   $("raise").hidden = false;
   $("raise-form").hidden = false;
   $("raise-confirm").hidden = true;
@@ -70,8 +102,36 @@ function onMapClick(lat, lon) {
   redraw();
 }
 
+// Address search against the basemap's own places (offline): a pick fills the address and
+// places the incident's pin there.
+async function search() {
+  const q = $("raise-search").value.trim();
+  const list = $("raise-search-results");
+  if (!q) { list.hidden = true; list.replaceChildren(); return; }
+  const found = await api(`/map/search?q=${encodeURIComponent(q)}&limit=8`);
+  if ($("raise-search").value.trim() !== q) return;   // typed on meanwhile
+  list.replaceChildren(...(found.length ? found.map((p) => el("li", { tabindex: "0", "data-name": p.name,
+    onclick: () => choosePlace(p), onkeydown: (e) => { if (e.key === "Enter") { e.preventDefault(); choosePlace(p); } } },
+  p.name, el("span", { class: "kind" }, p.kind.replace(/^[a-z_]+=/, "").replace(/_/g, " "))))
+    : [el("li", { class: "muted" }, "nothing found on this map")]));
+  list.hidden = false;
+}
+
+function choosePlace(p) {
+  $("raise-address").value = p.name;
+  $("raise-search").value = "";
+  $("raise-search-results").hidden = true;
+  placePick(p.lat, p.lon);
+  $("raise-form").hidden = false;
+  $("raise-confirm").hidden = true;
+  map.setView(p.lat, p.lon, Math.max(map.leaflet.getZoom(), 17));
+  redraw();
+}
+
 function closeRaise() {
   $("raise").hidden = true;
+  $("raise-search").value = "";
+  $("raise-search-results").hidden = true;
   state.pick = null;
   state.preview = null;
   redraw();
@@ -90,6 +150,10 @@ function raiseBody() {
 // Step one: what would happen (dock, route, ETA; or queue; or refuse), nothing launched yet.
 async function check(ev) {
   ev.preventDefault();
+  if (!state.pick) {
+    $("raise-result").replaceChildren(el("p", { class: "error" }, "Choose the place first: find the address or click the map."));
+    return;
+  }
   $("raise-submit").disabled = true;
   $("raise-result").replaceChildren();
   try {
@@ -145,6 +209,7 @@ async function raise() {
 }
 
 function select(id) {
+  if (id !== state.selected) { map.setFollowing(true); state.refit = true; }
   state.selected = id;
   state.detail = null;
   state.detections = [];
@@ -246,8 +311,10 @@ async function refreshDocks() {
     } else if (!d.in_air) trail = [];
     state.trails.set(d.id, trail);
   }
+  const selectedDock = state.detail && state.detail.id === state.selected ? state.detail.dock_id : null;
+  if (state.strip.update(state.docks, state.incidents, selectedDock)) map.leaflet.invalidateSize({ pan: false });
   const failing = state.docks.filter((d) => d.phase === "failsafe").map((d) => d.id);
-  if (failing.some((id) => !(state.failsafe || []).includes(id))) chime(true);
+  if (failing.some((id) => !(state.failsafe || []).includes(id))) state.chime.ring(true);
   state.failsafe = failing;
   $("fleet-body").replaceChildren(...state.docks.map((d) => el("tr", { "data-dock": d.id, "data-status": dockStatus(d),
     class: d.phase === "failsafe" ? "alarm" : "" },
@@ -259,19 +326,6 @@ async function refreshDocks() {
   redraw();
 }
 
-// A short tone for what needs the dispatcher's eyes (a new incident, a failsafe).
-function chime(high) {
-  try {
-    const ctx = state.audio || (state.audio = new AudioContext());
-    const tone = ctx.createOscillator(), gain = ctx.createGain();
-    tone.frequency.value = high ? 1320 : 880;
-    gain.gain.setValueAtTime(0.15, ctx.currentTime);
-    gain.gain.exponentialRampToValueAtTime(0.001, ctx.currentTime + 0.4);
-    tone.connect(gain).connect(ctx.destination);
-    tone.start(); tone.stop(ctx.currentTime + 0.4);
-  } catch (e) { /* no audio device: the highlight still shows */ }
-}
-
 async function refreshIncidents() {
   state.incidents = await api("/incidents?limit=100");
   const known = state.knownIncidents;
@@ -281,7 +335,7 @@ async function refreshIncidents() {
   state.fresh = state.fresh || new Map();
   for (const i of fresh) state.fresh.set(i.id, now);
   if (fresh.length) {
-    chime(false);
+    state.chime.ring(false);
     if (!state.selected) select(fresh[0].id);   // nothing else in hand: show the new one
   }
   const isNew = (i) => now - (state.fresh.get(i.id) || 0) < 15000;
@@ -306,6 +360,14 @@ async function main() {
   map = state.map = new OutriderMap($("map"), cfg, { onClick: onMapClick });
   video = new LivePlayer($("video"), $("video-stats"));
   $("raise-form").onsubmit = check;
+  let typing = null;
+  $("raise-search").oninput = () => { clearTimeout(typing); typing = setTimeout(() => search().catch(() => null), 150); };
+  $("raise-search").onkeydown = (e) => { if (e.key === "Enter") { e.preventDefault(); clearTimeout(typing); search(); } };
+  $("raise-search").closest(".search").hidden = !(cfg.basemap.places > 0);
+  $("btn-new").onclick = () => { state.pick = null; state.preview = null; openRaise(); redraw(); $("raise-search").focus(); };
+  state.chime = new Chime($("btn-mute"));
+  state.strip = new VideoStrip($("video-strip"), select);
+  map.onFollow = () => followSelected(true);
   $("raise-cancel").onclick = closeRaise;
   $("confirm-go").onclick = raise;
   $("confirm-back").onclick = () => { $("raise-confirm").hidden = true; $("raise-form").hidden = false;

@@ -9,6 +9,28 @@ import * as L from "./vendor/leaflet/leaflet-src.esm.js";
 import { dockStatus } from "./common.js";
 
 const OSM_COPYRIGHT = "https://www.openstreetmap.org/copyright";
+const CLUSTER_PX = 36;   // detections closer than this on screen share one marker
+
+// Group points within `radius` pixels of a group's first point (`project` gives a point's
+// pixel position at the current zoom); each group: its mean position, members and a label
+// counting each class, most frequent first ("3 person, 1 bus"), or the one object's class and
+// confidence.
+export function clusterDetections(points, project, radius) {
+  const groups = [];
+  for (const d of points) {
+    const at = project(d);
+    const g = groups.find((c) => Math.hypot(c.at.x - at.x, c.at.y - at.y) <= radius);
+    if (g) g.members.push(d); else groups.push({ at, members: [d] });
+  }
+  return groups.map(({ members }) => {
+    const counts = new Map();
+    for (const d of members) counts.set(d.cls, (counts.get(d.cls) || 0) + 1);
+    const label = members.length === 1 ? `${members[0].cls} ${(members[0].conf * 100).toFixed(0)}%`
+      : [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([c, n]) => `${n} ${c}`).join(", ");
+    return { members, label, lat: members.reduce((s, d) => s + d.lat, 0) / members.length,
+      lon: members.reduce((s, d) => s + d.lon, 0) / members.length };
+  });
+}
 
 function escapeHtml(text) {
   return String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -103,6 +125,27 @@ export class OutriderMap {
       this.layers[name] = new Map();
     }
     if (onClick) map.on("click", (e) => onClick(e.latlng.lat, e.latlng.lng));
+    map.on("zoomend", () => { if (this._detections) this.detections(this._detections); });
+    this._followControl();
+  }
+
+  // The Follow button (top left, under the zoom): on by default; a drag of the map turns it off.
+  _followControl() {
+    const control = L.control({ position: "topleft" });
+    control.onAdd = () => {
+      const bar = L.DomUtil.create("div", "leaflet-bar or-follow-bar");
+      const button = this.followButton = L.DomUtil.create("a", "or-follow", bar);
+      button.href = "#"; button.setAttribute("role", "button"); button.id = "map-follow";
+      button.title = "Keep the selected incident's drone and scene in view";
+      button.textContent = "Follow";
+      L.DomEvent.disableClickPropagation(bar);
+      L.DomEvent.on(button, "click", (e) => { L.DomEvent.preventDefault(e); this.setFollowing(!this.following);
+        if (this.following && this.onFollow) this.onFollow(); });
+      return bar;
+    };
+    control.addTo(this.leaflet);
+    this.setFollowing(true);
+    this.leaflet.on("dragstart", () => this.setFollowing(false));
   }
 
   _basemap(b, token) {
@@ -204,14 +247,44 @@ export class OutriderMap {
     }
   }
 
+  // Confirmed detections only (a track id: the edge saw the object in several frames), those
+  // within CLUSTER_PX of each other on screen as one marker with a count per class.
   detections(detections) {
-    const placed = detections.filter((d) => d.lat != null);
-    const text = (d) => `${d.cls} ${(d.conf * 100).toFixed(0)}%`;
-    const keyed = placed.map((d, n) => ({ ...d, key: d.track_id != null ? `${d.track_id}:${d.cls}` : `n${n}` }));
-    sync(this.groups.detections, this.layers.detections, keyed, (d) => d.key,
-      (d) => L.circleMarker([d.lat, d.lon], { radius: 4, weight: 0, fillColor: "#9333ea", fillOpacity: 0.9 })
-        .bindTooltip(text(d), { permanent: true, direction: "right", offset: [5, -4], className: "or-label" }),
-      (m, d) => { m.setLatLng([d.lat, d.lon]); m.setTooltipContent(text(d)); });
+    this._detections = detections;
+    const confirmed = detections.filter((d) => d.lat != null && d.track_id != null);
+    const map = this.leaflet;
+    const groups = clusterDetections(confirmed, (d) => map.latLngToLayerPoint([d.lat, d.lon]), CLUSTER_PX);
+    const items = groups.map((g) => ({ ...g, key: g.members.map((d) => `${d.sortie_id || ""}:${d.track_id}`).sort()[0] }));
+    const radius = (g) => Math.min(14, 5 + 2 * Math.sqrt(g.members.length - 1));
+    sync(this.groups.detections, this.layers.detections, items, (g) => g.key,
+      (g) => {
+        const m = L.circleMarker([g.lat, g.lon], { radius: radius(g), weight: 1.5, color: "#fff", fillColor: "#9333ea",
+          fillOpacity: 0.9, className: "or-detection" });
+        m._orCount = g.members.length;
+        return m.bindTooltip(g.label, { permanent: true, direction: "top", offset: [0, -8], className: "or-label or-detection-label" });
+      },
+      (m, g) => { m.setLatLng([g.lat, g.lon]); m.setRadius(radius(g)); m._orCount = g.members.length; m.setTooltipContent(g.label); });
+  }
+
+  // Follow mode: keep `points` (the selected incident's drone, its scene, what its camera sees)
+  // in view as they move; off as soon as the dispatcher drags the map, back on with the button.
+  setFollowing(on) {
+    this.following = on;
+    this.followButton.setAttribute("aria-pressed", String(on));
+    this.followButton.classList.toggle("on", on);
+  }
+
+  follow(points, { force = false } = {}) {
+    if (!this.following || !points.length) return;
+    const map = this.leaflet;
+    const want = L.latLngBounds(points);
+    const inner = map.getBounds().pad(-0.15);   // a margin: move before anything reaches the edge
+    if (!force && inner.contains(want)) return;
+    map.invalidateSize({ pan: false });
+    const fits = map.getBoundsZoom(want, false, L.point(120, 120));
+    // Pan when everything fits at this zoom (one point always does); zoom out only when not.
+    if (points.length === 1 || fits >= map.getZoom()) map.panTo(want.getCenter(), { animate: false });
+    else map.fitBounds(want, { padding: [60, 60], maxZoom: 17, animate: false });
   }
 
   // A planned route (the confirm step's), dashed; none when empty.

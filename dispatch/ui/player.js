@@ -101,6 +101,12 @@ export class LivePlayer {
     this._reset();
   }
 
+  // Stop for good: the connection and the timer (a player taken off the page).
+  destroy() {
+    this.stop();
+    clearInterval(this.timer);
+  }
+
   setBoxes(on) {
     this.showBoxes = on;
     localStorage.setItem("outrider.boxes", on ? "on" : "off");

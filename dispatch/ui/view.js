@@ -24,6 +24,8 @@ function redraw() {
   if (inc && p && !state.framed) {
     map.fit([[inc.target.lat, inc.target.lon], [p.lat, p.lon]]);
     state.framed = map.shows(p.lat, p.lon);
+  } else if (inc && p) {
+    map.follow([[inc.target.lat, inc.target.lon], [p.lat, p.lon]]);   // until the officer drags the map
   }
 }
 

@@ -121,7 +121,7 @@ def test_the_footprint_straight_down_is_a_rectangle_around_the_drone_as_wide_as_
     half_w, half_h = 100.0, 75.0
     for corner in corners:
         assert distance_m(HOME, corner) == pytest.approx(math.hypot(half_w, half_h), rel=1e-3)
-    bl, br, tr, tl = corners
+    bl, br, _, tl = corners
     assert angle_diff(bearing_deg(bl, tl), heading) < 0.5  # the far edge lies ahead
     assert angle_diff(bearing_deg(bl, br), heading + 90.0) < 0.5  # the right is clockwise
     assert distance_m(bl, br) == pytest.approx(2 * half_w, rel=1e-3)

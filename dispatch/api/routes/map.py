@@ -45,8 +45,7 @@ async def search_places(
     """Addresses, streets and named places of the offline basemap matching ``q``, best first
     (exact name, then names starting with it, then containing it); none without a tile file."""
     return [
-        PlacePublic(name=p.name, kind=p.kind, lat=p.lat, lon=p.lon)
-        for p in rt.map.search(q, limit)
+        PlacePublic(name=p.name, kind=p.kind, lat=p.lat, lon=p.lon) for p in rt.map.search(q, limit)
     ]
 
 
