@@ -211,6 +211,7 @@ async function raise() {
 function select(id) {
   if (id !== state.selected) { map.setFollowing(true); state.refit = true; }
   state.selected = id;
+  for (const li of $("incident-list").children) li.classList.toggle("sel", li.dataset.id === id);
   state.detail = null;
   state.detections = [];
   $("inc-link").replaceChildren();

@@ -10,6 +10,7 @@ import { dockStatus } from "./common.js";
 
 const OSM_COPYRIGHT = "https://www.openstreetmap.org/copyright";
 const CLUSTER_PX = 36;   // detections closer than this on screen share one marker
+const FOLLOW_MAX_ZOOM = 17;   // follow mode comes no closer: the scene's streets stay readable
 
 // Group points within `radius` pixels of a group's first point (`project` gives a point's
 // pixel position at the current zoom); each group: its mean position, members and a label
@@ -146,6 +147,7 @@ export class OutriderMap {
     control.addTo(this.leaflet);
     this.setFollowing(true);
     this.leaflet.on("dragstart", () => this.setFollowing(false));
+    this.leaflet.on("zoomstart", () => { if (!this._moving) this.setFollowing(false); });
   }
 
   _basemap(b, token) {
@@ -158,12 +160,12 @@ export class OutriderMap {
     return L.tileLayer(url, options);
   }
 
-  setView(lat, lon, zoom = this.leaflet.getZoom()) { this.leaflet.setView([lat, lon], zoom); }
+  setView(lat, lon, zoom = this.leaflet.getZoom()) { this._auto(() => this.leaflet.setView([lat, lon], zoom, { animate: false })); }
 
   // Bring every point into view, not closer than a street's scale.
   fit(points) {
     this.leaflet.invalidateSize({ pan: false });   // the page may have laid itself out since
-    this.leaflet.fitBounds(L.latLngBounds(points), { padding: [30, 30], maxZoom: 17, animate: false });
+    this._auto(() => this.leaflet.fitBounds(L.latLngBounds(points), { padding: [30, 30], maxZoom: 17, animate: false }));
   }
 
   shows(lat, lon) { return this.leaflet.getBounds().contains([lat, lon]); }
@@ -266,8 +268,9 @@ export class OutriderMap {
       (m, g) => { m.setLatLng([g.lat, g.lon]); m.setRadius(radius(g)); m._orCount = g.members.length; m.setTooltipContent(g.label); });
   }
 
-  // Follow mode: keep `points` (the selected incident's drone, its scene, what its camera sees)
-  // in view as they move; off as soon as the dispatcher drags the map, back on with the button.
+  // Follow mode: keep `points` (the selected incident's drone and its scene) in view as they
+  // move, as close as a street's scale; off as soon as the dispatcher drags or zooms the map,
+  // back on with the button.
   setFollowing(on) {
     this.following = on;
     this.followButton.setAttribute("aria-pressed", String(on));
@@ -277,14 +280,21 @@ export class OutriderMap {
   follow(points, { force = false } = {}) {
     if (!this.following || !points.length) return;
     const map = this.leaflet;
-    const want = L.latLngBounds(points);
-    const inner = map.getBounds().pad(-0.15);   // a margin: move before anything reaches the edge
-    if (!force && inner.contains(want)) return;
     map.invalidateSize({ pan: false });
-    const fits = map.getBoundsZoom(want, false, L.point(120, 120));
-    // Pan when everything fits at this zoom (one point always does); zoom out only when not.
-    if (points.length === 1 || fits >= map.getZoom()) map.panTo(want.getCenter(), { animate: false });
-    else map.fitBounds(want, { padding: [60, 60], maxZoom: 17, animate: false });
+    const want = L.latLngBounds(points);
+    const zoom = map.getZoom();
+    const best = Math.min(FOLLOW_MAX_ZOOM, map.getBoundsZoom(want, false, L.point(120, 120)));
+    const inner = map.getBounds().pad(-0.15);   // a margin: move before anything reaches the edge
+    // Zoom out when they no longer fit, in when they have come much closer (the drone near
+    // its scene); otherwise only pan, so the map does not pump in and out as the drone flies.
+    if (force || best < zoom || best >= zoom + 2) this._auto(() => map.setView(want.getCenter(), best, { animate: false }));
+    else if (!inner.contains(want)) this._auto(() => map.panTo(want.getCenter(), { animate: false }));
+  }
+
+  // Move the map on the page's own account (not the dispatcher's: follow mode stays on).
+  _auto(move) {
+    this._moving = true;
+    try { move(); } finally { this._moving = false; }
   }
 
   // A planned route (the confirm step's), dashed; none when empty.

@@ -6,7 +6,8 @@ import { el } from "./common.js";
 import { LivePlayer } from "./player.js";
 
 // Every sortie's live video, small: a player per flying dock, made when it takes off and
-// dropped when it lands; a click on one calls `onPick(incidentId)`.
+// dropped when it lands; a click on one calls `onPick(incidentId)`. The selected incident's
+// dock plays large in the incident panel instead, so no dock's video comes twice.
 export class VideoStrip {
   constructor(container, onPick) {
     this.box = container;
@@ -28,9 +29,9 @@ export class VideoStrip {
           onclick: () => { if (item.incident) this.onPick(item.incident); } }, picture, el("div", { class: "caption" }));
         this.box.append(node);
         item = { node, player: new LivePlayer(picture), incident: null };
-        item.player.watch(d.id);
         this.items.set(d.id, item);
       }
+      if (d.id === selectedDock) item.player.stop(); else item.player.watch(d.id);
       item.incident = d.incident_id;
       const inc = incidents.find((i) => i.id === d.incident_id);
       item.node.querySelector(".caption").textContent = [d.id, inc ? inc.type : d.incident_id,

@@ -173,6 +173,7 @@ async def _main(o: DemoOptions, p: Plan) -> int:
     except asyncio.CancelledError:
         if not stopping.is_set():
             raise
+        CONSOLE.line()  # below whatever the live table left on the last line
         CONSOLE.print(GOODBYE, highlight=False)
         return 0
     finally:

@@ -91,10 +91,16 @@ async def test_every_sortie_plays_at_once_and_the_map_shows_what_each_camera_see
                 edge = edges[inc["dock_id"]]
                 group.create_task(stream_posed_video(service, edge, scene, stop))
             try:
-                # every flying drone's video in the strip under the map, each one live
+                # every flying drone's video at once: the new incident (selected on its own)
+                # large in its panel, every other one live in the strip under the map
                 await page.wait_for_function(
-                    "[...document.querySelectorAll('#video-strip .strip-item .player')]"
-                    ".filter(p => Number(p.dataset.frames || 0) >= 3).length === 2",
+                    "document.querySelectorAll('#video-strip .strip-item').length === 2"
+                    " && document.querySelectorAll('#video-strip .strip-item.sel').length === 1"
+                )
+                await page.wait_for_function(
+                    "[...document.querySelectorAll('#video-strip .strip-item:not(.sel) .player')]"
+                    ".filter(p => Number(p.dataset.frames || 0) >= 3).length === 1"
+                    " && Number(document.querySelector('#video').dataset.frames || 0) >= 3",
                     timeout=20000,
                 )
                 await page.wait_for_function(
@@ -108,15 +114,30 @@ async def test_every_sortie_plays_at_once_and_the_map_shows_what_each_camera_see
                 await page.wait_for_function(
                     "document.querySelectorAll('#map path.or-footprint').length === 2"
                 )
-                # a click on a strip video selects its incident, shown large
+                # a click on a video in the strip selects its incident: now that one is large
+                # and the other one plays in the strip
                 first = raised[0]
-                await page.click(f"#video-strip .strip-item[data-dock='{first['dock_id']}']")
+                tile = f"#video-strip .strip-item[data-dock='{first['dock_id']}']"
+                if await page.locator(f"{tile}.sel").count():  # it was the one selected
+                    await page.click("#incident-list li:has-text('fire')")
+                    await page.wait_for_selector(f"{tile}:not(.sel)")
+                large = await page.evaluate(
+                    "Number(document.querySelector('#video').dataset.frames)"
+                )
+                await page.click(tile)
                 await page.wait_for_function(
                     f"document.querySelector('#inc-title').textContent.startsWith('{first['id']}')"
                 )
-                await page.wait_for_selector(".strip-item.sel", timeout=5000)
+                await page.wait_for_selector(f"{tile}.sel", timeout=5000)
                 await page.wait_for_function(
-                    "Number(document.querySelector('#video').dataset.frames || 0) >= 3"
+                    f"Number(document.querySelector('#video').dataset.frames) >= {large + 5}"
+                )
+                other = "#video-strip .strip-item:not(.sel) .player"
+                before = await page.evaluate(
+                    f"Number(document.querySelector('{other}').dataset.frames || 0)"
+                )
+                await page.wait_for_function(
+                    f"Number(document.querySelector('{other}').dataset.frames || 0) >= {before + 3}"
                 )
                 # followed: the map, sent elsewhere, comes back to the drone and its scene
                 drone = f"window.outrider.docks.find(d => d.id === '{first['dock_id']}')"
@@ -127,7 +148,7 @@ async def test_every_sortie_plays_at_once_and_the_map_shows_what_each_camera_see
                 await page.wait_for_function(f"{drone} && {drone}.in_air && ({shows})")
                 assert await page.get_attribute("#map-follow", "aria-pressed") == "true"
                 await page.evaluate(
-                    "window.outrider.map.leaflet.setView([51.60, -0.30], 16, {animate: false})"
+                    "window.outrider.map.leaflet.panTo([51.60, -0.30], {animate: false})"
                 )
                 await page.wait_for_function(shows)
                 await page.screenshot(path=str(ARTIFACTS / "room-two-sorties-followed.png"))
@@ -140,8 +161,13 @@ async def test_every_sortie_plays_at_once_and_the_map_shows_what_each_camera_see
                 await page.mouse.up()
                 assert await page.get_attribute("#map-follow", "aria-pressed") == "false"
                 assert not await page.evaluate("window.outrider.map.following")
+                await page.click("#map-follow")
+                await page.wait_for_function(shows)
+                await page.mouse.move(x, y)  # and so is a zoom with the wheel
+                await page.mouse.wheel(0, 300)
+                await page.wait_for_function("!window.outrider.map.following")
                 await page.evaluate(
-                    "window.outrider.map.leaflet.setView([51.60, -0.30], 16, {animate: false})"
+                    "window.outrider.map.leaflet.panTo([51.60, -0.30], {animate: false})"
                 )
                 await page.click("#map-follow")  # and the button brings it back at once
                 assert await page.get_attribute("#map-follow", "aria-pressed") == "true"
@@ -150,6 +176,10 @@ async def test_every_sortie_plays_at_once_and_the_map_shows_what_each_camera_see
                 # confirmed detections grouped into one marker with counts
                 edge = edges[first["dock_id"]]
                 await page.wait_for_function(f"{drone}.phase === 'on_scene'", timeout=30000)
+                # on scene, follow mode has come in close to the drone and its scene
+                await page.wait_for_function("window.outrider.map.leaflet.getZoom() === 17")
+                assert await page.evaluate(shows)
+                await page.screenshot(path=str(ARTIFACTS / "room-followed-on-scene.png"))
                 await edge.publish(Kind.DETECTIONS, edge.wire(crowd(edge, scenes[0])))
                 await page.wait_for_function(
                     "document.querySelectorAll('#inc-detections li').length >= 5"

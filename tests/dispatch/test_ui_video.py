@@ -188,6 +188,7 @@ async def test_a_late_joiner_has_a_picture_at_once_and_a_stalled_viewer_slows_no
             joined = await stats(page)
             interval_ms = 1000 * video.config.h264.keyframe_interval_s
             assert joined["firstPaintMs"] < interval_ms, joined["firstPaintMs"]
+            await wait_for(lambda: len(channel.viewers) == 2)  # the page watches a dock once
             stalled, watching = sorted(channel.viewers, key=lambda v: v.id)  # in joining order
             await wait_for(lambda: stalled.skips >= 1, limit_s=30)  # its buffers are full
             arrived, sent = channel.frames_in, watching.frames_sent
