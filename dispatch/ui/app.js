@@ -243,7 +243,9 @@ async function refreshDetail() {
   $("inc-priority").disabled = !open;
   if (document.activeElement !== $("inc-priority")) $("inc-priority").value = String(inc.priority);
   await refreshLinks(id, open);
-  video.watch(inc.dock_id);
+  // the dock's video while it flies this incident (afterwards it may fly another one)
+  const dock = state.docks.find((d) => d.id === inc.dock_id);
+  video.watch(dock && dock.incident_id === inc.id ? inc.dock_id : null);
   state.detections = await api(`/incidents/${encodeURIComponent(id)}/detections`);
   $("inc-detections").replaceChildren(...state.detections.map((d) =>
     el("li", {}, `#${d.track_id ?? "?"} ${d.cls} ${(d.conf * 100).toFixed(0)}%`,

@@ -285,9 +285,9 @@ export class OutriderMap {
     const zoom = map.getZoom();
     const best = Math.min(FOLLOW_MAX_ZOOM, map.getBoundsZoom(want, false, L.point(120, 120)));
     const inner = map.getBounds().pad(-0.15);   // a margin: move before anything reaches the edge
-    // Zoom out when they no longer fit, in when they have come much closer (the drone near
-    // its scene); otherwise only pan, so the map does not pump in and out as the drone flies.
-    if (force || best < zoom || best >= zoom + 2) this._auto(() => map.setView(want.getCenter(), best, { animate: false }));
+    // As close as they fit (no closer than FOLLOW_MAX_ZOOM): zoom out when they no longer fit,
+    // in as the drone nears its scene; otherwise only pan, and only when they near the edge.
+    if (force || best !== zoom) this._auto(() => map.setView(want.getCenter(), best, { animate: false }));
     else if (!inner.contains(want)) this._auto(() => map.panTo(want.getCenter(), { animate: false }));
   }
 

@@ -77,6 +77,7 @@ export class LivePlayer {
   watch(dockId, token = null) {
     if (dockId === this.dockId) return;
     this.stop();
+    this._blank();   // nothing of the last dock's picture stays under another dock's name
     this.dockId = dockId; this.token = token;
     if (!dockId) return;
     const scheme = location.protocol === "https:" ? "wss" : "ws";
@@ -120,6 +121,14 @@ export class LivePlayer {
     const q = (p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] : null);
     return { mode: this.mode, frames: this.frames, p50: q(0.5), p95: q(0.95), firstPaintMs: this.firstPaintMs,
       latencies: [...this.latencies] };
+  }
+
+  _blank() {
+    this.ctx.clearRect(0, 0, this.canvas.width, this.canvas.height);
+    this.lastHeader = null; this.lastPaint = 0;
+    this._drawLayer(null);
+    this._badge("no video", "wait");
+    if (this.statsEl) this.statsEl.textContent = "";
   }
 
   _reset() {
