@@ -8,6 +8,8 @@ import { LivePlayer } from "./player.js";
 import { Chime, VideoStrip } from "./room.js";
 
 const $ = (id) => document.getElementById(id);
+// Statuses in which the incident's drone is out for it: recall and retask mean something.
+const DRONE_OUT = new Set(["dispatched", "launching", "en_route", "on_scene", "returning"]);
 const state = { docks: [], incidents: [], selected: null, detail: null, detections: [],
   trails: new Map(), pick: null, preview: null, me: null, map: null, chime: null, strip: null };
 window.outrider = state;   // for people debugging in the console, and for the UI test
@@ -236,7 +238,8 @@ async function refreshDetail() {
   showQueue(inc);
   timelineList($("inc-timeline"), inc.timeline);
   const open = inc.status !== "closed";
-  $("btn-recall").disabled = $("btn-retask").disabled = !(open && inc.dock_id);
+  const out = DRONE_OUT.has(inc.status) && inc.dock_id;   // a drone to call back or move
+  $("btn-recall").disabled = $("btn-retask").disabled = !out;
   $("btn-close").disabled = !open;
   $("btn-link").disabled = !open || !inc.dock_id;   // a link follows a sortie: none yet
   $("btn-cancel").hidden = inc.status !== "queued";

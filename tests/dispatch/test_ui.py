@@ -122,6 +122,7 @@ async def test_raised_while_every_dock_is_charging_it_is_queued_and_goes_when_a_
         )
         assert "next in line" in await page.inner_text("#inc-queue")
         assert await page.is_visible("#btn-cancel")
+        assert await page.is_disabled("#btn-recall")  # no drone out to call back
         await page.screenshot(path=str(ARTIFACTS / "dispatch-queued.png"))
         assert edge.commands == []
         edge.spec.ready = True
@@ -129,6 +130,7 @@ async def test_raised_while_every_dock_is_charging_it_is_queued_and_goes_when_a_
         await page.wait_for_function("document.querySelector('#inc-dock').textContent === 'near'")
         assert await page.inner_text("#inc-status") == "dispatched"
         assert await page.is_hidden("#inc-queue") and await page.is_hidden("#btn-cancel")
+        assert await page.is_enabled("#btn-recall") and await page.is_enabled("#btn-retask")
         assert len(edge.commands) == 1
 
 
