@@ -63,6 +63,7 @@ async def test_a_viewer_on_another_instance_starts_at_the_uplinks_latest_keyfram
         two_instances(make_settings, tmp_path, nats_url) as (a, b),
         ws(a, INGEST, "edge") as ingest,
     ):
+        assert (await b.http.get("/healthz")).json()["video_bus"] == "connected"
         for message in clip.take(20):  # keyframes at 0 and 15
             await ingest.send(message)
         await wait_for(lambda: a.runtime.video.channel("dock-01").frames_in == 20)
