@@ -34,6 +34,11 @@ class NatsServer:
         self._proc: asyncio.subprocess.Process | None = None
         self._dir = tempfile.TemporaryDirectory(prefix="outrider-nats-")
 
+    @property
+    def pid(self) -> int | None:
+        """The server's process id while it runs."""
+        return self._proc.pid if self._proc is not None else None
+
     async def __aenter__(self) -> Self:
         binary = nats_server_binary()
         if binary is None:
