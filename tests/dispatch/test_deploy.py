@@ -24,7 +24,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from dispatch.config import load_settings
-from edge.protocol.video import unpack_frame
+from edge.protocol.video import MAX_FRAME_BYTES, unpack_frame
 from edge.video.uplink import Uplink
 from outrider.certs import init as init_certs
 from outrider.cli import build_parser
@@ -118,6 +118,23 @@ def test_each_unit_runs_a_real_command_with_real_files(name: str) -> None:
         assert done.returncode == 0, done.stderr
     finally:
         shutil.rmtree(folder)
+
+
+def test_the_nats_config_carries_any_frame_on_the_instances_subjects(tmp_path: Path) -> None:
+    text = (DEPLOY / "nats.conf").read_text()
+    payload = re.search(r"^max_payload: (\d+)$", text, re.M)
+    assert payload is not None and int(payload.group(1)) >= MAX_FRAME_BYTES
+    subject = tomllib.loads((DEPLOY / "dispatch.toml").read_text())["cluster"]["video_subject"]
+    assert f'"{subject}.>"' in text
+    binary = nats_server_binary()
+    if binary is None:
+        return
+    init_certs(tmp_path / "tls", [], ["127.0.0.1"])
+    (tmp_path / "nats.conf").write_text(text.replace("/etc/nats/tls/", f"{tmp_path}/tls/"))
+    done = subprocess.run(
+        [binary, "-c", str(tmp_path / "nats.conf"), "-t"], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr + done.stdout
 
 
 # -- the load balancers, live ----------------------------------------------------------------
