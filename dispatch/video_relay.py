@@ -377,6 +377,7 @@ class VideoRelay:
             self.metrics.viewers.labels(dock_id).set(len(ch.viewers))
             if not ch.viewers:
                 self._unfollow(ch)
+            self.release(dock_id)
 
     def delivered(self, dock_id: str, viewer: Viewer, frame: Frame) -> None:
         """Count a frame sent to a viewer."""
