@@ -11,6 +11,7 @@ import re
 import secrets
 import shlex
 import shutil
+import signal
 import ssl
 import subprocess
 import sys
@@ -299,3 +300,50 @@ async def _video_through(
         await wait_for(lambda: len(got) >= before + 20, limit_s=30)
         stop.set()
         watcher.cancel()
+
+
+async def test_a_rolling_deploy_through_haproxy_fails_no_request(
+    tmp_path: Path, broker: LocalBroker
+) -> None:
+    balancer_binary("haproxy")
+    fleet = Fleet(1)
+    procs = []
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        proc = DispatchProcess(tmp_path / name, broker.url, fleet)
+        proc.env["OUTRIDER_DISPATCH_TOKENS"] = cluster_env("", name)["OUTRIDER_DISPATCH_TOKENS"]
+        procs.append(proc)
+    a, b = procs
+    codes: list[int] = []
+    done = asyncio.Event()
+
+    async def control_room(http: httpx.AsyncClient) -> None:
+        while not done.is_set():
+            try:
+                r = await http.get("/api/v1/docks", headers=bearer("dispatcher"))
+                codes.append(r.status_code)
+            except httpx.HTTPError:
+                codes.append(0)
+            await asyncio.sleep(0.05)  # a busy control room, within one address's budget
+
+    async with a, b:
+        await a.ready()
+        await b.ready()
+        lb = Balancer("haproxy", tmp_path, (a.port, b.port))
+        async with (
+            lb.running(),
+            httpx.AsyncClient(base_url=lb.url, verify=lb.tls()) as http,
+            asyncio.TaskGroup() as group,
+        ):
+            for _ in range(2):
+                group.create_task(control_room(http))
+            for instance in (a, b):  # one at a time, as systemctl restart dispatch@N
+                served = len(codes)
+                # a clean stop: 0, or the signal raised again once drained (systemd: success)
+                assert await instance.terminate() in (0, -signal.SIGTERM)
+                await instance.start()
+                await instance.ready()
+                await wait_for(lambda n=served: len(codes) > n + 20, limit_s=30)  # type: ignore[misc]
+                await asyncio.sleep(2.5)  # the balancer's checks bring it back (rise 2, inter 1 s)
+            done.set()
+    assert codes and set(codes) == {200}, {c: codes.count(c) for c in set(codes)}
