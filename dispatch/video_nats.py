@@ -41,6 +41,7 @@ logger = logging.getLogger(__name__)
 CONNECT_TIMEOUT_S = 2.0
 RETRY_S = (0.5, 10.0)
 INSTANCE_HEADER = "Outrider-Instance"
+PUBLISH_WAIT_S = 0.5  # the client flushes a full buffer before taking more; wait no longer
 
 
 def subject_token(dock_id: str) -> str:
@@ -187,8 +188,9 @@ class NatsVideoBus:
             self.too_large += 1
             return False
         try:
-            await nc.publish(self.subject(dock_id, "frames"), packed)
-        except NatsError:
+            async with asyncio.timeout(PUBLISH_WAIT_S):  # a stuck server never holds the uplink
+                await nc.publish(self.subject(dock_id, "frames"), packed)
+        except (NatsError, TimeoutError):
             return False
         return True
 

@@ -101,6 +101,56 @@ async def test_a_snapshot_on_an_instance_nobody_watches_asks_the_uplinks_instanc
         assert "dock-01" not in b.runtime.video.channels
 
 
+async def test_video_resumes_on_the_other_instance_after_the_bus_restarts(
+    make_settings: Callable[..., DispatchSettings], tmp_path: Path
+) -> None:
+    if nats_server_binary() is None:
+        pytest.skip("needs nats-server")
+    clip = H264Clip()
+    server = NatsServer()
+    await server.__aenter__()
+    try:
+        async with (
+            two_instances(make_settings, tmp_path, server.url) as (a, b),
+            ws(a, INGEST, "edge") as ingest,
+            ws(b, WATCH, "dispatcher") as viewer,
+        ):
+            await wait_for(lambda: b.runtime.video.channel("dock-01").follow is not None)
+            for message in clip.take(15):
+                await ingest.send(message)
+            before = await received(viewer, 15)
+            await server.__aexit__(None, None, None)  # the bus goes away: a's viewers unaffected
+            await wait_for(lambda: not a.runtime.video.bus.connected)
+            for message in clip.take(15):
+                await ingest.send(message)
+            server = NatsServer(server.port)
+            await server.__aenter__()
+            await wait_for(lambda: a.runtime.video.bus.connected and b.runtime.video.bus.connected)
+            after: list[tuple[FrameHeader, bytes]] = []
+            while len(after) < 5:  # the stream comes back at the next keyframe
+                for message in clip.take(15):
+                    await ingest.send(message)
+                after += await received(viewer, 1)
+                after += await received_now(viewer)
+            assert a.runtime.video.channel("dock-01").frames_in >= 45
+    finally:
+        await server.__aexit__(None, None, None)
+    assert [h.frame for h, _ in before] == list(range(15))
+    assert after[0][0].key and decodable(after)
+    assert len(decode_h264([body for _, body in after])) == len(after)
+
+
+async def received_now(conn: ClientConnection) -> list[tuple[FrameHeader, bytes]]:
+    """What the viewer got so far without waiting for more."""
+    out = []
+    with contextlib.suppress(TimeoutError):
+        while True:
+            data = await asyncio.wait_for(conn.recv(), 0.5)
+            assert isinstance(data, bytes)
+            out.append(unpack_frame(data))
+    return out
+
+
 # -- instances as processes, one killed outright --------------------------------------------
 
 
