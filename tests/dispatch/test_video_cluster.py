@@ -15,8 +15,10 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
 from dispatch.config import DispatchSettings, load_settings
+from dispatch.logs import remember_secrets
 from edge.errors import ConfigError
 from edge.protocol.video import FrameHeader, unpack_frame
+from edge.redact import redact
 from edge.video.uplink import Uplink
 from sim.broker import LocalBroker
 from sim.flood import DispatchProcess, Fleet
@@ -243,3 +245,19 @@ def test_a_video_bus_in_service_must_be_tls_with_a_user() -> None:
     assert ok.cluster.video_bus.startswith("tls://")
     with pytest.raises(ConfigError, match=r"cluster\.video_bus"):
         load_settings(None, cluster={"video_bus": "redis://10.0.0.9"})
+
+
+def test_the_video_bus_password_never_reaches_the_logs(tmp_path: Path) -> None:
+    secret = tmp_path / "nats.secret"
+    secret.write_text("nats-password-from-a-file\n")
+    remember_secrets(
+        load_settings(
+            None,
+            cluster={
+                "video_bus": "tls://relay:nats-password-in-the-url@10.0.0.9:4222",
+                "video_bus_password_file": secret,
+            },
+        )
+    )
+    line = "nats-password-from-a-file and tls://relay:nats-password-in-the-url@10.0.0.9:4222"
+    assert "nats-password" not in redact(line)
