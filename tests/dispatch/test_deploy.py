@@ -33,7 +33,7 @@ from sim.broker import LocalBroker
 from sim.flood import DispatchProcess, Fleet
 from sim.natsd import NatsServer, nats_server_binary
 from sim.net import free_tcp_port
-from tests.dispatch.conftest import TOKENS, bearer, wait_for
+from tests.dispatch.conftest import TOKENS, bearer, ensure_tool, wait_for
 from tests.dispatch.test_video_cluster import cluster_env, stream
 from tests.h264clip import H264Clip
 
@@ -212,9 +212,7 @@ async def _answers(http: httpx.AsyncClient, proc: asyncio.subprocess.Process) ->
 
 
 def balancer_binary(kind: str) -> None:
-    if shutil.which(kind) is None:
-        package = "nginx-light" if kind == "nginx" else kind
-        pytest.skip(f"{kind} is not installed (apt-get install {package})")
+    ensure_tool(kind, "nginx-light" if kind == "nginx" else kind)
 
 
 @pytest.mark.parametrize("kind", ["haproxy", "nginx"])
@@ -230,8 +228,7 @@ async def test_one_address_serves_http_and_video_and_outlives_a_killed_instance(
     kind: str, tmp_path: Path, broker: LocalBroker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     balancer_binary(kind)
-    if nats_server_binary() is None:
-        pytest.skip("needs nats-server")
+    ensure_tool("nats-server", "nats-server")
     fleet = Fleet(1)
     dock = next(iter(fleet.keys))
     async with NatsServer() as nats:

@@ -22,8 +22,8 @@ from edge.redact import redact
 from edge.video.uplink import Uplink
 from sim.broker import LocalBroker
 from sim.flood import DispatchProcess, Fleet
-from sim.natsd import NatsServer, nats_server_binary
-from tests.dispatch.conftest import TOKENS, RunningDispatch, bearer, wait_for
+from sim.natsd import NatsServer
+from tests.dispatch.conftest import TOKENS, RunningDispatch, bearer, ensure_tool, wait_for
 from tests.dispatch.test_video import ws
 from tests.dispatch.test_video_h264 import decodable, received
 from tests.h264clip import H264Clip
@@ -36,8 +36,7 @@ WATCH = "/api/v1/video/dock-01/ws"
 @pytest.fixture
 async def nats_url() -> AsyncIterator[str]:
     """A NATS server of the test's own (skips without ``nats-server``)."""
-    if nats_server_binary() is None:
-        pytest.skip("needs nats-server (apt-get install nats-server)")
+    ensure_tool("nats-server", "nats-server")
     async with NatsServer() as server:
         yield server.url
 
@@ -106,8 +105,7 @@ async def test_a_snapshot_on_an_instance_nobody_watches_asks_the_uplinks_instanc
 async def test_video_resumes_on_the_other_instance_after_the_bus_restarts(
     make_settings: Callable[..., DispatchSettings], tmp_path: Path
 ) -> None:
-    if nats_server_binary() is None:
-        pytest.skip("needs nats-server")
+    ensure_tool("nats-server", "nats-server")
     clip = H264Clip()
     server = NatsServer()
     await server.__aenter__()
