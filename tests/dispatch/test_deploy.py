@@ -162,8 +162,10 @@ class Balancer:
         for shipped, port in (("443", self.port), ("80", self.plain)):
             text = text.replace(f"bind 0.0.0.0:{shipped}", f"bind 127.0.0.1:{port}")
             text = re.sub(rf"listen {shipped}\b", f"listen 127.0.0.1:{port}", text)
+        self.stats = free_tcp_port()
         if kind == "haproxy":
             text = text.replace("maxconn 20000", "maxconn 2000")  # this machine's FD limit
+            text = text.replace("127.0.0.1:8404", f"127.0.0.1:{self.stats}")
             self.config = folder / "haproxy.cfg"
             self.config.write_text(text)
             self.argv = ["haproxy", "-db", "-f", str(self.config)]
@@ -183,6 +185,17 @@ class Balancer:
             self.check = ["nginx", "-t", "-c", str(self.config)]
         self.url = f"https://127.0.0.1:{self.port}"
 
+    async def up(self) -> set[str]:
+        """The instances HAProxy's checks find ready now (from its stats page)."""
+        async with httpx.AsyncClient() as http:
+            csv = (await http.get(f"http://127.0.0.1:{self.stats}/stats;csv")).text
+        rows = [line.split(",") for line in csv.splitlines()[1:]]
+        return {
+            r[1]
+            for r in rows
+            if len(r) > 17 and r[0] == "dispatch" and r[1] != "BACKEND" and r[17] == "UP"
+        }
+
     def tls(self) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=str(self.ca))
 
@@ -201,6 +214,10 @@ class Balancer:
             if proc.returncode is None:
                 proc.terminate()
             await proc.wait()
+
+
+async def _all_up(lb: Balancer) -> bool:
+    return await lb.up() == {"dispatch-1", "dispatch-2"}
 
 
 async def _answers(http: httpx.AsyncClient, proc: asyncio.subprocess.Process) -> bool:
@@ -334,13 +351,14 @@ async def test_a_rolling_deploy_through_haproxy_fails_no_request(
         ):
             for _ in range(2):
                 group.create_task(control_room(http))
+            await wait_for(lambda: _all_up(lb), limit_s=15)
             for instance in (a, b):  # one at a time, as systemctl restart dispatch@N
                 served = len(codes)
                 # a clean stop: 0, or the signal raised again once drained (systemd: success)
                 assert await instance.terminate() in (0, -signal.SIGTERM)
                 await instance.start()
                 await instance.ready()
+                await wait_for(lambda: _all_up(lb), limit_s=30)  # its checks pass again
                 await wait_for(lambda n=served: len(codes) > n + 20, limit_s=30)  # type: ignore[misc]
-                await asyncio.sleep(2.5)  # the balancer's checks bring it back (rise 2, inter 1 s)
             done.set()
     assert codes and set(codes) == {200}, {c: codes.count(c) for c in set(codes)}
