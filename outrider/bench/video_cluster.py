@@ -139,6 +139,12 @@ async def _uplink(base: str, dock: str, fps: float, seconds: float, started: asy
         return sent
 
 
+def _stalled(url: str) -> Any:
+    """A viewer that never reads."""
+    headers = {"Authorization": f"Bearer {TOKENS['dispatcher']}"}
+    return connect(url, additional_headers=headers, max_queue=1, close_timeout=0.5)
+
+
 async def _bus_frames(base: str) -> float:
     headers = {"Authorization": "Bearer bench-metrics-token"}
     async with httpx.AsyncClient(base_url=base, headers=headers) as http:
@@ -163,14 +169,7 @@ async def _main(args: argparse.Namespace) -> dict[str, Any]:
             contextlib.AsyncExitStack() as stack,
         ):
             ws_b = b.replace("http://", "ws://")
-            await stack.enter_async_context(
-                connect(
-                    f"{ws_b}/api/v1/video/{docks[0]}/ws",
-                    additional_headers={"Authorization": f"Bearer {TOKENS['dispatcher']}"},
-                    max_queue=1,
-                    close_timeout=0.5,
-                )
-            )  # the stalled viewer: never reads
+            await stack.enter_async_context(_stalled(f"{ws_b}/api/v1/video/{docks[0]}/ws"))
             group = await stack.enter_async_context(asyncio.TaskGroup())
             watchers = [
                 group.create_task(
@@ -203,6 +202,18 @@ async def _main(args: argparse.Namespace) -> dict[str, Any]:
             cpu = {k: sum(p.cpu_times()[:2]) - cpu0[k] for k, p in procs.items()}
             for task in watchers:
                 task.cancel()
+    return _figures(args, wall, sent, bus_sent, counts, ages, cpu)
+
+
+def _figures(
+    args: argparse.Namespace,
+    wall: float,
+    sent: int,
+    bus_sent: float,
+    counts: list[int],
+    ages: list[float],
+    cpu: dict[str, float],
+) -> dict[str, Any]:
     fps = sorted(c / wall for c in counts)
     cuts = statistics.quantiles(ages, n=100) if len(ages) > 1 else [0.0] * 99
     out: dict[str, Any] = {
