@@ -30,6 +30,7 @@ from edge.protocol.models import DockId
 __all__ = [
     "ROLES",
     "AirspaceConfig",
+    "ClusterConfig",
     "DispatchConfig",
     "DispatchSettings",
     "DockEntry",
@@ -111,6 +112,35 @@ class MapConfig(_Section):
         if self.tile_url and not all(k in self.tile_url for k in ("{z}", "{x}", "{y}")):
             raise ValueError("tile_url must hold {z}, {x} and {y}")
         return self
+
+
+class ClusterConfig(_Section):
+    """What several instances of dispatch share besides the database: the live video.
+
+    With ``video_bus`` set, each instance publishes the frames of the uplinks it holds on NATS
+    and follows the docks its viewers watch, so an edge may uplink to any instance and a
+    viewer watch on any. Empty: this instance's uplinks reach this instance's viewers only.
+    """
+
+    instance: str = Field(
+        "",
+        max_length=64,
+        title="This instance's name (logs, the bus's monitoring); host's if empty",
+    )
+    video_bus: str = Field(
+        "",
+        pattern=r"^((nats|tls)://[^,\s]+(,(nats|tls)://[^,\s]+)*)?$",
+        title="NATS servers the instances relay video through (nats:// or tls://, "
+        "comma-separated); empty: this instance only",
+    )
+    video_subject: str = Field(
+        "outrider.video",
+        pattern=r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$",
+        title="Subject prefix of the video on the bus (one per force sharing a NATS)",
+    )
+    video_bus_username: str | None = Field(None, title="NATS user (else the URL's)")
+    video_bus_password_file: Path | None = Field(None, title="File holding the NATS password")
+    video_bus_ca_file: Path | None = Field(None, title="CA certificate NATS's TLS must chain to")
 
 
 class DockEntry(_Section):
@@ -238,6 +268,7 @@ class DispatchSettings(BaseSettings):
     public: PublicConfig = PublicConfig()
     tokens: list[TokenConfig] = Field(default_factory=list)
     interop: InteropConfig = InteropConfig()
+    cluster: ClusterConfig = ClusterConfig()
 
     @model_validator(mode="after")
     def _coherent(self) -> DispatchSettings:
@@ -281,6 +312,12 @@ def production_problems(s: DispatchSettings) -> list[str]:
         out.append("public_url must be the https:// address officers' links use")
     if s.allow_unsigned_docks:
         out.append("allow_unsigned_docks is for development only")
+    bus = s.cluster
+    if bus.video_bus and not (
+        all(u.strip().startswith("tls://") for u in bus.video_bus.split(","))
+        and (bus.video_bus_username or "@" in bus.video_bus)
+    ):
+        out.append("cluster.video_bus must be tls:// with a user (raw video crosses it)")
     keyless = [d.id for d in s.docks if not d.signed]
     if keyless:
         out.append(f"docks {keyless} have no public key")
@@ -346,6 +383,7 @@ def _relative_to(base: Path, data: dict[str, Any]) -> dict[str, Any]:
 # Paths inside sections, resolved against the config file's folder like the top-level ones.
 _NESTED_PATHS: dict[tuple[str, ...], tuple[str, ...]] = {
     ("evidence",): ("dir",),
+    ("cluster",): ("video_bus_password_file", "video_bus_ca_file"),
     ("evidence", "redaction", "detector"): ("model",),
     ("evidence", "redaction", "plate_detector"): ("model",),
     ("public", "ai"): ("detector_model", "accuracy_report"),

@@ -7,6 +7,7 @@ import json
 import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from edge.comms.mqtt import parse_mqtt_url
 from edge.errors import ConfigError
@@ -64,3 +65,8 @@ def remember_secrets(settings: DispatchSettings) -> None:
         remember_secret(token.token.get_secret_value() if token.token else None)
     with contextlib.suppress(ConfigError):  # an unusable URL stops the service elsewhere
         remember_secret(parse_mqtt_url(settings.mqtt_url).password)
+    for url in filter(None, settings.cluster.video_bus.split(",")):
+        remember_secret(urlsplit(url.strip()).password)
+    with contextlib.suppress(OSError):
+        path = settings.cluster.video_bus_password_file
+        remember_secret(path.read_text(encoding="utf-8").strip() if path else None)

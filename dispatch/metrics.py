@@ -69,6 +69,13 @@ class Metrics:
             registry=r,
         )
         self.viewers = Gauge("dispatch_video_viewers", "Connected viewers", ["dock_id"], registry=r)
+        self.video_bus = Counter(
+            "dispatch_video_bus_frames",
+            "Frames to and from other instances: sent, unsent (bus down or frame too large), "
+            "received",
+            ["outcome"],
+            registry=r,
+        )
         self.video_latency = Histogram(
             "dispatch_video_latency_seconds",
             "Frame received to sent to a viewer",

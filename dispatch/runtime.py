@@ -41,6 +41,7 @@ from dispatch.queue import IncidentQueue
 from dispatch.recorder import Recorder
 from dispatch.store.sql import SqlStore
 from dispatch.tiles import MapTiles
+from dispatch.video_bus import make_video_bus
 from dispatch.video_relay import VideoRelay
 from dispatch.video_snapshot import Snapshots
 from edge.airspace import NoFlyZone, load_zones
@@ -124,7 +125,7 @@ class Runtime:
             budgets=Budgets(cfg.dock_rate_per_s, cfg.dock_burst),
             flights=self.flights,
         )
-        self.video = VideoRelay(self.metrics)
+        self.video = VideoRelay(self.metrics, make_video_bus(settings.cluster))
         self.snapshots = Snapshots()
         self.auth = Authenticator(
             settings.tokens,
@@ -172,6 +173,7 @@ class Runtime:
         stack = contextlib.AsyncExitStack()
         try:
             await stack.enter_async_context(self.store)
+            await stack.enter_async_context(self.video)
             group = self._group = await stack.enter_async_context(asyncio.TaskGroup())
             self._tasks = [
                 group.create_task(self.bus.run(self.ingest), name="mqtt"),

@@ -11,6 +11,12 @@ keyframe). A keyframe arriving while a viewer still has frames queued replaces t
 JPEG frames (all keyframes) is "newest frame wins". A viewer follows one rendition, the first
 of its allowed ones that is live; it changes only at a keyframe. Viewers whose role does not
 allow raw video only ever receive the ``redacted`` rendition.
+
+Several instances share their docks' video through a :class:`~dispatch.video_bus.VideoBus`:
+the instance an edge uplinks to publishes each frame as it came and answers for the dock's
+keyframe groups, and an instance with viewers of a dock follows it
+(:mod:`dispatch.video_follow`), so its viewers are served exactly as local ones. A local
+uplink wins over the bus. The default bus is in-process: one instance, nothing shared.
 """
 
 from __future__ import annotations
@@ -18,17 +24,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import logging
 import statistics
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Self
 
 from dispatch.metrics import Metrics
+from dispatch.video_bus import MemoryVideoBus, Subscription, VideoBus
+from dispatch.video_follow import KEYFRAMES_WAIT_S, Follow
 from edge.errors import ProtocolError
 from edge.protocol.video import FrameHeader, Rendition, unpack_frame
 
 __all__ = ["Channel", "Frame", "Gop", "VideoRelay", "Viewer"]
+
+logger = logging.getLogger(__name__)
 
 FPS_WINDOW_S = 2.0
 PREFERRED_STALE_S = 1.0
@@ -158,6 +171,11 @@ class Channel:
     viewers: set[Viewer] = field(default_factory=set)
     frames_in: int = 0
     ingests: int = 0
+    follow: Follow | None = None
+
+    def gop_frames(self) -> list[bytes]:
+        """Every rendition's latest keyframe group, as packed (what a newcomer starts from)."""
+        return [f.packed for gop in self.gops.values() for f in gop.frames]
 
     def live(self, rendition: str, now: float) -> bool:
         """Whether frames of ``rendition`` arrived within the last second."""
@@ -185,14 +203,46 @@ class Channel:
 class VideoRelay:
     """All channels of this instance.
 
+    An async context manager: entering connects the bus (a task group owns the follows).
+
     Args:
         metrics: the instance's metrics.
+        bus: the video bus between instances; in-process (this instance only) by default.
     """
 
-    def __init__(self, metrics: Metrics) -> None:
+    def __init__(self, metrics: Metrics, bus: VideoBus | None = None) -> None:
         self.metrics = metrics
+        self.bus: VideoBus = bus or MemoryVideoBus()
         self.channels: dict[str, Channel] = {}
         self._ids = itertools.count(1)
+        self._stack: contextlib.AsyncExitStack | None = None
+        self._group: asyncio.TaskGroup | None = None
+
+    async def __aenter__(self) -> Self:
+        if self._stack is not None:
+            raise RuntimeError("the relay is already running")
+        async with contextlib.AsyncExitStack() as stack:
+            await stack.enter_async_context(self.bus)
+            self._group = await stack.enter_async_context(asyncio.TaskGroup())
+            self._stack = stack.pop_all()
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        stack, self._stack = self._stack, None
+        for ch in self.channels.values():
+            if ch.follow is not None:
+                ch.follow.stopped = True
+        self._group = None
+        if stack is not None:
+            await stack.aclose()
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        if self._group is None:
+            coro.close()
+            return
+        self._group.create_task(_logged(coro))
 
     def channel(self, dock_id: str) -> Channel:
         """The channel of a dock (made on first use)."""
@@ -206,9 +256,16 @@ class VideoRelay:
         ch = self.channels.get(dock_id)
         if ch is not None and not ch.viewers and not ch.ingests:
             del self.channels[dock_id]
+            self._unfollow(ch)
 
-    def ingest(self, dock_id: str, data: bytes) -> FrameHeader:
-        """Take one uplink message and offer it to every viewer that may see it.
+    def _unfollow(self, ch: Channel) -> None:
+        follow, ch.follow = ch.follow, None
+        if follow is not None:
+            follow.stopped = True
+            self._spawn(follow.stop())
+
+    def parse(self, dock_id: str, data: bytes) -> Frame:
+        """One uplink message as a :class:`Frame` of ``dock_id``.
 
         Raises:
             ProtocolError: for a malformed frame or one that names another dock.
@@ -222,24 +279,86 @@ class VideoRelay:
         except ProtocolError as exc:
             self.metrics.frames_bad.labels(exc.code).inc()
             raise
-        now = time.monotonic()
-        frame = Frame(header, body, data, now)
-        ch = self.channel(dock_id)
+        return Frame(header, body, data, time.monotonic())
+
+    def ingest(self, dock_id: str, data: bytes) -> FrameHeader:
+        """Take one uplink message and offer it to every viewer that may see it.
+
+        Raises:
+            ProtocolError: for a malformed frame or one that names another dock.
+        """
+        frame = self.parse(dock_id, data)
+        self.metrics.observe_frame(dock_id, frame.header, len(data))
+        self._deliver(self.channel(dock_id), frame)
+        return frame.header
+
+    def _deliver(self, ch: Channel, frame: Frame) -> None:
+        header, now = frame.header, frame.received
         ch.gops.setdefault(header.rendition, Gop()).add(frame)
         ch.latest[header.rendition] = frame
         ch.frames_in += 1
-        self.metrics.observe_frame(dock_id, header, len(data))
         dropped = sum(ch.route(viewer, frame, now) for viewer in ch.viewers)
         if dropped:
-            self.metrics.frames_dropped.labels(dock_id).inc(dropped)
-        return header
+            self.metrics.frames_dropped.labels(ch.dock_id).inc(dropped)
 
-    @contextlib.contextmanager
-    def watch(
+    def _from_bus(self, dock_id: str, frame: Frame) -> None:
+        """A frame of an uplink on another instance (a local uplink wins)."""
+        ch = self.channels.get(dock_id)
+        self.metrics.video_bus.labels("received").inc()
+        if ch is not None and not ch.ingests:
+            self._deliver(ch, frame)
+
+    async def forward(self, dock_id: str, data: bytes) -> None:
+        """Offer a frame taken by :meth:`ingest` to the other instances."""
+        sent = await self.bus.publish(dock_id, data)
+        self.metrics.video_bus.labels("sent" if sent else "unsent").inc()
+
+    @contextlib.asynccontextmanager
+    async def uplink(self, dock_id: str) -> AsyncIterator[Channel]:
+        """An edge's uplink to this instance, for the ``async with`` block: its channel, whose
+        keyframe groups other instances may ask for meanwhile."""
+        ch = self.channel(dock_id)
+        ch.ingests += 1
+        serving: Subscription | None = None
+        try:
+            serving = await self.bus.serve(dock_id, lambda: self.channel(dock_id).gop_frames())
+            yield ch
+        finally:
+            ch.ingests -= 1
+            if serving is not None:
+                self._spawn(serving.close())
+            self.release(dock_id)
+
+    def _follow(self, ch: Channel) -> None:
+        """Follow the dock's frames from other instances while it has viewers here."""
+        if ch.follow is not None or self._group is None:
+            return
+        dock_id = ch.dock_id
+        ch.follow = Follow(
+            self.bus,
+            dock_id,
+            lambda data: self.parse(dock_id, data),
+            lambda frame: self._from_bus(dock_id, frame),
+            lambda: any(g.frames for g in ch.gops.values()),
+        )
+        self._spawn(ch.follow.start())
+
+    async def prime(self, dock_id: str) -> Channel:
+        """The dock's channel, with the latest keyframe group from the bus when it has none
+        (a snapshot asked of an instance nobody here watches)."""
+        ch = self.channel(dock_id)
+        if not ch.latest:
+            for packed in await self.bus.keyframes(dock_id, KEYFRAMES_WAIT_S):
+                with contextlib.suppress(ProtocolError):
+                    self._deliver(ch, self.parse(dock_id, packed))
+        return ch
+
+    @contextlib.asynccontextmanager
+    async def watch(
         self, dock_id: str, renditions: tuple[Rendition, ...], kind: str, principal: str
-    ) -> Iterator[Viewer]:
-        """Register a viewer for the duration of the ``with`` block; it starts at the latest
-        keyframe of the first allowed rendition that is live (or any that has one)."""
+    ) -> AsyncIterator[Viewer]:
+        """Register a viewer for the duration of the ``async with`` block; it starts at the
+        latest keyframe of the first allowed rendition that is live (or any that has one)."""
         ch = self.channel(dock_id)
         viewer = Viewer(next(self._ids), kind, renditions, principal)
         now = time.monotonic()
@@ -249,15 +368,27 @@ class VideoRelay:
             first = (live or ready)[0]
             viewer.start(first, list(ch.gops[first].frames))
         ch.viewers.add(viewer)
+        self._follow(ch)
         self.metrics.viewers.labels(dock_id).set(len(ch.viewers))
         try:
             yield viewer
         finally:
             ch.viewers.discard(viewer)
             self.metrics.viewers.labels(dock_id).set(len(ch.viewers))
+            if not ch.viewers:
+                self._unfollow(ch)
+            self.release(dock_id)
 
     def delivered(self, dock_id: str, viewer: Viewer, frame: Frame) -> None:
         """Count a frame sent to a viewer."""
         latency = viewer.sent(frame)
         self.metrics.frames_out.labels(dock_id).inc()
         self.metrics.video_latency.labels(dock_id).observe(latency)
+
+
+async def _logged(coro: Coroutine[Any, Any, None]) -> None:
+    """Run a bus chore; its failure is logged, never fatal to the relay."""
+    try:
+        await coro
+    except Exception:
+        logger.exception("video bus")

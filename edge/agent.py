@@ -318,7 +318,9 @@ class EdgeAgent:
         video, cfg = self.config.video, self.config.evidence
         if video is None or video.recording.dir is None or not cfg.upload:
             return None
-        url = cfg.url or video.uplink.url
+        uplink = video.uplink.url
+        first = uplink if not isinstance(uplink, list) else uplink[0] if uplink else None
+        url = cfg.url or first
         token = cfg.token or video.uplink.token
         if url is None:
             return None

@@ -44,7 +44,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from edge.detect import AutoDetectorConfig, DetectorConfig
 from edge.geoproject import Gimbal
@@ -102,13 +110,16 @@ class H264Config(_Section):
         return self.max_kbps.get(rendition, self.max_kbps.get("raw", 1500))
 
 
+DispatchUrl = Annotated[str, StringConstraints(pattern=r"^(https?|wss?)://")]
+
+
 class UplinkConfig(_Section):
     """Where frames go: dispatch's video ingest, one WebSocket per dock."""
 
-    url: str | None = Field(
+    url: DispatchUrl | list[DispatchUrl] | None = Field(
         None,
-        title="Dispatch base URL (http/https/ws/wss); none: no uplink",
-        pattern=r"^(https?|wss?)://",
+        title="Dispatch base URL (http/https/ws/wss), or several instances' tried in turn "
+        "(one is enough behind a load balancer); none: no uplink",
     )
     token: SecretStr | None = Field(None, title="Bearer token of this dock")
     renditions: list[Rendition] = Field(default_factory=_both_renditions, min_length=1)

@@ -11,7 +11,9 @@ keyframe, so in the JPEG mode the newest frame wins). The socket's send buffer i
 its unsent bytes count in the backlog, so the queue the ladder watches is not hidden in the
 kernel. Each (re)connect starts every rendition at a keyframe. The connection is re-made with
 capped exponential backoff and jitter; a send that stalls longer than ``stall_timeout_s`` counts
-as a dead link.
+as a dead link. Given several dispatch addresses (instances without a load balancer in front),
+each failure moves on to the next, so an uplink whose instance died is back on another within
+the first backoff.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import random
 import socket
 import time
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Protocol, Self
@@ -101,7 +104,7 @@ class Uplink:
     """An async context manager that keeps one ingest connection up while it is entered.
 
     Args:
-        url: dispatch base URL or full ingest URL.
+        url: dispatch base URL or full ingest URL, or several (tried in turn).
         dock_id: this dock.
         token: bearer token, sent as ``Authorization: Bearer <token>``.
         max_backlog_s: the oldest unsent frame waiting this long drops the queue up to the
@@ -116,7 +119,7 @@ class Uplink:
 
     def __init__(
         self,
-        url: str,
+        url: str | Sequence[str],
         dock_id: str,
         token: str | None = None,
         *,
@@ -129,7 +132,10 @@ class Uplink:
         ladder_ratio: float = 0.64,
         ladder_up_after_s: float = 8.0,
     ) -> None:
-        self.url = ingest_url(url, dock_id)
+        self.urls = [ingest_url(u, dock_id) for u in ([url] if isinstance(url, str) else url)]
+        if not self.urls:
+            raise ConfigError("the video uplink needs a dispatch URL")
+        self.url = self.urls[0]
         self.stats = UplinkStats()
         self._link = LinkState(ladder_steps, ladder_ratio)
         self._link.ladder.up_after_s = ladder_up_after_s
@@ -261,6 +267,7 @@ class Uplink:
             finally:
                 self.stats.connected = False
                 self._ws = None
+                self.url = self.urls[(self.urls.index(self.url) + 1) % len(self.urls)]
             await asyncio.sleep(delay * random.uniform(0.8, 1.2))
             delay = min(delay * 2, self._backoff[1])
 

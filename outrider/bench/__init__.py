@@ -26,6 +26,7 @@ BENCHES: dict[str, str] = {
     "dispatch": "outrider.bench.dispatch_load",
     "ingest": "outrider.bench.event_ingest",
     "video": "outrider.bench.video_throughput",
+    "relay": "outrider.bench.video_cluster",
     "edge": "outrider.bench.edge_latency",
     "sim": "outrider.bench.sim_vehicles",
     "detection": "outrider.bench.detection_accuracy",

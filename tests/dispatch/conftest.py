@@ -188,6 +188,25 @@ def ensure_chromium() -> str:
     return CHROMIUM
 
 
+def ensure_tool(binary: str, package: str) -> str:
+    """A program from Debian's packages, installed with apt-get when missing and allowed (root);
+    the test skips, saying so, when it cannot be had."""
+    found = shutil.which(binary) or shutil.which(f"/usr/sbin/{binary}")
+    if found is not None:
+        return found
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        pytest.skip(f"{binary} is not installed (apt-get install {package}, as root)")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for cmd in (["apt-get", "update"], ["apt-get", "install", "-y", package]):
+        done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
+        if done.returncode != 0:
+            pytest.skip(f"could not install {package}: {done.stderr[-300:]}")
+    found = shutil.which(binary) or shutil.which(f"/usr/sbin/{binary}")
+    if found is None:
+        pytest.skip(f"{package} installed no {binary}")
+    return found
+
+
 @pytest.fixture(scope="module")
 def chromium() -> str:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -66,6 +66,7 @@ def test_a_full_section_parses_into_typed_parts() -> None:
         ('[camera]\ntype = "webcam"', "camera"),
         ('[detector]\ntype = "auto"\nconfidence = 0.5', "confidence"),
         ('[uplink]\nurl = "ftp://dispatch"', "url"),
+        ('[uplink]\nurl = ["https://d1.example", "ftp://d2"]', "url"),
         ("width = 641", "width"),
     ],
 )
@@ -73,6 +74,11 @@ def test_a_typo_or_bad_value_is_refused_naming_the_key(toml: str, where: str) ->
     with pytest.raises(ValidationError) as err:
         VideoConfig.model_validate(tomllib.loads(toml))
     assert where in str(err.value)
+
+
+def test_an_uplink_may_name_several_dispatch_instances() -> None:
+    urls = ["https://dispatch-1.example", "https://dispatch-2.example"]
+    assert VideoConfig.model_validate({"uplink": {"url": urls}}).uplink.url == urls
 
 
 def test_every_installed_runtime_can_be_named_and_a_file_source_takes_a_path() -> None:

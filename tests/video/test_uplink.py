@@ -13,6 +13,7 @@ from edge.protocol.video import FrameHeader, pack_frame
 from edge.video import Uplink, ingest_url
 from edge.video.ladder import BitrateLadder, ladder_ratio, rung_kbps
 from sim.linkproxy import LinkProxy
+from sim.net import free_tcp_port
 from tests.h264clip import H264Clip
 from tests.video.conftest import Receiver
 
@@ -121,6 +122,29 @@ async def test_after_the_receiver_restarts_the_stream_resumes_at_a_keyframe(
     assert gaps_start_at_keyframes(h for h, _ in receiver.frames)  # type: ignore[misc]
     assert receiver.connections >= 2
     assert uplink.stats.connects >= 2 and uplink.stats.failures >= 1
+
+
+async def test_given_several_dispatch_addresses_the_uplink_moves_to_the_next_when_one_fails(
+    receiver: Receiver,
+) -> None:
+    other = Receiver()
+    await other.start()
+    try:
+        urls = [f"http://127.0.0.1:{free_tcp_port()}", receiver.url, other.url]  # first: nobody
+        async with Uplink(urls, "dock-01", "secret", backoff_s=(0.05, 0.2)) as uplink:
+            await offer_until(uplink, receiver, 3)
+            assert uplink.url.startswith(f"ws://127.0.0.1:{receiver.port}/")
+            await receiver.stop()  # its instance is lost
+            await offer_until(uplink, other, 3)
+            assert uplink.url.startswith(f"ws://127.0.0.1:{other.port}/")
+    finally:
+        await other.stop()
+    assert uplink.stats.connects == 2 and uplink.stats.failures >= 2
+
+
+def test_an_uplink_needs_at_least_one_address() -> None:
+    with pytest.raises(ConfigError):
+        Uplink([], "dock-01")
 
 
 async def test_a_wrong_token_is_refused_and_the_uplink_keeps_trying_without_crashing() -> None:

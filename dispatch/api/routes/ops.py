@@ -4,7 +4,8 @@ metrics (a ``metrics`` or ``admin`` token), outside ``/api/v1``.
 ``/healthz`` is liveness: 200 while the process serves requests, whatever its store or broker
 are doing (restarting it would not bring them back). ``/readyz`` is readiness, for a load
 balancer: 200 only when the store answers, the broker is connected and the instance is not
-draining (after SIGTERM), else 503.
+draining (after SIGTERM), else 503. The video bus between instances is reported but does not
+count: without it each instance still relays its own uplinks to its own viewers.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class Health(BaseModel):
     docks: int
     stale_docks: int
     draining: bool = False
+    video_bus: str = "local"
 
 
 REFUSED: dict[int | str, dict[str, Any]] = {
@@ -67,7 +69,14 @@ def _health(rt: Runtime, status: str, store: str) -> Health:
         docks=len(fleet),
         stale_docks=stale,
         draining=rt.draining,
+        video_bus=_video_bus_state(rt),
     )
+
+
+def _video_bus_state(rt: Runtime) -> str:
+    if not rt.settings.cluster.video_bus:
+        return "local"
+    return "connected" if rt.video.bus.connected else "disconnected"
 
 
 @router.get("/healthz", response_model=Health, responses={**REFUSED})

@@ -101,10 +101,8 @@ async def ingest(ws: WebSocket, dock_id: str) -> None:
         await ws.close(code=POLICY_VIOLATION, reason=f"{exc.code}: {exc.reason}"[:120])
         return
     await ws.accept()
-    channel = rt.video.channel(dock_id)
-    channel.ingests += 1
     last_warning = 0.0
-    try:
+    async with rt.video.uplink(dock_id):
         while True:
             message = await ws.receive()
             if message["type"] == "websocket.disconnect":
@@ -119,10 +117,8 @@ async def ingest(ws: WebSocket, dock_id: str) -> None:
                     last_warning = time.monotonic()
                     logger.warning("refused a video frame from %s: %s", dock_id, exc)
                 continue
+            await rt.video.forward(dock_id, data)
             await rt.flights.on_frame(header)
-    finally:
-        channel.ingests -= 1
-        rt.video.release(dock_id)
 
 
 async def _pump(ws: WebSocket, rt: Runtime, dock_id: str, viewer: Viewer) -> None:
@@ -146,7 +142,7 @@ async def watch_ws(ws: WebSocket, dock_id: str, rendition: RenditionQuery = None
         await ws.close(code=POLICY_VIOLATION, reason=f"{exc.code}: {exc.reason}"[:120])
         return
     await ws.accept()
-    with rt.video.watch(dock_id, wanted, "websocket", who.name) as viewer:
+    async with rt.video.watch(dock_id, wanted, "websocket", who.name) as viewer:
         try:
             async with asyncio.TaskGroup() as group:
                 pump = group.create_task(_pump(ws, rt, dock_id, viewer))
@@ -174,7 +170,7 @@ async def watch_mjpeg(
 
     async def frames() -> AsyncIterator[bytes]:
         checked = time.monotonic()
-        with rt.video.watch(dock_id, wanted, "mjpeg", who.name) as viewer:
+        async with rt.video.watch(dock_id, wanted, "mjpeg", who.name) as viewer:
             while True:
                 frame = await viewer.next_frame()
                 if who.via != "token" and time.monotonic() - checked > RECHECK_S:
@@ -214,14 +210,17 @@ async def snapshot(
 ) -> Response:
     """The newest frame as a JPEG (decoded from the H.264 stream on request)."""
     await check_dock(rt, who, dock_id)
-    channel = rt.video.channels.get(dock_id)
-    for r in renditions(who, rendition):
-        if channel is not None and r in channel.latest:
-            jpeg = await rt.snapshots.jpeg(channel, r)
-            if jpeg is not None:
-                return Response(
-                    jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"}
-                )
+    channel = await rt.video.prime(dock_id)
+    try:
+        for r in renditions(who, rendition):
+            if r in channel.latest:
+                jpeg = await rt.snapshots.jpeg(channel, r)
+                if jpeg is not None:
+                    return Response(
+                        jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"}
+                    )
+    finally:
+        rt.video.release(dock_id)
     raise NotFoundError(f"no video from {dock_id} yet")
 
 
