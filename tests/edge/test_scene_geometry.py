@@ -12,10 +12,10 @@ from shapely.geometry import Polygon
 from edge.airspace import NoFlyZone
 from edge.energy import Wind
 from edge.feasibility import DockFigures, assess, request_for
+from edge.flight.mission import Orbit, Waypoint
 from edge.geo import LatLon, destination, distance_m
 from edge.geoproject import CameraModel, CameraPose, Gimbal, ground_to_pixel, slant_range_m
 from edge.patterns.base import Approach
-from edge.flight.mission import Orbit, Waypoint
 from edge.patterns.geometry import (
     MIN_SCENE_AGL_M,
     PERSON_FRACTION,
@@ -57,9 +57,7 @@ def test_from_the_stand_off_a_person_at_the_pin_is_tall_enough_and_the_camera_se
     assert foot == pytest.approx((240.0, 180.0), abs=0.5)
 
 
-def test_the_altitude_on_scene_puts_the_camera_on_the_slant_at_its_pitch_within_floor_and_ceiling() -> (
-    None
-):
+def test_the_altitude_on_scene_puts_the_camera_on_the_slant_at_its_pitch() -> None:
     slant = slant_range_m_for(20.0)
     agl = scene_agl_m(20.0, ceiling_agl_m=120.0)
     assert agl == pytest.approx(slant * math.sin(math.radians(SCENE_PITCH_DEG)), abs=0.1)
