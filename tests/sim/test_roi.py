@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-
 from collections.abc import Awaitable
 from typing import Any
 
