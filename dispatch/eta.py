@@ -2,8 +2,9 @@
 
 Worked out each time the incident is read, from the dock's latest telemetry and the
 incident's target (a retask moves it), so it counts down while the drone flies and is right
-after a retask. On the pad (before take-off) it is the launch left plus the planned climb
-and transit; on scene it says since when and how long is left there.
+after a retask. On the pad (before take-off) it is the launch left plus the planned climb (to
+the transit altitude, then to the one the camera wants on scene) and transit; on scene it says
+since when and how long is left there.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import datetime, timedelta
 from dispatch.fleet import DockView
 from dispatch.models import EtaPublic, IncidentRecord, IncidentStatus, TimelineRecord
 from edge.geo import LatLon, distance_m
+from edge.protocol import Limits
 
 __all__ = ["live_eta"]
 
@@ -61,10 +63,11 @@ def live_eta(
         return EtaPublic(state="before_launch", to_scene_s=to_go, arrive_at=arrive, basis="plan")
     lim = s.limits
     alt = incident.alt_rel_m or lim.transit_alt_m
+    scene_alt = incident.alt_rel_m or lim.on_scene_alt_rel_m  # the camera's (edge.feasibility)
     if tel is not None and tel.in_air:
         far = distance_m(LatLon(tel.lat, tel.lon), target)
         speed = max(tel.ground_speed_mps, SLOWEST_SHARE * lim.cruise_mps)
-        to_go = far / speed + max(0.0, alt - tel.alt_rel_m) / lim.climb_mps
+        to_go = far / speed + _vertical_s(lim, scene_alt - tel.alt_rel_m)
         return EtaPublic(
             state="en_route",
             to_scene_s=to_go,
@@ -77,7 +80,9 @@ def live_eta(
     since = (now - sent.at).total_seconds() if sent else 0.0
     far = distance_m(LatLon(s.home.lat, s.home.lon), target)
     launch_left = max(0.0, lim.launch_overhead_s - since)
-    to_go = launch_left + alt / lim.climb_mps + far / lim.cruise_mps
+    to_go = (
+        launch_left + alt / lim.climb_mps + _vertical_s(lim, scene_alt - alt) + far / lim.cruise_mps
+    )
     return EtaPublic(
         state="before_launch",
         to_scene_s=to_go,
@@ -85,3 +90,8 @@ def live_eta(
         distance_m=far,
         basis="plan",
     )
+
+
+def _vertical_s(lim: Limits, up_m: float) -> float:
+    """Time to climb (or descend) ``up_m`` at the dock's published rates."""
+    return up_m / lim.climb_mps if up_m >= 0 else -up_m / lim.descent_mps

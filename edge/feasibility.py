@@ -80,12 +80,23 @@ def _km(m: float) -> str:
 
 @dataclass(frozen=True)
 class Request:
-    """Where a command sends the drone, with the dock's defaults filled in."""
+    """Where a command sends the drone, with the dock's defaults filled in.
+
+    Attributes:
+        alt_rel_m: the altitude above home flown in transit (and home again).
+        scene_alt_rel_m: the altitude above home flown on scene; ``alt_rel_m`` when None.
+    """
 
     incident_id: str | None
     target: LatLon
     alt_rel_m: float
     on_scene: OnScene
+    scene_alt_rel_m: float | None = None
+
+    @property
+    def on_scene_alt_m(self) -> float:
+        """The altitude above home flown on scene."""
+        return self.alt_rel_m if self.scene_alt_rel_m is None else self.scene_alt_rel_m
 
 
 def request_for(
@@ -95,9 +106,16 @@ def request_for(
     alt_rel_m: float | None,
     on_scene: OnScene,
 ) -> Request:
-    """A request with the dock's published transit altitude and pattern defaults filled in."""
+    """A request with the dock's defaults filled in: a command's altitude is flown all the way
+    and on scene; without one the transit altitude is the dock's and the altitude on scene is
+    the one its camera wants (``edge.patterns.geometry``), the pattern sized for it."""
+    if alt_rel_m:
+        return Request(
+            incident_id, target, alt_rel_m, on_scene.with_defaults(limits, alt_rel_m), alt_rel_m
+        )
+    scene = limits.on_scene_alt_rel_m
     return Request(
-        incident_id, target, alt_rel_m or limits.transit_alt_m, on_scene.with_defaults(limits)
+        incident_id, target, limits.transit_alt_m, on_scene.with_defaults(limits, scene), scene
     )
 
 
@@ -174,7 +192,8 @@ def _place_checks(dock: DockFigures, req: Request, far: float, launch: bool) -> 
                 f"target is {_km(far)} away; limit {_km(lim.max_range_m)}",
             )
         )
-    if req.alt_rel_m > lim.ceiling_rel_m + 1e-9:
+    alt = max(req.alt_rel_m, req.on_scene_alt_m)
+    if alt > lim.ceiling_rel_m + 1e-9:
         pad = (
             f" ({lim.ceiling_rel_m:g} m above the dock, whose pad is {lim.pad_height_m:g} m up)"
             if lim.pad_height_m
@@ -183,7 +202,7 @@ def _place_checks(dock: DockFigures, req: Request, far: float, launch: bool) -> 
         failures.append(
             fail(
                 AckCode.ABOVE_CEILING,
-                f"altitude {req.alt_rel_m:g} m above the dock is over the "
+                f"altitude {alt:g} m above the dock is over the "
                 f"{lim.ceiling_m:g} m ceiling above ground{pad}",
             )
         )
@@ -247,10 +266,15 @@ def _energy(
     dock: DockFigures, req: Request, route_out: list[LatLon], route_back: list[LatLon], climb: float
 ) -> tuple[SortieBudget, float, list[Reason]]:
     model, wind, lim = energy_model(dock.limits), dock.wind, dock.limits
+    scene_step = req.on_scene_alt_m - req.alt_rel_m  # from the transit altitude to the scene's
     budget = SortieBudget(
-        out=model.climb(climb, wind) + model.path(_to_reach(route_out, req), wind),
+        out=model.climb(climb, wind)
+        + model.path(_to_reach(route_out, req), wind)
+        + model.climb(scene_step, wind),
         on_scene=model.loiter(req.on_scene.duration_s, req.on_scene.airspeed_mps(), wind),
-        back=model.path(route_back, wind) + model.climb(-req.alt_rel_m, wind),
+        back=model.climb(-scene_step, wind)
+        + model.path(route_back, wind)
+        + model.climb(-req.alt_rel_m, wind),
         airframe=model.airframe,
     )
     if not budget.feasible:
@@ -327,10 +351,12 @@ def reach_m(dock: DockFigures, on_scene: OnScene, alt_rel_m: float | None = None
     if dock.battery_pct is None:
         return 0.0
     model = energy_model(lim)
-    alt = alt_rel_m or lim.transit_alt_m
-    scene = on_scene.with_defaults(lim)
+    req = request_for(lim, None, dock.home, alt_rel_m, on_scene)
+    alt, step, scene = req.alt_rel_m, req.on_scene_alt_m - req.alt_rel_m, req.on_scene
     fixed = (
         model.climb(alt, wind)
+        + model.climb(step, wind)
+        + model.climb(-step, wind)
         + model.climb(-alt, wind)
         + model.loiter(scene.duration_s, scene.airspeed_mps(), wind)
     )

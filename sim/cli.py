@@ -65,9 +65,10 @@ def add_vehicle_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--battery", type=float, default=100.0, metavar="PCT")
     p.add_argument(
         "--frame-rule",
-        choices=["global_int_only", "any_global"],
-        default="global_int_only",
-        help="COMMAND_INT frames accepted (PX4 main: global_int_only)",
+        choices=["any_frame", "global_int_only", "any_global"],
+        default="any_frame",
+        help="which PX4's command protocol: any_frame (PX4 main since 2026-05), "
+        "global_int_only (2026-02 to 2026-05), any_global (before)",
     )
     p.add_argument(
         "--mission-start-delay",

@@ -23,7 +23,7 @@ from mavsdk.asyncio.plugins.action import ActionAsync
 from mavsdk.asyncio.plugins.mission_raw import MissionRawAsync
 from mavsdk.asyncio.plugins.param import ParamAsync
 from mavsdk.asyncio.plugins.telemetry import TelemetryAsync
-from mavsdk.plugins.mission_raw import MissionItem
+from mavsdk.plugins.mission_raw import MissionItem, MissionRawError
 
 from edge.errors import FlightError
 from edge.flight.mavlink_enums import (
@@ -260,7 +260,11 @@ class Pilot:
             How many start commands it took.
         """
         for attempt in range(1, 20):
-            await self.call("mission start", self.mission.start_mission())
+            try:  # PX4 main refuses at once (PX4 before 2026-05 accepted, then refused)
+                await self.call("mission start", self.mission.start_mission())
+            except MissionRawError:
+                await asyncio.sleep(0.3)
+                continue
             try:
                 await self.wait_mode("MISSION", timeout_s=settle_s)
                 return attempt

@@ -41,6 +41,7 @@ logger = logging.getLogger(__name__)
 TELEMETRY_RATE_HZ = 10.0
 MODE_SEEN_S = 2.5  # mode shows in the 1 Hz HEARTBEAT
 REFUSAL_RETRY_S = 0.3
+NOT_NOW_TEXT_S = 0.5  # a refusal's status text may trail its COMMAND_ACK
 REFUSALS = ("not available", "rejected", "denied", "refused")
 
 
@@ -236,6 +237,21 @@ class MavsdkVehicle:
         with _mapped(what):
             await within(call, self.config.command_timeout_s)
 
+    async def _said_not_now(self, texts: int, deadline: float) -> bool:
+        """Whether the vehicle said, since status text number ``texts``, that the refusal is
+        for now only (PX4: "... is currently not available"), with time left to try again."""
+
+        def said(s: VehicleState) -> bool:
+            return s.status_count > texts and "not available" in s.status_text.lower()
+
+        if asyncio.get_running_loop().time() >= deadline:
+            return False
+        try:
+            await self.wait_for(said, timeout_s=NOT_NOW_TEXT_S, what="refusal text")
+        except FlightError:
+            return False
+        return True
+
     async def _to_mode(
         self,
         what: str,
@@ -244,8 +260,10 @@ class MavsdkVehicle:
     ) -> None:
         """Send a mode command and see it take effect; send again if it did not stick.
 
-        PX4 may accept a command and then refuse it a moment later, saying so in a status
-        text ("... is currently not available"): that refusal is read from the stream and the
+        PX4 may refuse a mode for a moment (a mission still being checked after its upload),
+        saying so in a status text ("... is currently not available"): PX4 before 2026-05
+        acknowledged the command first and refused it after, PX4 main answers
+        TEMPORARILY_REJECTED at once. Either way the refusal is read from the stream and the
         command sent again shortly, until the mode is seen or the mode timeout runs out.
         """
         loop = asyncio.get_running_loop()
@@ -258,7 +276,14 @@ class MavsdkVehicle:
             def answered(s: VehicleState, texts: int = texts) -> bool:
                 return seen(s) or (s.status_count > texts and _refusal(s.status_text))
 
-            await self._call(what, send())
+            try:
+                await self._call(what, send())
+            except FlightError as exc:
+                if exc.code != "vehicle_refused" or not await self._said_not_now(texts, deadline):
+                    raise
+                logger.info("%s refused for now (%s); again", what, self._state.status_text)
+                await asyncio.sleep(REFUSAL_RETRY_S)
+                continue
             left = deadline - loop.time()
             try:
                 state = await self.wait_for(

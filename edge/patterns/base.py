@@ -53,8 +53,9 @@ class OnScenePattern(BaseModel, abc.ABC):
     pattern: str
     duration_s: float = Field(300.0, ge=0, le=4 * 3600, title="Time on scene, s")
 
-    def with_defaults(self, limits: Limits) -> Self:
-        """This pattern with the dock's defaults (from its published ``limits``) filled in."""
+    def with_defaults(self, limits: Limits, alt_rel_m: float | None = None) -> Self:
+        """This pattern with the dock's defaults (from its published ``limits``) filled in, for
+        the altitude flown on scene (the camera's, ``limits.on_scene_alt_rel_m``, if None)."""
         return self
 
     @abc.abstractmethod

@@ -31,11 +31,12 @@ class HoldPattern(OnScenePattern):
         None, ge=0, le=500, title="Distance from the target; from the dock's camera if unset"
     )
 
-    def with_defaults(self, limits: Limits) -> Self:
-        """The stand-off the dock's camera wants when the command gives none."""
+    def with_defaults(self, limits: Limits, alt_rel_m: float | None = None) -> Self:
+        """The stand-off the dock's camera wants at that altitude when the command gives none."""
         if self.stand_off_m is not None:
             return self
-        return self.model_copy(update={"stand_off_m": limits.on_scene_stand_off_m})
+        far = limits.on_scene_stand_off_m if alt_rel_m is None else limits.stand_off_at(alt_rel_m)
+        return self.model_copy(update={"stand_off_m": far})
 
     def within(self, reach_m: float) -> Self:
         """A closer stand-off when this one reaches farther."""

@@ -34,14 +34,16 @@ class OrbitPattern(OnScenePattern):
     )
     speed_mps: float | None = Field(None, gt=0, le=30, title="Orbit speed; edge default if unset")
 
-    def with_defaults(self, limits: Limits) -> Self:
-        """The orbit speed the dock publishes and the radius its camera wants (the stand-off,
-        :mod:`edge.patterns.geometry`) when the command gives none."""
+    def with_defaults(self, limits: Limits, alt_rel_m: float | None = None) -> Self:
+        """The orbit speed the dock publishes and the radius its camera wants at that altitude
+        (the stand-off, :mod:`edge.patterns.geometry`) when the command gives none."""
         update: dict[str, float] = {}
         if self.speed_mps is None:
             update["speed_mps"] = limits.orbit_speed_mps
         if self.radius_m is None:
-            update["radius_m"] = limits.on_scene_stand_off_m
+            update["radius_m"] = (
+                limits.on_scene_stand_off_m if alt_rel_m is None else limits.stand_off_at(alt_rel_m)
+            )
         return self.model_copy(update=update) if update else self
 
     def within(self, reach_m: float) -> Self:

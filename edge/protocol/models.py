@@ -234,11 +234,27 @@ class Limits(Part):
     )
 
     @property
-    def on_scene_stand_off_m(self) -> float:
-        """How far from the incident the drone stays on scene (edge.patterns.geometry)."""
-        from edge.patterns.geometry import stand_off_m  # pure arithmetic; kept out of the wire
+    def on_scene_alt_rel_m(self) -> float:
+        """The altitude above the pad flown on scene: the camera's (edge.patterns.geometry),
+        within the ceiling; the transit altitude for a dock without a camera."""
+        from edge.patterns.geometry import scene_agl_m  # pure arithmetic; kept out of the wire
 
-        return stand_off_m(self.camera_hfov_deg, self.transit_alt_m + self.pad_height_m)
+        if self.camera_hfov_deg is None:
+            return self.transit_alt_m
+        agl = scene_agl_m(self.camera_hfov_deg, self.ceiling_m)
+        return max(1.0, round(agl - self.pad_height_m, 1))
+
+    def stand_off_at(self, alt_rel_m: float) -> float:
+        """How far from the incident the camera wants the drone at ``alt_rel_m`` above the pad
+        (edge.patterns.geometry)."""
+        from edge.patterns.geometry import stand_off_m
+
+        return stand_off_m(self.camera_hfov_deg, alt_rel_m + self.pad_height_m)
+
+    @property
+    def on_scene_stand_off_m(self) -> float:
+        """How far from the incident the drone stays on scene at :attr:`on_scene_alt_rel_m`."""
+        return self.stand_off_at(self.on_scene_alt_rel_m)
 
     @property
     def ceiling_rel_m(self) -> float:

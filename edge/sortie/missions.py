@@ -48,7 +48,8 @@ class ReturnMission:
 def transit_mission(
     plan: SortiePlan, *, cruise_mps: float, acceptance_m: float, start: LatLon | None = None
 ) -> TransitMission:
-    """Out along ``plan.route_out`` (from ``start``), then the on-scene pattern."""
+    """Out along ``plan.route_out`` (from ``start``) at the transit altitude, then the on-scene
+    pattern at the altitude the camera wants (the last leg climbs or descends to it)."""
     req = plan.request
     alt = req.alt_rel_m
     route = list(plan.route_out)
@@ -57,7 +58,7 @@ def transit_mission(
     steps: list[Step] = [Waypoint(p, alt, cruise_mps) for p in route[1:-1]]
     approach = Approach(
         target=req.target,
-        alt_rel_m=alt,
+        alt_rel_m=req.on_scene_alt_m,
         coming_from=route[-2] if len(route) >= 2 else req.target,
         cruise_mps=cruise_mps,
         linger_s=req.on_scene.duration_s + ON_SCENE_SLACK_S,

@@ -350,6 +350,7 @@ def _summary(plan: SortiePlan) -> dict[str, Any]:
     return {
         "target": {"lat": req.target.lat, "lon": req.target.lon},
         "alt_rel_m": req.alt_rel_m,
+        "scene_alt_rel_m": req.on_scene_alt_m,
         "on_scene": req.on_scene.model_dump(mode="json"),
         "needed_pct": round(plan.needed_pct, 1),
         "eta_s": round(plan.budget.out.time_s, 1),

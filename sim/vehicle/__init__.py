@@ -28,9 +28,9 @@ What it models, and how it mirrors PX4:
 - Messages and rates of PX4's API link (HEARTBEAT as PX4 with custom modes, SYS_STATUS health
   and pre-arm bits, attitude, positions, GPS, home, battery, landed state, mission progress);
   SET_MESSAGE_INTERVAL and REQUEST_MESSAGE; the parameter protocol with PX4's defaults.
-- Every command is acknowledged; COMMAND_INT only in frame 5 by default (PX4 main); mode
-  changes are acknowledged twice like PX4 main's, and mission mode right after a first upload
-  is acknowledged and then refused, as PX4 does for a few tens of milliseconds.
+- Every command PX4 answers is acknowledged as PX4 main does, COMMAND_INT in any frame with
+  its altitude above sea level (``frame_rule`` picks an older PX4's answers); mission mode
+  right after a first upload is refused, as PX4 does for a few tens of milliseconds.
 - A kinematic multicopter with PX4's speeds and accelerations, wind, a battery that drains with
   ``edge.energy.Airframe.power_w``, PX4's RTL, land detection and auto-disarm, and PX4's
   failsafes for low battery (COM_LOW_BAT_ACT), data-link loss (NAV_DLL_ACT after

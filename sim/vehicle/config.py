@@ -26,7 +26,10 @@ API_REMOTE_BASE_PORT = 14540
 # The sim's control socket (TCP, JSON lines): 24540+N.
 CONTROL_BASE_PORT = 24540
 
-FrameRule = Literal["global_int_only", "any_global"]
+FrameRule = Literal["any_frame", "global_int_only", "any_global"]
+"""Which PX4 the command protocol answers as: ``any_frame`` (PX4 main since 2026-05),
+``global_int_only`` (2026-02 to 2026-05), ``any_global`` (before); see
+:mod:`sim.vehicle.mavlink.command_protocol`."""
 
 
 class VehicleConfig(BaseModel):
@@ -46,7 +49,7 @@ class VehicleConfig(BaseModel):
     local_port: int | None = Field(None, ge=0, le=65535)
     control_port: int | None = Field(None, ge=0, le=65535)
     sysid: int | None = Field(None, ge=1, le=254)
-    frame_rule: FrameRule = "global_int_only"
+    frame_rule: FrameRule = "any_frame"
     mission_start_delay_s: float = Field(0.02, ge=0.0, le=30.0)
     wind_speed_mps: float = Field(0.0, ge=0.0, le=40.0)
     wind_from_deg: float = Field(0.0, ge=0.0, lt=360.0)

@@ -201,7 +201,7 @@ def launch(
     params: Mapping[str, float] | None = None,
     wind: tuple[float, float] | None = None,
     battery_pct: float = 100.0,
-    frame_rule: str = "global_int_only",
+    frame_rule: str = "any_frame",
     mission_start_delay_s: float = 0.02,
     log_level: str = "WARNING",
 ) -> SimVehicleProcess:
@@ -218,7 +218,8 @@ def launch(
         params: PX4 parameters that differ from PX4's defaults.
         wind: ``(speed_mps, from_deg)``.
         battery_pct: charge at start.
-        frame_rule: ``"global_int_only"`` (PX4 main) or ``"any_global"`` for COMMAND_INT.
+        frame_rule: ``"any_frame"`` (PX4 main), ``"global_int_only"`` or ``"any_global"``
+            (older PX4), see :mod:`sim.vehicle.mavlink.command_protocol`.
         mission_start_delay_s: how long after an upload mission mode is refused.
         log_level: the child's log level (its log goes to this process's stderr).
     """

@@ -18,7 +18,9 @@ import pytest
 
 from outrider.demo.vehicles import free_px4_instances
 from sim.px4 import PX4_BUILD_ENV
-from tests.demo.conftest import ONE_INCIDENT, REPO, alive, demo_command
+from tests.demo.conftest import CONFIGS, ONE_INCIDENT, REPO, alive, demo_command
+
+AT_THE_PIN = CONFIGS / "scenarios" / "at-the-pin.toml"
 
 pytestmark = [
     pytest.mark.px4,
@@ -84,3 +86,28 @@ async def test_the_one_incident_scenario_flies_on_px4_sitl_in_real_time(tmp_path
     assert times["on_scene_for_s"] == pytest.approx(120, abs=5)
     assert 0 < times["to_airborne_s"] < times["to_on_scene_s"] < times["to_docked_s"]
     assert px4_processes_under(state) == []
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1500)
+async def test_at_the_pin_on_px4_sitl_the_scene_stays_in_view_and_four_of_five_are_found(
+    tmp_path: Path,
+) -> None:
+    """The at-the-pin collision flown by PX4 SIH: the mission's region of interest turns the
+    airframe (SIH has no gimbal) so the camera keeps the pin in the picture on scene."""
+    proc = await asyncio.create_subprocess_exec(
+        *demo_command(
+            "--headless", "--json", "--scenario", str(AT_THE_PIN), "--vehicle", "px4",
+            "--px4-build", os.environ[PX4_BUILD_ENV], "--docks", "1",
+            "--state-dir", str(tmp_path / "demo"),
+        ),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=REPO,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(), 1400)
+    assert out, err.decode()[-3000:]
+    report = json.loads(out)
+    (incident,) = report["incidents"]
+    assert report["vehicle"] == "px4" and incident["outcome"] == "served", incident
+    assert incident["scene_in_view"] >= 0.90
+    found = [a for a in incident["actors"] if a["nearest_m"] is not None and a["nearest_m"] <= 5]
+    assert len(found) >= 4, incident["actors"]

@@ -3,19 +3,32 @@ enough for the detector, clear of no-fly zones, the same at the edge and at disp
 
 from __future__ import annotations
 
+import math
+from dataclasses import replace
+
 import pytest
 from shapely.geometry import Polygon
 
 from edge.airspace import NoFlyZone
 from edge.energy import Wind
 from edge.feasibility import DockFigures, assess, request_for
+from edge.flight.mission import Orbit, Waypoint
 from edge.geo import LatLon, destination, distance_m
 from edge.geoproject import CameraModel, CameraPose, Gimbal, ground_to_pixel, slant_range_m
 from edge.patterns.base import Approach
-from edge.patterns.geometry import PERSON_FRACTION, stand_off_m
+from edge.patterns.geometry import (
+    MIN_SCENE_AGL_M,
+    PERSON_FRACTION,
+    SCENE_PITCH_DEG,
+    camera_pitch_deg,
+    scene_agl_m,
+    stand_off_m,
+)
+from edge.patterns.geometry import slant_range_m as slant_range_m_for
 from edge.patterns.hold import HoldPattern
 from edge.patterns.orbit import OrbitPattern
 from edge.protocol import Limits
+from edge.sortie.missions import transit_mission
 
 HOME = LatLon(60.17162, 24.94059)
 TARGET = destination(HOME, 200.0, 340.0)
@@ -44,10 +57,57 @@ def test_from_the_stand_off_a_person_at_the_pin_is_tall_enough_and_the_camera_se
     assert foot == pytest.approx((240.0, 180.0), abs=0.5)
 
 
+def test_the_altitude_on_scene_puts_the_camera_on_the_slant_at_its_pitch() -> None:
+    slant = slant_range_m_for(20.0)
+    agl = scene_agl_m(20.0, ceiling_agl_m=120.0)
+    assert agl == pytest.approx(slant * math.sin(math.radians(SCENE_PITCH_DEG)), abs=0.1)
+    assert camera_pitch_deg(agl, stand_off_m(20.0, agl)) == pytest.approx(-SCENE_PITCH_DEG, abs=0.2)
+    assert scene_agl_m(20.0, ceiling_agl_m=32.0) == 32.0  # the ceiling bounds it
+    assert scene_agl_m(90.0, ceiling_agl_m=120.0) == MIN_SCENE_AGL_M  # a wide lens: the floor
+    assert scene_agl_m(90.0, ceiling_agl_m=25.0) == 25.0  # the ceiling wins over the floor
+    # wider lenses come closer and lower; the person at the pin stays as tall in the frame
+    assert scene_agl_m(30.0, 120.0) < agl and stand_off_m(30.0, 30.0) < stand_off_m(20.0, agl)
+
+
+def test_without_a_commanded_altitude_transit_flies_the_docks_and_the_scene_the_cameras() -> None:
+    req = request_for(LIMITS, "INC-1", TARGET, None, OrbitPattern())
+    assert req.alt_rel_m == LIMITS.transit_alt_m
+    agl = scene_agl_m(20.0, LIMITS.ceiling_m)
+    assert req.on_scene_alt_m == pytest.approx(agl - LIMITS.pad_height_m)
+    orbit = req.on_scene
+    assert isinstance(orbit, OrbitPattern)
+    assert orbit.radius_m == pytest.approx(stand_off_m(20.0, agl)) and 50 < orbit.radius_m < 55
+    low = LIMITS.model_copy(update={"ceiling_m": 30.0})  # 5 m above the pad
+    assert request_for(low, None, TARGET, None, OrbitPattern()).on_scene_alt_m == 5.0
+    told = request_for(LIMITS, None, TARGET, 40.0, OrbitPattern())  # the command's altitude
+    assert told.alt_rel_m == told.on_scene_alt_m == 40.0
+    assert told.on_scene.reach_m() == pytest.approx(stand_off_m(20.0, 65.0))
+
+
+def test_the_climb_to_the_scene_is_priced_out_and_back_and_the_transit_mission_flies_it() -> None:
+    high = LIMITS.model_copy(update={"pad_height_m": 0.0, "transit_alt_m": 20.0})
+    req = request_for(high, None, TARGET, None, OrbitPattern())
+    assert req.on_scene_alt_m > req.alt_rel_m
+    level = replace(req, scene_alt_rel_m=req.alt_rel_m)
+    plan, flat = assess(dock(high), [], req).plan, assess(dock(high), [], level).plan
+    assert plan is not None and flat is not None
+    step = req.on_scene_alt_m - req.alt_rel_m
+    assert plan.budget.out.time_s - flat.budget.out.time_s == pytest.approx(step / high.climb_mps)
+    assert plan.budget.back.time_s - flat.budget.back.time_s == pytest.approx(
+        step / high.descent_mps
+    )
+    mission = transit_mission(plan, cruise_mps=15.0, acceptance_m=3.0).mission
+    waypoints = [s for s in mission.steps if isinstance(s, Waypoint)]
+    assert waypoints[-1].alt_rel_m == req.on_scene_alt_m  # the entry onto the circle
+    assert all(w.alt_rel_m == req.alt_rel_m for w in waypoints[:-1])
+    orbit = [s for s in mission.steps if isinstance(s, Orbit)]
+    assert orbit and orbit[0].alt_rel_m == req.on_scene_alt_m
+
+
 def test_the_orbit_radius_and_hold_stand_off_come_from_the_docks_camera_when_not_given() -> None:
     orbit = request_for(LIMITS, "INC-1", TARGET, None, OrbitPattern()).on_scene
     assert isinstance(orbit, OrbitPattern)
-    assert orbit.radius_m == pytest.approx(stand_off_m(20.0, 45.0)) and 40 < orbit.radius_m < 50
+    assert orbit.radius_m == LIMITS.on_scene_stand_off_m
     assert (
         request_for(LIMITS, None, TARGET, None, OrbitPattern(radius_m=30)).on_scene.reach_m() == 30
     )

@@ -147,6 +147,14 @@ class Bench:
         assert acks, f"no COMMAND_ACK for {command}"
         return int(acks[-1].result)
 
+    def answers(self, command: int, *params: float) -> list[int]:
+        """Send COMMAND_LONG; every COMMAND_ACK result it got (none: unanswered)."""
+        self.clear()
+        p = list(params) + [0.0] * (7 - len(params))
+        self.send(mavlink.MAVLink_command_long_message(1, 1, command, 0, *p))
+        self.run(0.5)
+        return [int(m.result) for m in self.messages("COMMAND_ACK") if m.command == command]
+
     def arm(self) -> int:
         return self.command(400, 1)
 

@@ -87,8 +87,9 @@ async def mission_and_return(pilot: Pilot, home: LatLon) -> Observed:
 
 
 async def refusals(pilot: Pilot, home: LatLon) -> Observed:
-    """Goto in MAVSDK 4.1.0's frame is refused by PX4 main; a mission started a moment after
-    its upload is taken (started within ~20 ms it is refused, but that race is PX4's own)."""
+    """Goto in MAVSDK 4.1.0's frame (0) is taken by PX4 main since 2026-05 (refused from 2026-02
+    to 05); a mission started a moment after its upload is taken (started within ~20 ms it is
+    refused, but that race is PX4's own)."""
     target = destination(home, 90.0, 30.0)
     await pilot.arm()
     await pilot.upload(mission_items([Waypoint(target.lat, target.lon, 10.0)]))
@@ -111,10 +112,15 @@ async def refusals(pilot: Pilot, home: LatLon) -> Observed:
 
 
 async def land_here(pilot: Pilot, home: LatLon) -> Observed:
-    """Take off to 8 m, land where it is, and time the landing and the disarm."""
+    """Take off to 8 m, land where it is, and time the landing and the disarm.
+
+    The landing is commanded once the take-off is done (hold): PX4's commander forces hold
+    when a take-off completes, and a LAND arriving in that moment is overridden (PX4 then
+    hovers at 8 m, having said "Landing at current position")."""
     await pilot.arm()
     await pilot.takeoff(8.0)
     await pilot.wait_altitude(8.0, tol_m=0.8, timeout_s=60)
+    await pilot.wait_mode("HOLD", timeout_s=10)
     start = time.monotonic()
     await pilot.land()
     await pilot.first(pilot.telemetry.subscribe_in_air(), lambda v: not v, 120, "landed")

@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 from mavsdk.plugins.action import ActionError
+from mavsdk.plugins.mission_raw import MissionRawError
 
 from edge.geo import LatLon, destination, distance_m
 from sim.mavsdk_pilot import Pilot, Waypoint, mission_items
@@ -69,49 +70,61 @@ async def test_three_waypoint_mission_reports_progress_and_ends_over_the_last_po
     assert await pilot.call("finished", pilot.mission.is_mission_finished())
 
 
-async def test_mission_start_right_after_upload_is_acked_then_refused_like_px4() -> None:
+@pytest.mark.parametrize("rule", ["any_frame", "global_int_only"])
+async def test_mission_start_right_after_upload_is_refused_like_px4(rule: str) -> None:
     async with (
         # PX4 refuses for a few tens of milliseconds; a longer window keeps this test certain
-        launch(speed_factor=SPEED, mission_start_delay_s=1.0) as vehicle,
+        launch(speed_factor=SPEED, mission_start_delay_s=1.0, frame_rule=rule) as vehicle,
         Pilot(vehicle.url, timeout_s=20) as pilot,
     ):
         await pilot.wait_healthy()
-        await _start_right_after_upload(vehicle, pilot)
+        await _start_right_after_upload(vehicle, pilot, acked_first=rule != "any_frame")
 
 
-async def _start_right_after_upload(vehicle: SimVehicleProcess, pilot: Pilot) -> None:
+async def _start_right_after_upload(
+    vehicle: SimVehicleProcess, pilot: Pilot, *, acked_first: bool
+) -> None:
     point = destination(HOME, 45, 100)
     await pilot.upload(mission_items([Waypoint(point.lat, point.lon, 10.0)]))
     await pilot.arm()
     with pilot.status_texts() as texts:
-        await pilot.call("start", pilot.mission.start_mission())  # MAVSDK reports success...
+        start = pilot.call("start", pilot.mission.start_mission())
+        if acked_first:  # PX4 before 2026-05: MAVSDK reports success...
+            await start
+        else:  # PX4 main refuses at once
+            with pytest.raises(MissionRawError):
+                await start
         text = await pilot.expect_text(texts, "not available")
-    assert "Mission" in text  # ...but PX4 refuses it a moment later
+    assert "Mission" in text  # ...and PX4 says why
     assert (await vehicle.truth())["mode"] == "HOLD"
     assert await pilot.start_mission() >= 1  # a later start engages the mission
     assert (await vehicle.truth())["mode"] == "MISSION"
 
 
-async def test_goto_and_orbit_are_refused_for_their_frames_like_px4_main(
-    vehicle: SimVehicleProcess, pilot: Pilot
-) -> None:
-    await pilot.arm()
-    await pilot.takeoff(10.0)
-    await pilot.wait_altitude(10.0)
-    target = destination(HOME, 90, 50)
-    with pytest.raises(ActionError):
-        await pilot.call(
-            "goto", pilot.action.goto_location(target.lat, target.lon, HOME_ALT + 10, 0)
-        )
-    truth = await vehicle.truth()
-    assert truth["home_dist_m"] < 1.0  # it did not move
-
-
-async def test_goto_and_orbit_fly_where_the_frame_rule_allows_them() -> None:
+async def test_goto_is_refused_for_its_frame_like_px4_of_2026_02_to_05() -> None:
     async with (
         launch(
-            home=(HOME.lat, HOME.lon, HOME_ALT), speed_factor=SPEED, frame_rule="any_global"
+            home=(HOME.lat, HOME.lon, HOME_ALT), speed_factor=SPEED, frame_rule="global_int_only"
         ) as vehicle,
+        Pilot(vehicle.url, timeout_s=20) as pilot,
+    ):
+        await pilot.wait_healthy()
+        await pilot.arm()
+        await pilot.takeoff(10.0)
+        await pilot.wait_altitude(10.0)
+        target = destination(HOME, 90, 50)
+        with pytest.raises(ActionError):
+            await pilot.call(
+                "goto", pilot.action.goto_location(target.lat, target.lon, HOME_ALT + 10, 0)
+            )
+        truth = await vehicle.truth()
+        assert truth["home_dist_m"] < 1.0  # it did not move
+
+
+@pytest.mark.parametrize("rule", ["any_frame", "any_global"])  # PX4 main, and before 2026-02
+async def test_goto_and_orbit_fly_where_the_frame_rule_allows_them(rule: str) -> None:
+    async with (
+        launch(home=(HOME.lat, HOME.lon, HOME_ALT), speed_factor=SPEED, frame_rule=rule) as vehicle,
         Pilot(vehicle.url, timeout_s=20) as pilot,
     ):
         await pilot.wait_healthy()

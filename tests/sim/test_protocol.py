@@ -87,22 +87,49 @@ def test_unknown_commands_are_unsupported_and_a_missionless_start_is_denied() ->
     assert bench.command(176, 0, 4, 4) == MAV_RESULT_DENIED  # no custom-mode flag
 
 
-def test_set_mode_is_acked_twice_and_only_flyable_modes_are_taken_when_armed() -> None:
+def test_set_mode_is_acked_once_and_only_flyable_modes_are_taken_when_armed() -> None:
     bench = Bench()
     bench.command(176, 1, 3, 0)  # POSCTL on the ground: PX4 lets it be selected
-    assert [a.result for a in bench.messages("COMMAND_ACK")] == [0, 0]
+    assert [a.result for a in bench.messages("COMMAND_ACK")] == [0]
     assert bench.state.mode.value == "POSCTL"
     assert bench.arm() == MAV_RESULT_TEMPORARILY_REJECTED  # but not armed without sticks
     bench.command(176, 1, 4, 3)
     assert bench.arm() == MAV_RESULT_ACCEPTED
     bench.command(176, 1, 3, 0)
-    assert [a.result for a in bench.messages("COMMAND_ACK")] == [0, 1]
+    assert [a.result for a in bench.messages("COMMAND_ACK")] == [1]
     assert "Switching to Position is currently not available" in bench.last("STATUSTEXT").text
     assert bench.state.mode.value == "HOLD"
 
 
-def test_command_int_is_accepted_only_in_global_int_by_default() -> None:
-    bench = Bench()
+def test_set_mode_was_acked_twice_by_px4_before_2026_05() -> None:
+    bench = Bench(frame_rule="global_int_only")
+    bench.command(176, 1, 3, 0)
+    assert [a.result for a in bench.messages("COMMAND_ACK")] == [0, 0]
+    bench.command(176, 1, 4, 3)
+    bench.arm()
+    bench.command(176, 1, 3, 0)
+    assert [a.result for a in bench.messages("COMMAND_ACK")] == [0, 1]
+
+
+def test_command_int_is_taken_in_any_frame_its_altitude_above_sea_level_as_px4_main_does() -> None:
+    bench = Bench(speed_factor=10.0)
+    bench.send_param("MIS_TAKEOFF_ALT", 5.0)
+    bench.arm()
+    bench.command(22)
+    bench.run_until(lambda s: s.mode.value == "HOLD" and not s.landed, 60)
+    x, y = round(POINT.lat * 1e7), round(POINT.lon * 1e7)
+    for mav_frame in (0, 3, 6, 5):
+        z = bench.state.origin.alt_amsl + 12.0
+        assert bench.command(192, -1, 1, frame=mav_frame, x=x, y=y, z=z) == MAV_RESULT_ACCEPTED
+    bench.run_until(lambda s: s.body.ground_speed < 0.05 and s.dist_home_xy() > 99.0, 60)
+    assert bench.state.body.alt == pytest.approx(12.0, abs=0.3)
+    # a relative frame's 12 m is 12 m above sea level: PX4 main flies down to the ground
+    assert bench.command(192, -1, 1, frame=6, x=x, y=y, z=12.0) == MAV_RESULT_ACCEPTED
+    bench.run_until(lambda s: s.landed, 120)
+
+
+def test_command_int_was_accepted_only_in_global_int_from_2026_02_to_05() -> None:
+    bench = Bench(frame_rule="global_int_only")
     bench.arm()
     x, y = round(POINT.lat * 1e7), round(POINT.lon * 1e7)
     for mav_frame in (0, 3, 6):

@@ -178,7 +178,8 @@ class Navigator:
             self.hold_target = (n, e, floor if d is None else min(d, floor))
             self.hold_climb = s.armed
         else:
-            self.hold_target = (n, e, s.body.d if d is None else min(d, -AIRBORNE_ALT_M))
+            # a point below the ground is flown down to it, and the landing is detected there
+            self.hold_target = (n, e, s.body.d if d is None else min(d, 0.0))
         self.hold_speed = speed
 
     def start_orbit(self, orbit: Orbit) -> None:

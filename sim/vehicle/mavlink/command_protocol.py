@@ -1,11 +1,23 @@
 """COMMAND_LONG / COMMAND_INT handling: every command gets a COMMAND_ACK, as PX4 answers it.
 
-COMMAND_INT frames follow ``frame_rule``: ``"global_int_only"`` (PX4 main since 2026-02: only
-MAV_FRAME_GLOBAL_INT, anything else is answered MAV_RESULT_COMMAND_UNSUPPORTED_MAV_FRAME, 9) or
-``"any_global"`` (older PX4: the four global frames, relative ones meaning altitude above home).
-DO_SET_MODE is acknowledged twice, as PX4 main does: ACCEPTED on receipt, then ACCEPTED or
-TEMPORARILY_REJECTED with "Switching to ... is currently not available" (a mission being
-checked right after its upload is one such case, see :mod:`sim.vehicle.autopilot.mode_switch`).
+``frame_rule`` picks which PX4 it answers as:
+
+- ``"any_frame"`` (PX4 main since 2026-05, measured on 2026-08-13): COMMAND_INT in any frame,
+  its position scaled by 1e7 and its altitude always above mean sea level, whatever the frame
+  says (so a relative-altitude frame sends the vehicle towards sea level); DO_SET_MODE is
+  acknowledged once, with the outcome; REQUEST_AUTOPILOT_CAPABILITIES and GET_HOME_POSITION
+  are unsupported (REQUEST_MESSAGE replaces them).
+- ``"global_int_only"`` (2026-02 to 2026-05): COMMAND_INT only in MAV_FRAME_GLOBAL_INT,
+  anything else answered MAV_RESULT_COMMAND_UNSUPPORTED_MAV_FRAME (9); DO_SET_MODE
+  acknowledged twice, ACCEPTED on receipt and then the outcome.
+- ``"any_global"`` (before): as ``global_int_only`` but the four global frames, relative ones
+  meaning altitude above home.
+
+A refused mode change is TEMPORARILY_REJECTED with "Switching to ... is currently not
+available" (a mission being checked right after its upload is one such case, see
+:mod:`sim.vehicle.autopilot.mode_switch`). The gimbal and mount commands get no answer at all,
+as from PX4 without a gimbal (SIH has none): its commander leaves them to the gimbal module,
+which does not run.
 """
 
 from __future__ import annotations
@@ -18,6 +30,10 @@ from edge.flight.mavlink_enums import (
     MAV_CMD_COMPONENT_ARM_DISARM,
     MAV_CMD_DO_CHANGE_SPEED,
     MAV_CMD_DO_FLIGHTTERMINATION,
+    MAV_CMD_DO_GIMBAL_MANAGER_CONFIGURE,
+    MAV_CMD_DO_GIMBAL_MANAGER_PITCHYAW,
+    MAV_CMD_DO_MOUNT_CONFIGURE,
+    MAV_CMD_DO_MOUNT_CONTROL,
     MAV_CMD_DO_ORBIT,
     MAV_CMD_DO_REPOSITION,
     MAV_CMD_DO_SET_HOME,
@@ -65,6 +81,19 @@ POSITIONED = frozenset(
         MAV_CMD_DO_SET_ROI_LOCATION,
     }
 )
+NO_ANSWER = frozenset(
+    {
+        MAV_CMD_DO_GIMBAL_MANAGER_PITCHYAW,
+        MAV_CMD_DO_GIMBAL_MANAGER_CONFIGURE,
+        MAV_CMD_DO_MOUNT_CONTROL,
+        MAV_CMD_DO_MOUNT_CONFIGURE,
+    }
+)
+"""Commands PX4's commander leaves to a module SIH does not run (the gimbal): never answered."""
+REMOVED_IN_ANY_FRAME = frozenset(
+    {MAV_CMD_REQUEST_AUTOPILOT_CAPABILITIES, MAV_CMD_GET_HOME_POSITION}
+)
+"""Requests PX4 main dropped in 2026-05 (REQUEST_MESSAGE replaces them): unsupported there."""
 ORBIT_DEFAULT_RADIUS = 10.0
 ORBIT_DEFAULT_SPEED = 5.0
 
@@ -169,8 +198,14 @@ class CommandHandler:
     def handle(self, msg: Message) -> None:
         """Carry out one COMMAND_LONG / COMMAND_INT addressed to this vehicle and ACK it."""
         cmd = Command.from_message(msg)
+        if cmd.command in NO_ANSWER:
+            return
+        if self.frame_rule != "any_global":
+            cmd.relative_alt = False  # PX4 main reads COMMAND_INT's z as AMSL in every frame
         if cmd.frame is not None and not self._frame_ok(cmd.frame):
             result: int | None = MAV_RESULT_COMMAND_UNSUPPORTED_MAV_FRAME
+        elif self.frame_rule == "any_frame" and cmd.command in REMOVED_IN_ANY_FRAME:
+            result = MAV_RESULT_UNSUPPORTED
         else:
             handler = self._handlers.get(cmd.command)
             if handler is None:
@@ -186,6 +221,8 @@ class CommandHandler:
         self.send(command_ack(command, result, to[0], to[1]))
 
     def _frame_ok(self, frame: int) -> bool:
+        if self.frame_rule == "any_frame":
+            return True
         if self.frame_rule == "global_int_only":
             return frame == MAV_FRAME_GLOBAL_INT
         return frame in GLOBAL_FRAMES
@@ -219,14 +256,15 @@ class CommandHandler:
         return MAV_RESULT_TEMPORARILY_REJECTED
 
     def _set_mode(self, cmd: Command) -> int | None:
-        """DO_SET_MODE: PX4 acknowledges receipt at once and then the outcome, so two ACKs."""
+        """DO_SET_MODE: the outcome; PX4 before 2026-05 also acknowledged receipt first."""
         base, main, sub = cmd.params[0], cmd.params[1], cmd.params[2]
         if not (math.isfinite(base) and math.isfinite(main) and math.isfinite(sub)):
             return MAV_RESULT_DENIED
         mode = mode_from_custom(int(main), int(sub)) if int(base) & 1 else None
         if mode is None:
             return MAV_RESULT_DENIED
-        self.ack(cmd.command, MAV_RESULT_ACCEPTED, cmd.source)
+        if self.frame_rule != "any_frame":
+            self.ack(cmd.command, MAV_RESULT_ACCEPTED, cmd.source)
         return MAV_RESULT_ACCEPTED if self.modes.enter(mode) else MAV_RESULT_TEMPORARILY_REJECTED
 
     def _mission_start(self, cmd: Command) -> int | None:
