@@ -98,10 +98,6 @@ class IncidentQueue:
                 logger.warning("queued incident %s: %s", incident.id, exc.reason)
                 continue
             if record.status is not IncidentStatus.QUEUED:
-                waited = (now_utc() - current.created_at).total_seconds()
-                async with self.store.tx() as tx:
-                    text = f"left the queue after {waited:.0f} s: {record.dock_id} is going"
-                    await note(tx, incident.id, "dispatch", "dequeued", text)
                 gone.append(record)
         self._pending = len(gone) < len(waiting)
         return gone

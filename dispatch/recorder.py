@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from dispatch.claims import Claims
 from dispatch.commander import Commander
 from dispatch.incidents import IncidentService, note
 from dispatch.launch import LaunchWatch
@@ -47,6 +48,7 @@ RESEND_TTL_S = 60.0
 BATCH_MAX = 200
 """Most messages stored in one transaction (it holds SQLite's one writer while it runs)."""
 FAILED_BEFORE_TAKEOFF = frozenset({EventType.PREFLIGHT_FAILED, EventType.REJECTED})
+SORTIE_OVER = FAILED_BEFORE_TAKEOFF | {EventType.DOCKED, EventType.LANDED}
 
 
 @dataclass(frozen=True)
@@ -316,9 +318,13 @@ class Recorder:
             detail=ev.detail,
         )
         status = None if late else status_after(ev)
+        if ev.type in SORTIE_OVER:  # the dock is free for the next incident, on every instance
+            await Claims.free_dock(tx, ev.dock_id, incident.id)
         launches = self.launches
-        if ev.type is EventType.AIRBORNE and launches and self._moves(ev, incident):
-            after.append(lambda: launches.airborne(incident.id))
+        if ev.type is EventType.AIRBORNE and self._moves(ev, incident):
+            await Claims.drop_in(tx, incident.id, "launch")  # on whichever instance watches
+            if launches is not None:
+                after.append(lambda: launches.airborne(incident.id))
         completes = status is IncidentStatus.COMPLETED and self._moves(ev, incident)
         # with events of the sortie still missing, whether it got there is not known yet
         known = ev.sortie_id is None or not self.sequences.missing(ev.dock_id, ev.sortie_id)
@@ -350,6 +356,7 @@ class Recorder:
             eta_s=None,
             updated_at=now_utc(),
         )
+        await Claims.drop_in(tx, incident.id, "launch")
         if self.spawn is not None:
             spawn = self.spawn
             after.append(lambda: spawn(self.incidents.redispatch(incident.id, failed)))
@@ -367,6 +374,7 @@ class Recorder:
         command, first = await tx.record_ack(ack)
         if command is None or not first:
             return
+        late = late or command.gave_up_at is not None  # its sender may be on another instance
         detail = {
             "cmd_id": ack.cmd_id,
             "ok": ack.ok,

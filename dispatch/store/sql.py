@@ -28,9 +28,12 @@ from dispatch.models import CommandRecord, IncidentRecord, TimelineRecord
 from dispatch.service_errors import UnavailableError
 from dispatch.store import tables as t
 from dispatch.store.migrations import migrate
-from edge.protocol import Ack, Event
+from edge.protocol import Ack, Event, now_utc
 
-__all__ = ["CommitObserver", "SqlStore", "Tx", "normalise_url"]
+__all__ = ["ACK_CHANNEL", "CommitObserver", "SqlStore", "Tx", "normalise_url"]
+
+ACK_CHANNEL = "outrider_ack"
+"""PostgreSQL ``NOTIFY`` channel told the id of each command whose ack was just stored."""
 
 CommitObserver = Callable[[list[tuple[str, int]]], None]
 """Told, after each commit, the ``(incident_id, timeline seq)`` of every line it added."""
@@ -140,7 +143,8 @@ class Tx:
         assert key is not None
         self.lines.append((incident_id, int(key[0])))
 
-    def _insert_ignore(self, table: Any) -> Any:
+    def insert_ignore(self, table: Any) -> Any:
+        """``INSERT`` that skips a row whose key is already there."""
         dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
         return dialect.insert(table).on_conflict_do_nothing()
 
@@ -158,12 +162,12 @@ class Tx:
             "detail": ev.detail,
             "received_at": received_at,
         }
-        result = await self.conn.execute(self._insert_ignore(t.events).values(**values))
+        result = await self.conn.execute(self.insert_ignore(t.events).values(**values))
         return bool(result.rowcount)
 
     async def insert_detection(self, values: dict[str, Any]) -> bool:
         """Store the first sighting of a track; ``False`` when it was already stored."""
-        result = await self.conn.execute(self._insert_ignore(t.detections).values(**values))
+        result = await self.conn.execute(self.insert_ignore(t.detections).values(**values))
         return bool(result.rowcount)
 
     async def insert_command(self, values: dict[str, Any]) -> None:
@@ -181,13 +185,37 @@ class Tx:
         result = await self.conn.execute(
             update(t.commands)
             .where(*mine, t.commands.c.acked_at.is_(None))
-            .values(ack_ok=ack.ok, ack_code=ack.code.value, ack_reason=ack.reason, acked_at=ack.at)
+            .values(
+                ack_ok=ack.ok,
+                ack_code=ack.code.value,
+                ack_reason=ack.reason,
+                acked_at=ack.at,
+                ack_sortie_id=ack.sortie_id,
+            )
         )
         query = select(t.commands).where(*mine)
         row = (await self.conn.execute(query)).first()
         if row is None:
             return None, False
+        if result.rowcount and self.conn.dialect.name == "postgresql":
+            # the sender may wait on another instance: told at the commit
+            await self.conn.execute(select(func.pg_notify(ACK_CHANNEL, ack.cmd_id)))
         return CommandRecord.model_validate(row._mapping), bool(result.rowcount)
+
+    async def give_up(self, cmd_id: str) -> CommandRecord | None:
+        """The sender stops waiting for the ack of ``cmd_id``, unless it was stored already
+        (by whichever instance received it): then the command with its ack. One row's lock
+        decides, so an ack stored after this is known to have come late."""
+        c = t.commands.c
+        result = await self.conn.execute(
+            update(t.commands)
+            .where(c.id == cmd_id, c.acked_at.is_(None))
+            .values(gave_up_at=now_utc())
+        )
+        if result.rowcount:
+            return None
+        row = (await self.conn.execute(select(t.commands).where(c.id == cmd_id))).first()
+        return CommandRecord.model_validate(row._mapping) if row is not None else None
 
     async def audit(
         self, actor: str, action: str, subject: str, detail: dict[str, Any], at: datetime
@@ -383,6 +411,12 @@ class SqlStore:
     async def sent_to(self, incident_id: str, dock_id: str) -> bool:
         """Whether a ``dispatch`` command for ``incident_id`` was sent to ``dock_id``."""
         return bool(await self.rows(_sent_to(incident_id, dock_id)))
+
+    async def acked(self, ids: list[str]) -> list[CommandRecord]:
+        """The commands among ``ids`` whose ack is stored."""
+        c = t.commands.c
+        rows = await self.rows(select(t.commands).where(c.id.in_(ids), c.acked_at.is_not(None)))
+        return [CommandRecord.model_validate(r) for r in rows]
 
     async def list_detections(self, incident_id: str) -> list[dict[str, Any]]:
         rows = await self.rows(
