@@ -18,7 +18,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from dispatch.choice import Chooser, Mission, Option
 from dispatch.claims import ACTIVE, Claims, Lease
@@ -41,13 +41,15 @@ from dispatch.service_errors import (
     NoDockError,
     NotFoundError,
 )
-from dispatch.store.sql import SqlStore, Tx
+from dispatch.store.sql import SqlStore, Tx, lost_race
 from edge.geo import LatLon
 from edge.protocol import Ack, AckCode, DispatchBody, GeoPoint, RetaskBody, now_utc
 
 __all__ = ["IncidentService"]
 
 BUSY = DockReason("", AckCode.BUSY.value, "")
+CLAIM_TRIES = 3
+"""Claims of a dock run again when PostgreSQL ends one to break a deadlock."""
 SETTLED = frozenset({IncidentStatus.CLOSED, *(IncidentStatus(s) for s in ACTIVE)})
 """An incident in one of these has its dock (or is closed): nothing to dispatch."""
 
@@ -227,21 +229,27 @@ class IncidentService:
             f"sending {option.dock_id}: ETA {option.eta_s:.0f} s, {option.distance_m:.0f} m away, "
             f"needs {option.needed_pct:.0f}% of {option.battery_pct:.0f}% battery"
         )
-        async with self.store.tx() as tx:
-            refused = await self.claims.claim_dock(
-                tx, option.dock_id, incident.id, command.id, self.lease_for()
-            )
-            if refused is not None:
-                return refused
-            await note(
-                tx,
-                incident.id,
-                "dispatch",
-                "candidate",
-                text,
-                dock_id=option.dock_id,
-                detail={"eta_s": option.eta_s, "route_m": option.route_m},
-            )
+        for attempt in range(CLAIM_TRIES):
+            try:
+                async with self.store.tx() as tx:
+                    refused = await self.claims.claim_dock(
+                        tx, option.dock_id, incident.id, command.id, self.lease_for()
+                    )
+                    if refused is not None:
+                        return refused
+                    await note(
+                        tx,
+                        incident.id,
+                        "dispatch",
+                        "candidate",
+                        text,
+                        dock_id=option.dock_id,
+                        detail={"eta_s": option.eta_s, "route_m": option.route_m},
+                    )
+                break
+            except DBAPIError as exc:  # lost a race for the locks to another instance
+                if not lost_race(exc) or attempt == CLAIM_TRIES - 1:
+                    raise
         self._reserved[option.dock_id] = (incident.id, time.monotonic() + cfg.reserve_ttl_s)
         ack: Ack | None = None
         try:
@@ -323,7 +331,8 @@ class IncidentService:
             if not options:
                 break
             option = options[0]
-            await self.claims.renew(lease, self.lease_for())
+            if not await self.claims.renew(lease, self.lease_for()):
+                return await self.get(incident.id)  # too slow: another instance took it over
             result = await self._try(incident, option, actor)
             if isinstance(result, DockReason):  # held for another incident: not an attempt
                 if result.code == "incident_taken":

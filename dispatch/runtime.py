@@ -125,6 +125,7 @@ class Runtime:
             spawn=self.spawn,
             launches=self.launches,
             batch_max=cfg.store_batch_max,
+            shared=bool(cluster.shared_group),
         )
         self.docks = DockRegistry(settings.docks, allow_unsigned=settings.allow_unsigned_docks)
         self.flights = FlightLog(self.fleet, self.recorder.put, settings.evidence.track_interval_s)

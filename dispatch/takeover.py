@@ -5,8 +5,9 @@ dispatches it (the wait for each dock's ack included), then until the dock's lau
 An instance that dies stops renewing; every instance looks for expired leases every
 ``[cluster] sweep_s`` and one of them (the one whose lease takes it) finishes the work:
 
-- the dock it was waiting for accepted (the ack was stored, by whichever instance got it):
-  the incident is that dock's, as if the wait had ended there;
+- the dock it was waiting for accepted (the ack was stored, by whichever instance got it, or
+  the dock's state, which every instance sees, shows it flying for the incident): the
+  incident is that dock's, as if the wait had ended there;
 - no ack came: the wait is given up in the store (an ack arriving now is late, and a late
   acceptance is recalled) and the incident is dispatched again;
 - a queued incident waits in the queue, which every instance serves;
@@ -27,10 +28,11 @@ from dispatch.commander import ack_of
 from dispatch.incidents import SETTLED, IncidentService, note
 from dispatch.launch import NOT_YET_AIRBORNE, LaunchWatch
 from dispatch.models import CommandRecord, IncidentRecord, IncidentStatus
+from dispatch.outcome import status_after
 from dispatch.queue import IncidentQueue
 from dispatch.service_errors import DispatchError, NoDockError
 from dispatch.store import tables as t
-from edge.protocol import now_utc
+from edge.protocol import Event, now_utc
 
 __all__ = ["Takeover"]
 
@@ -106,9 +108,12 @@ class Takeover:
             async with svc.store.tx() as tx:
                 given_up = await tx.give_up(last.id)
             ack = ack_of(given_up) if given_up is not None else None
-        if last is not None and ack is not None and ack.ok and last.dock_id != incident.dock_id:
-            await self._adopt(incident, last, owner)
-            return
+        if last is not None and last.dock_id != incident.dock_id:
+            sortie_id = ack.sortie_id if ack is not None and ack.ok else self._flying(last)
+            sortie_id = sortie_id or await self._flown(last)
+            if sortie_id is not None:
+                await self._adopt(incident, last, sortie_id, owner)
+                return
         if last is not None:
             async with svc.store.tx() as tx:
                 await svc.claims.free_dock(tx, last.dock_id, incident.id)
@@ -131,7 +136,47 @@ class Takeover:
         )
         return CommandRecord.model_validate(rows[0]) if rows else None
 
-    async def _adopt(self, incident: IncidentRecord, command: CommandRecord, owner: str) -> None:
+    def _flying(self, command: CommandRecord) -> str | None:
+        """The sortie the command's dock flies for the command's incident, by its state (the
+        ack may wait in the dead instance's session, the state reaches every instance)."""
+        view = self.incidents.fleet.get(command.dock_id)
+        state = view.state if view is not None else None
+        if state is None or state.incident_id != command.incident_id:
+            return None
+        return state.sortie_id
+
+    async def _flown(self, command: CommandRecord) -> str | None:
+        """The sortie the command's dock reported for the command's incident, by its stored
+        events (it may have flown it already)."""
+        c = t.events.c
+        rows = await self.incidents.store.rows(
+            select(c.sortie_id)
+            .where(
+                c.incident_id == command.incident_id,
+                c.dock_id == command.dock_id,
+                c.sortie_id.is_not(None),
+            )
+            .limit(1)
+        )
+        return str(rows[0]["sortie_id"]) if rows else None
+
+    async def _status(self, dock_id: str, sortie_id: str) -> IncidentStatus:
+        """Where the sortie's stored events have got the incident to."""
+        c = t.events.c
+        rows = await self.incidents.store.rows(
+            select(t.events)
+            .where(c.dock_id == dock_id, c.sortie_id == sortie_id)
+            .order_by(c.seq, c.at)
+        )
+        status = IncidentStatus.DISPATCHED
+        for row in rows:
+            ev = Event.model_validate({k: v for k, v in row.items() if k != "received_at"})
+            status = status_after(ev) or status
+        return status
+
+    async def _adopt(
+        self, incident: IncidentRecord, command: CommandRecord, sortie_id: str, owner: str
+    ) -> None:
         """The dock accepted while its sender was gone: the incident is the dock's."""
         svc = self.incidents
         dock_id = command.dock_id
@@ -144,13 +189,13 @@ class Takeover:
             await svc.claims.hold_dock(tx, dock_id, incident.id, svc.config.reserve_ttl_s)
             record = await tx.update_incident(
                 incident.id,
-                status=IncidentStatus.DISPATCHED,
+                status=await self._status(dock_id, sortie_id),
                 dock_id=dock_id,
-                sortie_id=command.ack_sortie_id,
+                sortie_id=sortie_id,
                 updated_at=now_utc(),
             )
             text = f"{dock_id} accepted; taken over from {owner}, which stopped while waiting"
             await note(tx, incident.id, "dispatch", "dispatched", text, dock_id=dock_id)
         logger.warning("incident %s: %s accepted, taken over from %s", incident.id, dock_id, owner)
-        if record is not None and svc.on_assigned is not None:
+        if record is not None and record.status is IncidentStatus.DISPATCHED and svc.on_assigned:
             svc.on_assigned(record.id, dock_id)

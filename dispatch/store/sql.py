@@ -1,8 +1,8 @@
 """The SQL store: one async data layer over SQLite (default) or PostgreSQL (by URL).
 
 Writes go through :meth:`SqlStore.tx`, one transaction each; on SQLite they are serialised
-in-process, on PostgreSQL the audit head row is locked so that the hash chain stays a chain
-even with several dispatch instances on one database.
+in-process, on PostgreSQL the audit head row is locked (at the end of the transaction, briefly)
+so that the hash chain stays a chain even with several dispatch instances on one database.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from dispatch.store import tables as t
 from dispatch.store.migrations import migrate
 from edge.protocol import Ack, Event, now_utc
 
-__all__ = ["ACK_CHANNEL", "CommitObserver", "SqlStore", "Tx", "normalise_url"]
+__all__ = ["ACK_CHANNEL", "CommitObserver", "SqlStore", "Tx", "lost_race", "normalise_url"]
 
 ACK_CHANNEL = "outrider_ack"
 """PostgreSQL ``NOTIFY`` channel told the id of each command whose ack was just stored."""
@@ -51,6 +51,14 @@ def normalise_url(url: str) -> str:
         if url.startswith(plain):
             return driver + url[len(plain) :]
     return url
+
+
+def lost_race(exc: BaseException) -> bool:
+    """Whether ``exc`` is PostgreSQL ending a transaction that another one's locks stood in
+    the way of (a deadlock or a serialisation failure): worth running again."""
+    orig = getattr(exc, "orig", None)
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    return code in ("40P01", "40001")
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -87,8 +95,7 @@ class Tx:
         # A batch of events asks for the same few incidents over and over: remembered until
         # the transaction writes an incident.
         self._incidents: dict[tuple[str, str], IncidentRecord | None] = {}
-        # The audit chain's head, once read (and locked), and the rows not yet written.
-        self._head: tuple[int, str] | None = None
+        # Audit rows not yet chained and written (at :meth:`flush`).
         self._audit_rows: list[dict[str, Any]] = []
 
     async def incident_by(self, column: str, value: str) -> IncidentRecord | None:
@@ -219,34 +226,47 @@ class Tx:
 
     async def audit(
         self, actor: str, action: str, subject: str, detail: dict[str, Any], at: datetime
-    ) -> AuditEntry:
-        """Append one row to the hash chain (written with the others at :meth:`flush`)."""
-        if self._head is None:
-            head = (
-                await self.conn.execute(
-                    select(t.audit_head.c.seq, t.audit_head.c.hash)
-                    .where(t.audit_head.c.id == 1)
-                    .with_for_update()
-                )
-            ).one()
-            self._head = (head.seq, head.hash)
-        seq, prev = self._head[0] + 1, self._head[1]
-        text = canonical(detail)
+    ) -> None:
+        """Append one row to the hash chain (chained and written with the others at
+        :meth:`flush`)."""
         stamp = at.isoformat(timespec="microseconds")
-        digest = entry_hash(prev, seq, stamp, actor[:128], action[:64], subject[:128], text)
-        entry = AuditEntry(seq, stamp, actor[:128], action[:64], subject[:128], text, prev, digest)
-        self._audit_rows.append(dict(entry.__dict__))
-        self._head = (seq, digest)
-        return entry
+        self._audit_rows.append(
+            {
+                "stamp": stamp,
+                "actor": actor[:128],
+                "action": action[:64],
+                "subject": subject[:128],
+                "detail": canonical(detail),
+            }
+        )
 
     async def flush(self) -> None:
-        """Write the audit rows appended so far, and the chain's new head, in one go."""
-        if not self._audit_rows or self._head is None:
+        """Chain the audit rows appended so far onto the head and write them in one go.
+
+        The head row is locked here, the last thing the transaction does: a transaction
+        holding it waits on no other lock, so no two transactions wait on each other through
+        it, and it is held only for these two statements.
+        """
+        if not self._audit_rows:
             return
-        await self.conn.execute(insert(t.audit), self._audit_rows)
-        seq, digest = self._head
+        head = (
+            await self.conn.execute(
+                select(t.audit_head.c.seq, t.audit_head.c.hash)
+                .where(t.audit_head.c.id == 1)
+                .with_for_update()
+            )
+        ).one()
+        seq, prev = head.seq, head.hash
+        rows = []
+        for r in self._audit_rows:
+            seq += 1
+            parts = (r["stamp"], r["actor"], r["action"], r["subject"], r["detail"])
+            digest = entry_hash(prev, seq, *parts)
+            rows.append(dict(AuditEntry(seq, *parts, prev, digest).__dict__))
+            prev = digest
+        await self.conn.execute(insert(t.audit), rows)
         await self.conn.execute(
-            update(t.audit_head).where(t.audit_head.c.id == 1).values(seq=seq, hash=digest)
+            update(t.audit_head).where(t.audit_head.c.id == 1).values(seq=seq, hash=prev)
         )
         self._audit_rows = []
 
@@ -411,6 +431,14 @@ class SqlStore:
     async def sent_to(self, incident_id: str, dock_id: str) -> bool:
         """Whether a ``dispatch`` command for ``incident_id`` was sent to ``dock_id``."""
         return bool(await self.rows(_sent_to(incident_id, dock_id)))
+
+    async def sortie_seqs(self, dock_id: str, sortie_id: str) -> list[int]:
+        """The numbers (``seq``) of a sortie's events stored so far."""
+        c = t.events.c
+        query = select(c.seq).where(
+            c.dock_id == dock_id, c.sortie_id == sortie_id, c.seq.is_not(None)
+        )
+        return [int(r["seq"]) for r in await self.rows(query)]
 
     async def acked(self, ids: list[str]) -> list[CommandRecord]:
         """The commands among ``ids`` whose ack is stored."""
