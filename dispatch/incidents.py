@@ -37,6 +37,7 @@ from dispatch.remote import RemoteSorties
 from dispatch.service_errors import (
     CommandError,
     ConflictError,
+    DispatchError,
     DockReason,
     NoDockError,
     NotFoundError,
@@ -291,16 +292,23 @@ class IncidentService:
         lease = await self.claims.take(incident.id, "dispatch", self.lease_for())
         if lease is None:
             return await self.get(incident.id)  # another instance is dispatching it now
-        watched = False
+        keep = False
         try:
             current = await self.get(incident.id)
             if current.status in SETTLED:
                 return current  # dispatched (or closed) meanwhile, by another instance
             record = await self.dispatch_leased(current, actor, lease, exclude, only)
-            watched = record.status is IncidentStatus.DISPATCHED  # the lease is the launch's now
+            keep = record.status is IncidentStatus.DISPATCHED  # the lease is the launch's now
             return record
+        except DispatchError as exc:
+            if isinstance(exc, NoDockError):
+                raise
+            # the broker or the store failed mid-way: the lease, expired now, hands the
+            # incident to whichever instance looks next (this one included)
+            keep = await self.claims.renew(lease, 0.0)
+            raise
         finally:
-            if not watched:
+            if not keep:
                 await self.claims.release(lease)
 
     def lease_for(self) -> float:

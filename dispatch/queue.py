@@ -88,9 +88,9 @@ class IncidentQueue:
         svc = self.incidents
         held = await svc.claims.busy() if waiting else {}  # by any instance
         for incident in waiting:
-            if not self.fleet.any_eligible():
-                break
             exclude = {**held, **svc.reserved()}
+            if not self.fleet.eligible_ids() - exclude.keys():
+                break  # every dock that could go is out or held (by any instance)
             if not self.chooser.choose(svc.mission(incident), k=1, exclude=exclude):
                 continue
             current = await svc.get(incident.id)

@@ -49,7 +49,7 @@ RESEND_TTL_S = 60.0
 BATCH_MAX = 200
 """Most messages stored in one transaction (it holds SQLite's one writer while it runs)."""
 FAILED_BEFORE_TAKEOFF = frozenset({EventType.PREFLIGHT_FAILED, EventType.REJECTED})
-GAP_GRACE_S = 2.0
+GAP_GRACE_S = 5.0
 """Shared mode: a gap still there this long after it was seen is flagged."""
 SORTIE_OVER = FAILED_BEFORE_TAKEOFF | {EventType.DOCKED, EventType.LANDED}
 

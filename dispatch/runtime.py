@@ -196,6 +196,7 @@ class Runtime:
                 group.create_task(self.recorder.run(), name="recorder"),
                 group.create_task(self.queue.run(), name="queue"),
                 group.create_task(self.acks.run(), name="acks"),
+                group.create_task(self.store.chain_forever(), name="audit-chain"),
                 group.create_task(self.takeover.run(), name="takeover"),
                 group.create_task(self.updates.run(), name="updates"),
                 group.create_task(self.webhooks.run(), name="webhooks"),

@@ -23,7 +23,7 @@ import httpx
 
 from sim.flood import DispatchProcess, Registered
 
-__all__ = ["TOKEN", "Cluster", "PgDatabase", "counts"]
+__all__ = ["TOKEN", "Cluster", "PgDatabase", "counts", "gather_limited"]
 
 UNLIMITED = {
     "address_rate_per_s": 1e6,
@@ -81,6 +81,7 @@ async def counts(db: PgDatabase) -> tuple[int, int]:
         rows = await db.fetch(
             "SELECT (SELECT count(*) FROM events),"
             " (SELECT count(*) FROM audit WHERE action LIKE 'event.%')"
+            " + (SELECT count(*) FROM audit_pending WHERE action LIKE 'event.%')"
         )
     except asyncpg.UndefinedTableError:
         return 0, 0

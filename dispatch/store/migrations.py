@@ -87,7 +87,7 @@ def _incident_address(conn: Connection) -> None:
 
 
 def _cluster(conn: Connection) -> None:
-    t.metadata.create_all(conn, tables=[t.dock_assignments, t.incident_leases])
+    t.metadata.create_all(conn, tables=[t.dock_assignments, t.incident_leases, t.audit_pending])
     have = {c["name"] for c in inspect(conn).get_columns("commands")}
     for name, kind in (("ack_sortie_id", "VARCHAR(128)"), ("gave_up_at", "TIMESTAMP")):
         if name not in have:

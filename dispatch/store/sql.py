@@ -16,7 +16,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import event, func, insert, select, update
+from sqlalchemy import delete, event, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -232,7 +232,7 @@ class Tx:
         stamp = at.isoformat(timespec="microseconds")
         self._audit_rows.append(
             {
-                "stamp": stamp,
+                "at": stamp,
                 "actor": actor[:128],
                 "action": action[:64],
                 "subject": subject[:128],
@@ -241,34 +241,45 @@ class Tx:
         )
 
     async def flush(self) -> None:
-        """Chain the audit rows appended so far onto the head and write them in one go.
+        """Write the audit rows appended so far.
 
-        The head row is locked here, the last thing the transaction does: a transaction
-        holding it waits on no other lock, so no two transactions wait on each other through
-        it, and it is held only for these two statements.
+        On SQLite (one writer) they are chained onto the head here. On PostgreSQL they go to
+        ``audit_pending``, committed with what they record, and are chained moments later by
+        :meth:`SqlStore.chain_pending` (whichever instance runs it), so no transaction waits on
+        the chain's head while it does its work: the head would otherwise be one lock that
+        every write of every instance queues for.
         """
         if not self._audit_rows:
             return
-        head = (
-            await self.conn.execute(
-                select(t.audit_head.c.seq, t.audit_head.c.hash)
-                .where(t.audit_head.c.id == 1)
-                .with_for_update()
-            )
-        ).one()
-        seq, prev = head.seq, head.hash
-        rows = []
-        for r in self._audit_rows:
-            seq += 1
-            parts = (r["stamp"], r["actor"], r["action"], r["subject"], r["detail"])
-            digest = entry_hash(prev, seq, *parts)
-            rows.append(dict(AuditEntry(seq, *parts, prev, digest).__dict__))
-            prev = digest
-        await self.conn.execute(insert(t.audit), rows)
-        await self.conn.execute(
-            update(t.audit_head).where(t.audit_head.c.id == 1).values(seq=seq, hash=prev)
-        )
+        if self.conn.dialect.name == "postgresql":
+            await self.conn.execute(insert(t.audit_pending), self._audit_rows)
+        else:
+            await chain(self.conn, self._audit_rows)
         self._audit_rows = []
+
+
+async def chain(conn: AsyncConnection, pending: list[dict[str, Any]]) -> None:
+    """Chain ``pending`` rows (stamp, actor, action, subject, detail) onto the audit log, under
+    the head row's lock."""
+    head = (
+        await conn.execute(
+            select(t.audit_head.c.seq, t.audit_head.c.hash)
+            .where(t.audit_head.c.id == 1)
+            .with_for_update()
+        )
+    ).one()
+    seq, prev = head.seq, head.hash
+    rows = []
+    for r in pending:
+        seq += 1
+        parts = (r["at"], r["actor"], r["action"], r["subject"], r["detail"])
+        digest = entry_hash(prev, seq, *parts)
+        rows.append(dict(AuditEntry(seq, *parts, prev, digest).__dict__))
+        prev = digest
+    await conn.execute(insert(t.audit), rows)
+    await conn.execute(
+        update(t.audit_head).where(t.audit_head.c.id == 1).values(seq=seq, hash=prev)
+    )
 
 
 class SqlStore:
@@ -454,7 +465,43 @@ class SqlStore:
         )
         return [dict(r) for r in rows]
 
+    async def chain_pending(self, limit: int = 2000) -> int:
+        """PostgreSQL: chain the audit rows waiting in ``audit_pending``, oldest first; how
+        many. The head's lock is taken first, so two instances chaining at once take turns
+        and the second finds what the first chained gone."""
+        if self.dialect != "postgresql":
+            return 0
+        p = t.audit_pending.c
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                select(t.audit_head.c.seq).where(t.audit_head.c.id == 1).with_for_update()
+            )
+            rows = list(
+                (await conn.execute(select(t.audit_pending).order_by(p.id).limit(limit))).mappings()
+            )
+            if not rows:
+                return 0
+            await chain(conn, [dict(r) for r in rows])
+            await conn.execute(delete(t.audit_pending).where(p.id.in_([r["id"] for r in rows])))
+        return len(rows)
+
+    async def chain_forever(self, every_s: float = 0.2) -> None:
+        """Chain pending audit rows every ``every_s`` (PostgreSQL); forever."""
+        while self.dialect == "postgresql":
+            try:
+                while await self.chain_pending() > 0:
+                    pass
+            except (SQLAlchemyError, OSError) as exc:
+                logger.warning("chaining audit rows failed: %s", exc)
+            await asyncio.sleep(every_s)
+
+    async def _chained(self) -> None:
+        """Everything committed so far is on the chain (before reading it)."""
+        while await self.chain_pending() > 0:
+            pass
+
     async def list_audit(self, *, limit: int = 100, offset: int = 0) -> list[AuditEntry]:
+        await self._chained()
         rows = await self.rows(
             select(t.audit).order_by(t.audit.c.seq.desc()).limit(limit).offset(offset)
         )
@@ -462,6 +509,7 @@ class SqlStore:
 
     async def audit_rows(self, batch: int = 1000) -> AsyncIterator[AuditEntry]:
         """Every audit row in ascending order, read in batches."""
+        await self._chained()
         after = 0
         while True:
             rows = await self.rows(
@@ -474,6 +522,7 @@ class SqlStore:
             after = rows[-1]["seq"]
 
     async def audit_head(self) -> tuple[int, str] | None:
+        await self._chained()
         rows = await self.rows(
             select(t.audit_head.c.seq, t.audit_head.c.hash).where(t.audit_head.c.id == 1)
         )

@@ -28,6 +28,7 @@ __all__ = [
     "aid_requests",
     "audit",
     "audit_head",
+    "audit_pending",
     "cad_inbox",
     "commands",
     "deliveries",
@@ -184,6 +185,20 @@ audit = Table(
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
 )
+
+audit_pending = Table(  # migration 8
+    "audit_pending",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", String(40), nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("subject", String(128), nullable=False),
+    Column("detail", Text, nullable=False),
+)
+"""PostgreSQL: audit rows committed with what they record, chained onto the log moments later
+(:meth:`dispatch.store.sql.SqlStore.chain_pending`), so no transaction waits on the chain's
+head while it works."""
 
 audit_head = Table(
     "audit_head",
