@@ -5,12 +5,14 @@ Several dispatch instances on one database agree through two tables:
 - ``dock_assignments``: one row per dock, naming the incident it is held for and until when.
   A dock is claimed for an incident under the row locks of both (PostgreSQL ``SELECT ... FOR
   UPDATE``: the incident's row first, then the dock's, always in that order, so two claims
-  never wait on each other in a circle; SQLite has one writer at a time). Under those locks
+  never wait on each other in a circle; the incident's as ``FOR NO KEY UPDATE``, so lines added
+  to its timeline meanwhile do not wait; SQLite has one writer at a time). Under those locks
   the claim checks that the dock is held for no other incident and the incident has no other
   dock, then writes the hold. So no dock is sent to two incidents and no incident gets two
   docks, whichever instances the requests reach. A hold lasts while the command waits for
-  its ack, then while the dock takes off (until its state shows the sortie, which every
-  instance sees), and ends when it refuses, stays silent, or ends its sortie.
+  its ack (and as long as an incident lease, so it outlives a sender that died), then
+  ``reserve_ttl_s`` after the acceptance, by when every instance sees the dock's sortie in
+  its state; it ends at once when the dock refuses, stays silent, or reports its sortie over.
 - ``incident_leases``: the instance working on an incident (dispatching it, watching its
   launch) holds a lease on it, renewed while it works. A lease that expired names work an
   instance left unfinished (it died mid-wait): another instance takes the incident over.
@@ -89,7 +91,9 @@ class Claims:
         inc = t.incidents.c
         found = (
             await conn.execute(
-                select(inc.status, inc.dock_id).where(inc.id == incident_id).with_for_update()
+                select(inc.status, inc.dock_id)
+                .where(inc.id == incident_id)
+                .with_for_update(key_share=True)  # FOR NO KEY UPDATE: timeline inserts go on
             )
         ).first()
         if found is None:
@@ -139,6 +143,17 @@ class Claims:
             update(t.dock_assignments)
             .where(d.dock_id == dock_id, d.incident_id == incident_id)
             .values(phase="assigned", lease_until=now + timedelta(seconds=for_s), updated_at=now)
+        )
+
+    @staticmethod
+    async def hold_until(tx: Tx, dock_id: str, incident_id: str, until: datetime) -> None:
+        """Keep the dock held for the incident until ``until`` (a silent dock: until its
+        command has expired, so a late acceptance finds it still held)."""
+        d = t.dock_assignments.c
+        await tx.conn.execute(
+            update(t.dock_assignments)
+            .where(d.dock_id == dock_id, d.incident_id == incident_id)
+            .values(phase="silent", lease_until=until, updated_at=now_utc())
         )
 
     @staticmethod

@@ -15,7 +15,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -49,6 +49,8 @@ from edge.protocol import Ack, AckCode, DispatchBody, GeoPoint, RetaskBody, now_
 __all__ = ["IncidentService"]
 
 BUSY = DockReason("", AckCode.BUSY.value, "")
+LATE_ACK_S = 2.0
+"""A silent dock stays held this long past its command's expiry (an ack still on its way)."""
 CLAIM_TRIES = 3
 """Claims of a dock run again when PostgreSQL ends one to break a deadlock."""
 SETTLED = frozenset({IncidentStatus.CLOSED, *(IncidentStatus(s) for s in ACTIVE)})
@@ -261,7 +263,11 @@ class IncidentService:
             if ack is None or not ack.ok:
                 self._reserved.pop(option.dock_id, None)
                 async with self.store.tx() as tx:
-                    await self.claims.free_dock(tx, option.dock_id, incident.id)
+                    if ack is None:  # silent: it may still accept until its command expires
+                        until = command.expires_at + timedelta(seconds=LATE_ACK_S)
+                        await self.claims.hold_until(tx, option.dock_id, incident.id, until)
+                    else:
+                        await self.claims.free_dock(tx, option.dock_id, incident.id)
         return ack
 
     async def dispatch(

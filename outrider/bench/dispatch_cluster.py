@@ -165,9 +165,11 @@ async def _incidents(cluster: Any, crowd: Any, n: int) -> dict[str, Any]:
 
 
 async def _double_booked(db: Any, crowd: Any) -> int:
+    """Commands that reached a dock out on another sortie, and incidents with two docks that
+    accepted in time (a dock accepting after its sender gave up is recalled, and not counted)."""
     rows = await db.fetch(
         "SELECT count(*) FROM (SELECT incident_id FROM commands WHERE type = 'dispatch'"
-        " AND ack_ok GROUP BY incident_id HAVING count(*) > 1) AS twice"
+        " AND ack_ok AND gave_up_at IS NULL GROUP BY incident_id HAVING count(*) > 1) AS twice"
     )
     return int(crowd.double_booked) + int(rows[0][0])
 
