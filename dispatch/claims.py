@@ -114,7 +114,10 @@ class Claims:
         other = (
             await conn.execute(
                 select(d.dock_id).where(
-                    d.incident_id == incident_id, d.dock_id != dock_id, d.lease_until > now
+                    d.incident_id == incident_id,
+                    d.dock_id != dock_id,
+                    d.lease_until > now,
+                    d.phase != "silent",  # held only against other incidents
                 )
             )
         ).first()
