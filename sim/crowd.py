@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self
 
-import aiomqtt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from edge.comms.mqtt import make_client, parse_mqtt_url
@@ -159,7 +158,7 @@ class Crowd:
         self.center = center
         self.double_booked = 0
         self.telemetry_sent = 0
-        self._client: aiomqtt.Client | None = None
+        self._client: Any = None  # an aiomqtt client, made by edge.comms.mqtt
         self._stack: contextlib.AsyncExitStack | None = None
         self._group: asyncio.TaskGroup | None = None
         self._tasks: list[asyncio.Task[None]] = []
