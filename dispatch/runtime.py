@@ -209,7 +209,7 @@ class Runtime:
             raise
         self._stack = stack
         logger.info(
-            "dispatch runtime %s up: store %s, broker %s%s, %d no-fly zones",
+            "dispatch runtime up: instance %s, store %s, broker %s%s, %d no-fly zones",
             self.name,
             self.store.dialect,
             redact_url(self.settings.mqtt_url),
