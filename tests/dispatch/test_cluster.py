@@ -230,7 +230,6 @@ async def test_an_instance_that_dies_waiting_for_an_ack_leaves_its_incident_to_a
     assert crowd.double_booked == 0
 
 
-@pytest.mark.slow
 async def test_3000_events_published_while_an_instance_is_killed_and_restarted_stored_once(
     tmp_path: Path, database: PgDatabase
 ) -> None:
