@@ -3,6 +3,11 @@
 An ack answers a command only when it comes from the dock the command was sent to (its topic,
 checked against the dock's signature by the ingest): an ack with the right ``cmd_id`` from any
 other dock is ignored.
+
+With several instances, the ack may reach another instance than the one waiting for it: that
+one stores it, and the waiter learns of it from the store (:class:`dispatch.acks.AckWatch`).
+Giving up the wait is itself written to the command's row, under its lock, so an ack is
+either in time (and returned) or known to be late, never both.
 """
 
 from __future__ import annotations
@@ -17,12 +22,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from dispatch.bus import Bus
 from dispatch.metrics import Metrics
+from dispatch.models import CommandRecord
 from dispatch.store.sql import SqlStore
 from edge.protocol import (
     QOS,
     AbortBody,
     AbortCommand,
     Ack,
+    AckCode,
     CommandEnvelope,
     DispatchBody,
     DispatchCommand,
@@ -39,7 +46,7 @@ from edge.protocol import (
 )
 from edge.protocol.signing import sign
 
-__all__ = ["Commander"]
+__all__ = ["Commander", "ack_of"]
 
 BODIES: dict[str, tuple[type[CommandEnvelope], type[Any] | None]] = {
     "dispatch": (DispatchCommand, DispatchBody),
@@ -50,6 +57,21 @@ BODIES: dict[str, tuple[type[CommandEnvelope], type[Any] | None]] = {
     "resend": (ResendCommand, ResendBody),
 }
 REMEMBER_TIMED_OUT = 1000
+
+
+def ack_of(command: CommandRecord) -> Ack | None:
+    """The ack stored with ``command``, as the dock sent it (``None`` before it came)."""
+    if command.acked_at is None or command.ack_ok is None or command.ack_code is None:
+        return None
+    return Ack(
+        cmd_id=command.id,
+        dock_id=command.dock_id,
+        ok=command.ack_ok,
+        code=AckCode(command.ack_code),
+        reason=command.ack_reason or "",
+        at=command.acked_at,
+        sortie_id=command.ack_sortie_id,
+    )
 
 
 class Commander:
@@ -101,6 +123,10 @@ class Commander:
         future.set_result(ack)
         return True
 
+    def waiting(self) -> list[str]:
+        """Ids of the commands whose senders wait for their ack now."""
+        return list(self._pending)
+
     def timed_out(self, cmd_id: str | None) -> bool:
         """``True`` when this instance gave up waiting for the ack of ``cmd_id``."""
         return cmd_id is not None and cmd_id in self._timed_out
@@ -146,12 +172,24 @@ class Commander:
             async with asyncio.timeout(wait_s):
                 ack = await future
         except TimeoutError:
-            self._timed_out[signed.id] = None
-            while len(self._timed_out) > REMEMBER_TIMED_OUT:
-                self._timed_out.popitem(last=False)
-            self.metrics.commands.labels(kind, "ack_timeout").inc()
-            return None
+            found = await self._give_up(signed.id)
+            if found is None:
+                self.metrics.commands.labels(kind, "ack_timeout").inc()
+                return None
+            ack = found
         finally:
             self._pending.pop(signed.id, None)
         self.metrics.commands.labels(kind, "accepted" if ack.ok else "refused").inc()
+        return ack
+
+    async def _give_up(self, cmd_id: str) -> Ack | None:
+        """Stop waiting for ``cmd_id``'s ack; the ack, when it was stored meanwhile."""
+        self._timed_out[cmd_id] = None
+        while len(self._timed_out) > REMEMBER_TIMED_OUT:
+            self._timed_out.popitem(last=False)
+        async with self.store.tx() as tx:
+            command = await tx.give_up(cmd_id)
+        ack = ack_of(command) if command is not None else None
+        if ack is not None:
+            self._timed_out.pop(cmd_id, None)
         return ack

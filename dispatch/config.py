@@ -81,6 +81,37 @@ class DispatchConfig(_Section):
     )
 
 
+class ClusterConfig(_Section):
+    """Several dispatch instances on one PostgreSQL database behind one address.
+
+    With ``shared_group`` set, each instance takes the docks' events and acks through the MQTT
+    shared subscription ``$share/<shared_group>/...``: the broker hands each to one instance of
+    the group. Availability, state, telemetry and detections still reach every instance (each
+    keeps the whole fleet in view). Unset: one instance takes everything (the default).
+    """
+
+    shared_group: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        title="MQTT shared subscription group of the instances; unset: a single instance",
+    )
+    instance: str = Field(
+        "",
+        max_length=64,
+        title="This instance's name in leases and logs; host name and process id if empty",
+    )
+    lease_s: float = Field(
+        15.0,
+        gt=0,
+        le=3600,
+        title="An instance's hold on an incident it works on, renewed while it works; "
+        "once expired, another instance takes the incident over",
+    )
+    sweep_s: float = Field(
+        2.0, gt=0, le=600, title="How often each instance looks for expired holds to take over"
+    )
+
+
 class AirspaceConfig(_Section):
     """No-fly zones that dock choice routes around."""
 
@@ -261,6 +292,7 @@ class DispatchSettings(BaseSettings):
     limits: HttpLimits = HttpLimits()
     log_format: Literal["json", "text"] = "json"
     dispatch: DispatchConfig = DispatchConfig()
+    cluster: ClusterConfig = ClusterConfig()
     airspace: AirspaceConfig = AirspaceConfig()
     map: MapConfig = MapConfig()
     evidence: EvidenceConfig = EvidenceConfig()

@@ -136,6 +136,11 @@ class Fleet:
         for listener in self.listeners:
             listener(view)
 
+    def eligible_ids(self) -> set[str]:
+        """Docks online, ready and idle (staleness aside)."""
+        n = len(self._ids)
+        return {self._ids[i] for i in np.flatnonzero(self.eligible[:n]).tolist()}
+
     def any_eligible(self) -> bool:
         """Whether any dock is online, ready and idle (staleness aside)."""
         return bool(self.eligible[: len(self._ids)].any())

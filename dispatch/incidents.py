@@ -15,12 +15,13 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from dispatch.choice import Chooser, Mission, Option
+from dispatch.claims import ACTIVE, Claims, Lease
 from dispatch.commander import Commander
 from dispatch.config import DispatchConfig
 from dispatch.fleet import AIRBORNE_PHASES, Fleet
@@ -36,17 +37,24 @@ from dispatch.remote import RemoteSorties
 from dispatch.service_errors import (
     CommandError,
     ConflictError,
+    DispatchError,
     DockReason,
     NoDockError,
     NotFoundError,
 )
-from dispatch.store.sql import SqlStore, Tx
+from dispatch.store.sql import SqlStore, Tx, lost_race
 from edge.geo import LatLon
 from edge.protocol import Ack, AckCode, DispatchBody, GeoPoint, RetaskBody, now_utc
 
 __all__ = ["IncidentService"]
 
 BUSY = DockReason("", AckCode.BUSY.value, "")
+LATE_ACK_S = 2.0
+"""A silent dock stays held this long past its command's expiry (an ack still on its way)."""
+CLAIM_TRIES = 3
+"""Claims of a dock run again when PostgreSQL ends one to break a deadlock."""
+SETTLED = frozenset({IncidentStatus.CLOSED, *(IncidentStatus(s) for s in ACTIVE)})
+"""An incident in one of these has its dock (or is closed): nothing to dispatch."""
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +81,8 @@ class IncidentService:
         commander: commands out, acks back.
         config: dispatch settings (timeouts, attempts, on-scene defaults).
         metrics: the instance's metrics.
+        claims: dock holds and incident leases in the store (shared by the instances).
+        cluster_lease_s: margin of an incident lease beyond the wait for an ack.
     """
 
     def __init__(
@@ -83,6 +93,8 @@ class IncidentService:
         commander: Commander,
         config: DispatchConfig,
         metrics: Metrics,
+        claims: Claims | None = None,
+        cluster_lease_s: float = 15.0,
     ) -> None:
         self.store = store
         self.fleet = fleet
@@ -91,6 +103,8 @@ class IncidentService:
         self.config = config
         self.metrics = metrics
         self.remote: RemoteSorties | None = None
+        self.claims = claims or Claims(store, "local")
+        self.cluster_lease_s = cluster_lease_s
         self._reserved: dict[str, tuple[str, float]] = {}
         self.on_assigned: Callable[[str, str], None] | None = None  # (incident, dock) accepted
         self.on_queued: Callable[[], None] | None = None  # an incident joined the queue
@@ -205,37 +219,55 @@ class IncidentService:
             on_scene=self.mission(incident).on_scene,
         )
 
-    async def _try(self, incident: IncidentRecord, option: Option, actor: str) -> Ack | None:
-        self._reserved[option.dock_id] = (incident.id, time.monotonic() + self.config.reserve_ttl_s)
+    async def _try(
+        self, incident: IncidentRecord, option: Option, actor: str
+    ) -> Ack | DockReason | None:
+        """Claim the dock (in the store, under its lock) and send it; its ack, ``None`` on
+        silence, or why it could not be claimed (held for another incident by any instance)."""
+        cfg = self.config
+        command = self.commander.build(
+            "dispatch", option.dock_id, self._dispatch_body(incident, option), cfg.ack_timeout_s
+        )
         text = (
             f"sending {option.dock_id}: ETA {option.eta_s:.0f} s, {option.distance_m:.0f} m away, "
             f"needs {option.needed_pct:.0f}% of {option.battery_pct:.0f}% battery"
         )
-        async with self.store.tx() as tx:
-            await note(
-                tx,
-                incident.id,
-                "dispatch",
-                "candidate",
-                text,
-                dock_id=option.dock_id,
-                detail={"eta_s": option.eta_s, "route_m": option.route_m},
-            )
-        command = self.commander.build(
-            "dispatch",
-            option.dock_id,
-            self._dispatch_body(incident, option),
-            self.config.ack_timeout_s,
-        )
+        for attempt in range(CLAIM_TRIES):
+            try:
+                async with self.store.tx() as tx:
+                    refused = await self.claims.claim_dock(
+                        tx, option.dock_id, incident.id, command.id, self.lease_for()
+                    )
+                    if refused is not None:
+                        return refused
+                    await note(
+                        tx,
+                        incident.id,
+                        "dispatch",
+                        "candidate",
+                        text,
+                        dock_id=option.dock_id,
+                        detail={"eta_s": option.eta_s, "route_m": option.route_m},
+                    )
+                break
+            except DBAPIError as exc:  # lost a race for the locks to another instance
+                if not lost_race(exc) or attempt == CLAIM_TRIES - 1:
+                    raise
+        self._reserved[option.dock_id] = (incident.id, time.monotonic() + cfg.reserve_ttl_s)
+        ack: Ack | None = None
         try:
             ack = await self.commander.send(
-                command, actor=actor, incident_id=incident.id, wait_s=self.config.ack_timeout_s
+                command, actor=actor, incident_id=incident.id, wait_s=cfg.ack_timeout_s
             )
-        except BaseException:
-            self._reserved.pop(option.dock_id, None)
-            raise
-        if ack is None or not ack.ok:
-            self._reserved.pop(option.dock_id, None)
+        finally:
+            if ack is None or not ack.ok:
+                self._reserved.pop(option.dock_id, None)
+                async with self.store.tx() as tx:
+                    if ack is None:  # silent: it may still accept until its command expires
+                        until = command.expires_at + timedelta(seconds=LATE_ACK_S)
+                        await self.claims.hold_until(tx, option.dock_id, incident.id, until)
+                    else:
+                        await self.claims.free_dock(tx, option.dock_id, incident.id)
         return ack
 
     async def dispatch(
@@ -246,6 +278,9 @@ class IncidentService:
         only: frozenset[str] | None = None,
     ) -> IncidentRecord:
         """Send the best dock; on refusal or silence, the next best, up to ``max_attempts``.
+
+        The instance holds a lease on the incident meanwhile (:mod:`dispatch.claims`): an
+        incident another instance is dispatching is returned as it is.
 
         Args:
             incident: the incident to send a dock to.
@@ -260,20 +295,68 @@ class IncidentService:
         Raises:
             NoDockError: when no dock could ever take it; the incident is left ``unassigned``.
         """
+        lease = await self.claims.take(incident.id, "dispatch", self.lease_for())
+        if lease is None:
+            return await self.get(incident.id)  # another instance is dispatching it now
+        keep = False
+        try:
+            current = await self.get(incident.id)
+            if current.status in SETTLED:
+                return current  # dispatched (or closed) meanwhile, by another instance
+            record = await self.dispatch_leased(current, actor, lease, exclude, only)
+            keep = record.status is IncidentStatus.DISPATCHED  # the lease is the launch's now
+            return record
+        except DispatchError as exc:
+            if isinstance(exc, NoDockError):
+                raise
+            # the broker or the store failed mid-way: the lease, expired now, hands the
+            # incident to whichever instance looks next (this one included)
+            keep = await self.claims.renew(lease, 0.0)
+            raise
+        finally:
+            if not keep:
+                await self.claims.release(lease)
+
+    def lease_for(self) -> float:
+        """How long one step of dispatching an incident may take before it counts as left."""
+        return self.config.ack_timeout_s + self.cluster_lease_s
+
+    async def dispatch_leased(
+        self,
+        incident: IncidentRecord,
+        actor: str,
+        lease: Lease,
+        exclude: dict[str, DockReason] | None = None,
+        only: frozenset[str] | None = None,
+    ) -> IncidentRecord:
+        """:meth:`dispatch`, under a lease on the incident this instance holds already."""
         mission = self.mission(incident)
-        reserved = {**self.reserved(), **(exclude or {})}
+        reserved = {**self.reserved(), **await self.claims.busy(), **(exclude or {})}
         if only is not None:
             for view in self.fleet:
                 if view.dock_id not in only:
                     reserved[view.dock_id] = DockReason(
                         view.dock_id, "not_lent", "not lent under the sharing agreement"
                     )
-        options = self.chooser.choose(mission, k=self.config.max_attempts, exclude=reserved)
         tried: dict[str, DockReason] = {}
-        for n, option in enumerate(options, start=1):
-            ack = await self._try(incident, option, actor)
+        attempts = 0
+        while attempts < self.config.max_attempts:
+            options = self.chooser.choose(mission, k=1, exclude={**reserved, **tried})
+            if not options:
+                break
+            option = options[0]
+            if not await self.claims.renew(lease, self.lease_for()):
+                return await self.get(incident.id)  # too slow: another instance took it over
+            result = await self._try(incident, option, actor)
+            if isinstance(result, DockReason):  # held for another incident: not an attempt
+                if result.code == "incident_taken":
+                    return await self.get(incident.id)
+                reserved[option.dock_id] = result
+                continue
+            attempts += 1
+            ack = result
             if ack is not None and ack.ok:
-                return await self._assigned(incident, option, ack)
+                return await self._assigned(incident, option, ack, lease)
             if ack is None:
                 why = DockReason(
                     option.dock_id, "ack_timeout", f"no ack within {self.config.ack_timeout_s:g} s"
@@ -281,7 +364,10 @@ class IncidentService:
             else:
                 why = DockReason(option.dock_id, ack.code.value, ack.reason or ack.code.value)
             tried[option.dock_id] = why
-            more = "; trying the next best dock" if n < len(options) else "; no other dock to try"
+            last = attempts >= self.config.max_attempts or not self.chooser.choose(
+                mission, k=1, exclude={**reserved, **tried}
+            )
+            more = "; no other dock to try" if last else "; trying the next best dock"
             async with self.store.tx() as tx:
                 await note(
                     tx,
@@ -295,8 +381,20 @@ class IncidentService:
         known = {**reserved, **tried}
         return await self._unassigned(incident, mission, known, actor, may_queue=only is None)
 
-    async def _assigned(self, incident: IncidentRecord, option: Option, ack: Ack) -> IncidentRecord:
+    async def _assigned(
+        self, incident: IncidentRecord, option: Option, ack: Ack, lease: Lease
+    ) -> IncidentRecord:
         async with self.store.tx() as tx:
+            # kept until the launch deadline: should this instance die before the dock is
+            # airborne, another one finds the lease expired and checks on the launch
+            await self.claims.renew_in(
+                tx, lease, self.config.airborne_deadline_s + self.cluster_lease_s, "launch"
+            )
+            await self.claims.hold_dock(tx, option.dock_id, incident.id, self.config.reserve_ttl_s)
+            if incident.status is IncidentStatus.QUEUED:
+                waited = (now_utc() - incident.created_at).total_seconds()
+                text = f"left the queue after {waited:.0f} s: {option.dock_id} is going"
+                await note(tx, incident.id, "dispatch", "dequeued", text)
             record = await tx.update_incident(
                 incident.id,
                 status=IncidentStatus.DISPATCHED,
@@ -493,6 +591,9 @@ class IncidentService:
             await self.remote.close(incident, actor)
         now = datetime.now(UTC)
         async with self.store.tx() as tx:
+            if incident.dock_id is not None:
+                await self.claims.free_dock(tx, incident.dock_id, incident_id)
+            await self.claims.drop_in(tx, incident_id, "launch")
             record = await tx.update_incident(
                 incident_id, status=IncidentStatus.CLOSED, closed_at=now, updated_at=now
             )

@@ -46,21 +46,30 @@ from edge.protocol import (
 from edge.protocol.codec import load_object, parse_object
 from edge.ratelimit import Budgets
 
-__all__ = ["SUBSCRIPTIONS", "Ingest"]
+__all__ = ["SHARED_KINDS", "SUBSCRIPTIONS", "Ingest", "subscriptions"]
 
 logger = logging.getLogger(__name__)
 
-SUBSCRIPTIONS = [
-    subscription(kind)
-    for kind in (
-        Kind.AVAILABILITY,
-        Kind.STATE,
-        Kind.TELEMETRY,
-        Kind.EVENTS,
-        Kind.DETECTIONS,
-        Kind.ACK,
-    )
-]
+KINDS = (Kind.AVAILABILITY, Kind.STATE, Kind.TELEMETRY, Kind.EVENTS, Kind.DETECTIONS, Kind.ACK)
+SUBSCRIPTIONS = [subscription(kind) for kind in KINDS]
+SHARED_KINDS = frozenset({Kind.EVENTS, Kind.ACK})
+"""What one instance of several handles (stored once); the rest every instance needs."""
+
+
+def subscriptions(shared_group: str | None = None) -> list[str]:
+    """The topic filters of dispatch: with ``shared_group``, events and acks through the MQTT
+    shared subscription ``$share/<group>/...`` (the broker hands each to one instance of the
+    group), the rest plain, to every instance: state and availability are retained, which a
+    shared subscription is not sent, and each instance's fleet view needs every telemetry and
+    detection message (staleness, the live map, the tracks)."""
+    return [
+        f"$share/{shared_group}/{subscription(kind)}"
+        if shared_group and kind in SHARED_KINDS
+        else subscription(kind)
+        for kind in KINDS
+    ]
+
+
 Handler = Callable[[str, Any], Awaitable[None]]
 StoredHandler = Callable[[str, Any, MqttAck], Awaitable[None]]
 WARN_EVERY_S = 5.0

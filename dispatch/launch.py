@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from dispatch.claims import Claims
 from dispatch.incidents import IncidentService, note
 from dispatch.models import IncidentStatus
 from dispatch.service_errors import DispatchError, DockReason
@@ -71,11 +72,11 @@ class LaunchWatch:
             if self._airborne.get(incident_id) is event:
                 del self._airborne[incident_id]
         try:
-            await self._pass_over(incident_id, dock_id)
+            await self.pass_over(incident_id, dock_id)
         except DispatchError as exc:
             logger.warning("incident %s: passing %s over failed: %s", incident_id, dock_id, exc)
 
-    async def _pass_over(self, incident_id: str, dock_id: str) -> None:
+    async def pass_over(self, incident_id: str, dock_id: str) -> None:
         """Take the incident from a dock that is not airborne, and send the next best one."""
         svc = self.incidents
         incident = await svc.get(incident_id)
@@ -104,6 +105,8 @@ class LaunchWatch:
             await tx.audit(
                 "system", "incident.passed_over", incident_id, {"dock_id": dock_id}, now_utc()
             )
+            await Claims.drop_in(tx, incident_id, "launch")
+            await Claims.free_dock(tx, dock_id, incident_id)
         recall = svc.commander.build("recall", dock_id, None, svc.config.command_ttl_s)
         try:
             await svc.commander.send(

@@ -137,6 +137,8 @@ class CommandRecord(_Record):
     ack_code: str | None
     ack_reason: str | None
     acked_at: datetime | None
+    ack_sortie_id: str | None = None
+    gave_up_at: datetime | None = None
 
 
 class IncidentCreate(BaseModel):

@@ -6,9 +6,11 @@ queued incidents, served in priority order (1 first), then oldest first. A pass 
 whenever the fleet says a dock may be able to take more (a dock's state or availability
 changed, or its charge passed a whole percent), when an incident joins the queue and when
 a priority changes; never on a timer. Passes run one at a time in one task, and each
-dispatch reserves its dock until the dock's state shows it taken, so one ready dock is never
-sent to two queued incidents. The dispatcher can cancel a queued incident or change its
-priority; every step is on the incident's timeline and in the audit log.
+dispatch holds its dock in the store (:mod:`dispatch.claims`) until the dock's sortie ends, so
+one ready dock is never sent to two queued incidents. Every instance serves the queue: the
+store's lease on each incident lets one dispatch it, and docks any instance holds are skipped.
+The dispatcher can cancel a queued incident or change its priority; every step is on the
+incident's timeline and in the audit log.
 """
 
 from __future__ import annotations
@@ -82,12 +84,14 @@ class IncidentQueue:
         """
         waiting = await self.store.queued_incidents()
         self._pending = bool(waiting)
-        gone = []
+        gone: list[IncidentRecord] = []
         svc = self.incidents
+        held = await svc.claims.busy() if waiting else {}  # by any instance
         for incident in waiting:
-            if not self.fleet.any_eligible():
-                break
-            if not self.chooser.choose(svc.mission(incident), k=1, exclude=svc.reserved()):
+            exclude = {**held, **svc.reserved()}
+            if not self.fleet.eligible_ids() - exclude.keys():
+                break  # every dock that could go is out or held (by any instance)
+            if not self.chooser.choose(svc.mission(incident), k=1, exclude=exclude):
                 continue
             current = await svc.get(incident.id)
             if current.status is not IncidentStatus.QUEUED:
@@ -98,11 +102,8 @@ class IncidentQueue:
                 logger.warning("queued incident %s: %s", incident.id, exc.reason)
                 continue
             if record.status is not IncidentStatus.QUEUED:
-                waited = (now_utc() - current.created_at).total_seconds()
-                async with self.store.tx() as tx:
-                    text = f"left the queue after {waited:.0f} s: {record.dock_id} is going"
-                    await note(tx, incident.id, "dispatch", "dequeued", text)
                 gone.append(record)
+                held = await svc.claims.busy()
         self._pending = len(gone) < len(waiting)
         return gone
 

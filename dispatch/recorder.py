@@ -21,10 +21,12 @@ import inspect
 import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from dispatch.claims import Claims
 from dispatch.commander import Commander
 from dispatch.incidents import IncidentService, note
 from dispatch.launch import LaunchWatch
@@ -47,6 +49,9 @@ RESEND_TTL_S = 60.0
 BATCH_MAX = 200
 """Most messages stored in one transaction (it holds SQLite's one writer while it runs)."""
 FAILED_BEFORE_TAKEOFF = frozenset({EventType.PREFLIGHT_FAILED, EventType.REJECTED})
+GAP_GRACE_S = 5.0
+"""Shared mode: a gap still there this long after it was seen is flagged."""
+SORTIE_OVER = FAILED_BEFORE_TAKEOFF | {EventType.DOCKED, EventType.LANDED}
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,8 @@ class Recorder:
             an incident whose dock failed before take-off.
         launches: told when an incident's drone is airborne (its launch deadline ends).
         batch_max: most messages stored in one transaction (1: one transaction each).
+        shared: other instances store events of the same sorties (a shared subscription):
+            a gap is confirmed against the store a moment later before it is flagged.
     """
 
     def __init__(
@@ -107,6 +114,7 @@ class Recorder:
         spawn: Callable[[Coroutine[Any, Any, None]], object] | None = None,
         launches: LaunchWatch | None = None,
         batch_max: int = BATCH_MAX,
+        shared: bool = False,
     ) -> None:
         self.batch_max = batch_max
         self.spawn = spawn
@@ -115,7 +123,7 @@ class Recorder:
         self.incidents = incidents
         self.commander = commander
         self.metrics = metrics
-        self.sequences = SortieSequences()
+        self.sequences = SortieSequences(shared=shared)
         self.queue: asyncio.Queue[tuple[Item, MqttAck]] = asyncio.Queue(maxsize)
         self.idle = asyncio.Event()
         self.idle.set()
@@ -282,6 +290,11 @@ class Recorder:
             after.append(self.metrics.events.labels("late").inc)
         if gap is None:
             return late
+        if self.sequences.shared and self.spawn is not None:
+            spawn, suspected = self.spawn, gap
+            incident_of = incident.id if incident is not None else None
+            after.append(lambda: spawn(self._confirm_gap(suspected, incident_of, ev.at)))
+            return False
         after.append(lambda: self.metrics.events.labels("missing").inc(gap.count))
         incident_id = incident.id if incident is not None else None
         after.append(lambda: self._ask_again(gap, incident_id))
@@ -317,8 +330,10 @@ class Recorder:
         )
         status = None if late else status_after(ev)
         launches = self.launches
-        if ev.type is EventType.AIRBORNE and launches and self._moves(ev, incident):
-            after.append(lambda: launches.airborne(incident.id))
+        if ev.type is EventType.AIRBORNE and self._moves(ev, incident):
+            await Claims.drop_in(tx, incident.id, "launch")  # on whichever instance watches
+            if launches is not None:
+                after.append(lambda: launches.airborne(incident.id))
         completes = status is IncidentStatus.COMPLETED and self._moves(ev, incident)
         # with events of the sortie still missing, whether it got there is not known yet
         known = ev.sortie_id is None or not self.sequences.missing(ev.dock_id, ev.sortie_id)
@@ -330,6 +345,8 @@ class Recorder:
             if incident.sortie_id is None and ev.sortie_id:
                 updates["sortie_id"] = ev.sortie_id
             await tx.update_incident(incident.id, **updates)
+        if ev.type in SORTIE_OVER:  # the dock is free for the next incident, on every instance
+            await Claims.free_dock(tx, ev.dock_id, incident.id)
         failed = self._failed_before_takeoff(ev, incident)
         if failed is None:
             return
@@ -350,6 +367,7 @@ class Recorder:
             eta_s=None,
             updated_at=now_utc(),
         )
+        await Claims.drop_in(tx, incident.id, "launch")
         if self.spawn is not None:
             spawn = self.spawn
             after.append(lambda: spawn(self.incidents.redispatch(incident.id, failed)))
@@ -367,6 +385,7 @@ class Recorder:
         command, first = await tx.record_ack(ack)
         if command is None or not first:
             return
+        late = late or command.gave_up_at is not None  # its sender may be on another instance
         detail = {
             "cmd_id": ack.cmd_id,
             "ok": ack.ok,
@@ -389,6 +408,29 @@ class Recorder:
         incident_id = command.incident_id
         if late and ack.ok and command.type == "dispatch" and incident_id:
             after.append(lambda: self._recall_late(incident_id, ack))
+
+    async def _confirm_gap(self, gap: Gap, incident_id: str | None, at: datetime) -> None:
+        """Flag what of a suspected gap is still missing a moment later (shared mode)."""
+        await asyncio.sleep(GAP_GRACE_S)
+        try:
+            stored = set(await self.store.sortie_seqs(gap.dock_id, gap.sortie_id))
+            still = [n for n in range(gap.first, gap.last + 1) if n not in stored]
+            if not still:
+                return
+            gap = Gap(gap.dock_id, gap.sortie_id, still[0], still[-1])
+            logger.warning("%s", gap.describe())
+            self.metrics.events.labels("missing").inc(len(still))
+            if incident_id is not None:
+                detail = {"sortie_id": gap.sortie_id, "first": gap.first, "last": gap.last}
+                async with self.store.tx() as tx:
+                    await note(
+                        tx, incident_id, "dispatch", "gap", gap.describe(), at=at,
+                        dock_id=gap.dock_id, detail=detail,
+                    )  # fmt: skip
+        except (SQLAlchemyError, OSError, DispatchError) as exc:
+            logger.warning("checking a gap in %s failed: %s", gap.sortie_id, exc)
+            return
+        await self._ask_again(gap, incident_id)
 
     async def _ask_again(self, gap: Gap, incident_id: str | None) -> None:
         """Ask the dock to send the events of ``gap`` again (it keeps its sorties' events)."""

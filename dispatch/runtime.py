@@ -10,13 +10,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 from collections.abc import Coroutine, Mapping
 from types import TracebackType
 from typing import Any, Self
 
+from dispatch.acks import AckWatch
 from dispatch.auth import Authenticator
 from dispatch.bus import Bus, MqttBus, dispatch_broker
 from dispatch.choice import Chooser
+from dispatch.claims import Claims
 from dispatch.commander import Commander
 from dispatch.config import DispatchSettings
 from dispatch.docks import DockRegistry
@@ -26,7 +30,7 @@ from dispatch.evidence.store import LocalFolderStore
 from dispatch.evidence.uploads import UploadService
 from dispatch.fleet import Fleet
 from dispatch.incidents import IncidentService
-from dispatch.ingest import SUBSCRIPTIONS, Ingest
+from dispatch.ingest import Ingest, subscriptions
 from dispatch.interop.aid import MutualAid
 from dispatch.interop.folder import FolderWatcher
 from dispatch.interop.intake import CadIntake
@@ -40,6 +44,7 @@ from dispatch.metrics import Metrics
 from dispatch.queue import IncidentQueue
 from dispatch.recorder import Recorder
 from dispatch.store.sql import SqlStore
+from dispatch.takeover import Takeover
 from dispatch.tiles import MapTiles
 from dispatch.video_bus import make_video_bus
 from dispatch.video_relay import VideoRelay
@@ -79,9 +84,11 @@ class Runtime:
         cfg = settings.dispatch
         self.metrics = Metrics()
         self.store = store or SqlStore(settings.db_url)
+        cluster = settings.cluster
+        self.name = cluster.instance or f"{socket.gethostname()}-{os.getpid()}"
         self.bus: Bus = bus or MqttBus(
             dispatch_broker(settings),
-            SUBSCRIPTIONS,
+            subscriptions(cluster.shared_group),
             client_id=settings.mqtt_client_id,
             persistent=True,
             max_queued=MAX_QUEUED_MESSAGES,
@@ -95,12 +102,22 @@ class Runtime:
         self.fleet = Fleet(stale_after_s=cfg.stale_after_s)
         self.chooser = Chooser(self.fleet, self.zones, settings.airspace.margin_m)
         self.commander = Commander(self.bus, self.store, self.key, self.metrics)
+        self.acks = AckWatch(self.store, self.commander)
+        self.claims = Claims(self.store, self.name)
         self.incidents = IncidentService(
-            self.store, self.fleet, self.chooser, self.commander, cfg, self.metrics
+            self.store,
+            self.fleet,
+            self.chooser,
+            self.commander,
+            cfg,
+            self.metrics,
+            claims=self.claims,
+            cluster_lease_s=cluster.lease_s,
         )
         self.queue = IncidentQueue(self.incidents, self.fleet, self.chooser)
         self.launches = LaunchWatch(self.incidents, self.spawn, cfg.airborne_deadline_s)
         self.incidents.on_assigned = self.launches.start
+        self.takeover = Takeover(self.incidents, self.queue, self.launches, cluster.sweep_s)
         self.recorder = Recorder(
             self.store,
             self.incidents,
@@ -109,6 +126,7 @@ class Runtime:
             spawn=self.spawn,
             launches=self.launches,
             batch_max=cfg.store_batch_max,
+            shared=bool(cluster.shared_group),
         )
         self.docks = DockRegistry(settings.docks, allow_unsigned=settings.allow_unsigned_docks)
         self.flights = FlightLog(self.fleet, self.recorder.put, settings.evidence.track_interval_s)
@@ -179,6 +197,9 @@ class Runtime:
                 group.create_task(self.bus.run(self.ingest), name="mqtt"),
                 group.create_task(self.recorder.run(), name="recorder"),
                 group.create_task(self.queue.run(), name="queue"),
+                group.create_task(self.acks.run(), name="acks"),
+                group.create_task(self.store.chain_forever(), name="audit-chain"),
+                group.create_task(self.takeover.run(), name="takeover"),
                 group.create_task(self.updates.run(), name="updates"),
                 group.create_task(self.webhooks.run(), name="webhooks"),
                 *(group.create_task(f.run(), name=f"folder:{f.folder.path}") for f in self.folders),
@@ -190,9 +211,13 @@ class Runtime:
             raise
         self._stack = stack
         logger.info(
-            "dispatch runtime up: store %s, broker %s, %d no-fly zones",
+            "dispatch runtime up: instance %s, store %s, broker %s%s, %d no-fly zones",
+            self.name,
             self.store.dialect,
             redact_url(self.settings.mqtt_url),
+            f" (shared group {group_name})"
+            if (group_name := self.settings.cluster.shared_group)
+            else "",
             len(self.zones),
         )
         return self

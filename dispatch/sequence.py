@@ -6,6 +6,13 @@ event arrives numbered above the next one expected, the ones in between are miss
 dispatch says so where the dispatcher looks (the incident's timeline, a ``gap`` line) and where
 operations look (the ``dispatch_events_total{result="missing"}`` count and the log); one that
 turns up later is noted as arrived late (``result="late"``).
+
+With several dispatch instances taking a sortie's events (a shared subscription), one instance
+may store event 3 before another has stored event 2, which it received at the same moment: a
+gap seen there may be only another instance's event not yet committed. So in ``shared`` mode
+each arrival is judged against what the store holds (not a memory of what this instance saw),
+and a gap is only *suspected*: the recorder looks again a moment later and flags the numbers
+still missing then.
 """
 
 from __future__ import annotations
@@ -57,14 +64,30 @@ class SortieSequences:
     restart too) and then followed in memory, for the ``keep`` most recent sorties.
     """
 
-    def __init__(self, keep: int = KEEP_SORTIES) -> None:
+    def __init__(self, keep: int = KEEP_SORTIES, *, shared: bool = False) -> None:
         self.keep = keep
+        self.shared = shared
         self._sorties: OrderedDict[tuple[str, str], _Sortie] = OrderedDict()
 
     def missing(self, dock_id: str, sortie_id: str) -> bool:
         """Whether events of a sortie followed here are known to be missing."""
         sortie = self._sorties.get((dock_id, sortie_id))
         return sortie is not None and bool(sortie.missing)
+
+    async def _from_store(self, tx: Tx, ev: Event, sortie_id: str) -> tuple[Gap | None, bool]:
+        """Shared mode: judge ``ev`` (stored in ``tx``) against the sortie's stored numbers."""
+        assert ev.seq is not None
+        seen = set(await tx.sortie_seqs(ev.dock_id, sortie_id)) | {ev.seq}
+        top = max(seen - {ev.seq}, default=0)
+        high = max(top, ev.seq)
+        missing = set(range(max(1, high - TRACKED), high + 1)) - seen
+        key = (ev.dock_id, sortie_id)
+        self._sorties[key] = _Sortie(high, missing)
+        self._sorties.move_to_end(key)
+        while len(self._sorties) > self.keep:
+            self._sorties.popitem(last=False)
+        gap = Gap(ev.dock_id, sortie_id, top + 1, ev.seq - 1) if ev.seq > top + 1 else None
+        return gap, ev.seq < top
 
     def forget(self) -> None:
         """Drop what is remembered (a transaction that followed some events was rolled back)."""
@@ -78,6 +101,8 @@ class SortieSequences:
         """
         if ev.seq is None or ev.sortie_id is None:
             return None, False
+        if self.shared:
+            return await self._from_store(tx, ev, ev.sortie_id)
         key = (ev.dock_id, ev.sortie_id)
         sortie = self._sorties.get(key)
         if sortie is None:

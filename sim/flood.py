@@ -19,7 +19,7 @@ import sys
 import uuid
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Protocol, Self
 
 import httpx
 from cryptography.hazmat.primitives import serialization
@@ -33,6 +33,14 @@ from sim.net import free_tcp_port
 __all__ = ["DispatchProcess", "Fleet", "stored_events"]
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+class Registered(Protocol):
+    """Docks that dispatch is told to accept messages from."""
+
+    def registered(self) -> list[dict[str, str]]:
+        """Dispatch's ``docks`` entries."""
+        ...
 
 
 class Fleet:
@@ -83,30 +91,46 @@ class DispatchProcess:
     """``outrider dispatch`` as a child process, on ``broker_url`` and a SQLite file in ``folder``.
 
     Args:
-        folder: holds its database, signing key and log.
+        folder: holds its database, signing key (shared by the instances started there) and
+            log (``<name>.log``).
         broker_url: the broker.
         fleet: the docks it accepts messages from.
         batch_max: most reported messages it stores in one transaction.
+        db_url: its store, instead of the SQLite file in ``folder``.
+        name: names its log and MQTT session (the same again after a restart).
+        env: more ``OUTRIDER_DISPATCH_*`` settings.
     """
 
-    def __init__(self, folder: Path, broker_url: str, fleet: Fleet, batch_max: int = 200) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        broker_url: str,
+        fleet: Registered,
+        batch_max: int = 200,
+        *,
+        db_url: str | None = None,
+        name: str = "dispatch",
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.folder = folder
+        self.name = name
         self.db = folder / "dispatch.db"
         self.port = free_tcp_port()
         key = folder / "dispatch_ed25519.pem"
-        key.write_bytes(
-            Ed25519PrivateKey.generate().private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
+        if not key.exists():  # the instances of one service sign with one key
+            key.write_bytes(
+                Ed25519PrivateKey.generate().private_bytes(
+                    serialization.Encoding.PEM,
+                    serialization.PrivateFormat.PKCS8,
+                    serialization.NoEncryption(),
+                )
             )
-        )
         self.env = {
             **os.environ,
             "PYTHONPATH": str(ROOT),
             "OUTRIDER_DISPATCH_MQTT_URL": broker_url,
-            "OUTRIDER_DISPATCH_MQTT_CLIENT_ID": f"dispatch-{uuid.uuid4().hex[:8]}",
-            "OUTRIDER_DISPATCH_DB_URL": f"sqlite:///{self.db}",
+            "OUTRIDER_DISPATCH_MQTT_CLIENT_ID": f"{name}-{uuid.uuid4().hex[:8]}",
+            "OUTRIDER_DISPATCH_DB_URL": db_url or f"sqlite:///{self.db}",
             "OUTRIDER_DISPATCH_SIGNING_KEY": str(key),
             "OUTRIDER_DISPATCH_PORT": str(self.port),
             "OUTRIDER_DISPATCH_SECRET": uuid.uuid4().hex * 2,
@@ -115,6 +139,7 @@ class DispatchProcess:
             "OUTRIDER_DISPATCH_DISPATCH": json.dumps(
                 {"dock_rate_per_s": 1e6, "dock_burst": 1_000_000, "store_batch_max": batch_max}
             ),
+            **(env or {}),
         }
         self._proc: asyncio.subprocess.Process | None = None
 
@@ -124,7 +149,7 @@ class DispatchProcess:
 
     async def start(self) -> None:
         """Start it and wait until it answers on its port."""
-        with (self.folder / "dispatch.log").open("ab") as log:
+        with (self.folder / f"{self.name}.log").open("ab") as log:
             self._proc = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",

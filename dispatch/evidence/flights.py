@@ -3,12 +3,13 @@ detection and redaction ran — what the evidence bundle and the public register
 
 The MQTT ingest and the video ingest call :class:`FlightLog`; it queues small store jobs on
 the recorder's queue (so they are written in order with the events and retried like them).
-Track points are sampled: at most one per dock every ``interval_s`` while in the air.
+Track points are sampled: the first telemetry of each ``interval_s`` of the dock's own clock
+while in the air, so that every dispatch instance (each hears all telemetry) keeps the same
+points, stored once.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -48,7 +49,7 @@ class TrackPoint:
 
     async def store(self, store: SqlStore) -> None:
         async with store.tx() as tx:
-            await tx.conn.execute(insert(t.track_points).values(**self.__dict__))
+            await tx.conn.execute(tx.insert_ignore(t.track_points).values(**self.__dict__))
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,7 @@ class FlightLog:
         self.fleet = fleet
         self.put = put
         self.interval_s = interval_s
-        self._last_point: dict[str, float] = {}
+        self._last_point: dict[str, int] = {}
         self._flagged: set[tuple[str, str]] = set()
 
     async def on_telemetry(self, tel: Telemetry) -> None:
@@ -154,10 +155,10 @@ class FlightLog:
         state = view.state if view else None
         if not tel.in_air or state is None or state.sortie_id is None:
             return
-        now = time.monotonic()
-        if now - self._last_point.get(tel.dock_id, -1e9) < self.interval_s:
+        bucket = int(tel.t.timestamp() // self.interval_s)
+        if self._last_point.get(tel.dock_id) == bucket:
             return
-        self._last_point[tel.dock_id] = now
+        self._last_point[tel.dock_id] = bucket
         await self.put(
             TrackPoint(
                 state.sortie_id, tel.dock_id, state.incident_id, tel.t, tel.lat, tel.lon,

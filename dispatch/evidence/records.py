@@ -135,6 +135,7 @@ async def set_segment(tx: Tx, sortie_id: str, file: str, **values: Any) -> None:
 
 async def audit_of(store: SqlStore, incident_id: str, sortie_ids: list[str]) -> list[Any]:
     """The audit rows about an incident: its own, its sorties' and those naming it."""
+    await store.chain_pending()  # PostgreSQL: rows committed but not yet chained, chained now
     mention = f'%"incident_id":{_json_str(incident_id)}%'
     query = (
         select(t.audit)

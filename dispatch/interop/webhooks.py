@@ -211,7 +211,7 @@ class Webhooks:
             for sub in subs:
                 payload = json.dumps(render(update_, sub.format, self.config.force), default=str)
                 await tx.conn.execute(
-                    tx._insert_ignore(t.deliveries).values(
+                    tx.insert_ignore(t.deliveries).values(
                         subscription_id=sub.id,
                         update_id=update_.id,
                         incident_id=update_.incident.id,

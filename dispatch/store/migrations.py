@@ -86,6 +86,29 @@ def _incident_address(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE incidents ADD COLUMN address TEXT"))
 
 
+def _cluster(conn: Connection) -> None:
+    t.metadata.create_all(conn, tables=[t.dock_assignments, t.incident_leases, t.audit_pending])
+    have = {c["name"] for c in inspect(conn).get_columns("commands")}
+    for name, kind in (("ack_sortie_id", "VARCHAR(128)"), ("gave_up_at", "TIMESTAMP")):
+        if name not in have:
+            pg = kind == "TIMESTAMP" and conn.dialect.name == "postgresql"
+            zone = " WITH TIME ZONE" if pg else ""
+            conn.execute(text(f"ALTER TABLE commands ADD COLUMN {name} {kind}{zone}"))
+    # Every instance hears every dock's telemetry and keeps the same track points: stored once.
+    conn.execute(
+        text(
+            "DELETE FROM track_points WHERE id NOT IN "
+            "(SELECT min(id) FROM track_points GROUP BY sortie_id, dock_id, t)"
+        )
+    )
+    conn.execute(
+        text(
+            "CREATE UNIQUE INDEX IF NOT EXISTS uq_track_points_at "
+            "ON track_points (sortie_id, dock_id, t)"
+        )
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _initial),
     Migration(2, "index events by dock and arrival", _events_by_dock_and_time),
@@ -94,6 +117,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "CAD inbox, webhook subscriptions and deliveries, mutual aid", _interop),
     Migration(6, "events carry their place in their sortie", _event_seq),
     Migration(7, "the address an incident was raised at", _incident_address),
+    Migration(8, "several instances: dock holds, incident leases, acks seen by all", _cluster),
 )
 
 

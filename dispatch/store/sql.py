@@ -1,8 +1,8 @@
 """The SQL store: one async data layer over SQLite (default) or PostgreSQL (by URL).
 
 Writes go through :meth:`SqlStore.tx`, one transaction each; on SQLite they are serialised
-in-process, on PostgreSQL the audit head row is locked so that the hash chain stays a chain
-even with several dispatch instances on one database.
+in-process, on PostgreSQL the audit head row is locked (at the end of the transaction, briefly)
+so that the hash chain stays a chain even with several dispatch instances on one database.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import event, func, insert, select, update
+from sqlalchemy import delete, event, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -28,9 +28,12 @@ from dispatch.models import CommandRecord, IncidentRecord, TimelineRecord
 from dispatch.service_errors import UnavailableError
 from dispatch.store import tables as t
 from dispatch.store.migrations import migrate
-from edge.protocol import Ack, Event
+from edge.protocol import Ack, Event, now_utc
 
-__all__ = ["CommitObserver", "SqlStore", "Tx", "normalise_url"]
+__all__ = ["ACK_CHANNEL", "CommitObserver", "SqlStore", "Tx", "lost_race", "normalise_url"]
+
+ACK_CHANNEL = "outrider_ack"
+"""PostgreSQL ``NOTIFY`` channel told the id of each command whose ack was just stored."""
 
 CommitObserver = Callable[[list[tuple[str, int]]], None]
 """Told, after each commit, the ``(incident_id, timeline seq)`` of every line it added."""
@@ -48,6 +51,14 @@ def normalise_url(url: str) -> str:
         if url.startswith(plain):
             return driver + url[len(plain) :]
     return url
+
+
+def lost_race(exc: BaseException) -> bool:
+    """Whether ``exc`` is PostgreSQL ending a transaction that another one's locks stood in
+    the way of (a deadlock or a serialisation failure): worth running again."""
+    orig = getattr(exc, "orig", None)
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    return code in ("40P01", "40001")
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -84,8 +95,7 @@ class Tx:
         # A batch of events asks for the same few incidents over and over: remembered until
         # the transaction writes an incident.
         self._incidents: dict[tuple[str, str], IncidentRecord | None] = {}
-        # The audit chain's head, once read (and locked), and the rows not yet written.
-        self._head: tuple[int, str] | None = None
+        # Audit rows not yet chained and written (at :meth:`flush`).
         self._audit_rows: list[dict[str, Any]] = []
 
     async def incident_by(self, column: str, value: str) -> IncidentRecord | None:
@@ -140,7 +150,8 @@ class Tx:
         assert key is not None
         self.lines.append((incident_id, int(key[0])))
 
-    def _insert_ignore(self, table: Any) -> Any:
+    def insert_ignore(self, table: Any) -> Any:
+        """``INSERT`` that skips a row whose key is already there."""
         dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
         return dialect.insert(table).on_conflict_do_nothing()
 
@@ -158,12 +169,12 @@ class Tx:
             "detail": ev.detail,
             "received_at": received_at,
         }
-        result = await self.conn.execute(self._insert_ignore(t.events).values(**values))
+        result = await self.conn.execute(self.insert_ignore(t.events).values(**values))
         return bool(result.rowcount)
 
     async def insert_detection(self, values: dict[str, Any]) -> bool:
         """Store the first sighting of a track; ``False`` when it was already stored."""
-        result = await self.conn.execute(self._insert_ignore(t.detections).values(**values))
+        result = await self.conn.execute(self.insert_ignore(t.detections).values(**values))
         return bool(result.rowcount)
 
     async def insert_command(self, values: dict[str, Any]) -> None:
@@ -181,46 +192,94 @@ class Tx:
         result = await self.conn.execute(
             update(t.commands)
             .where(*mine, t.commands.c.acked_at.is_(None))
-            .values(ack_ok=ack.ok, ack_code=ack.code.value, ack_reason=ack.reason, acked_at=ack.at)
+            .values(
+                ack_ok=ack.ok,
+                ack_code=ack.code.value,
+                ack_reason=ack.reason,
+                acked_at=ack.at,
+                ack_sortie_id=ack.sortie_id,
+            )
         )
         query = select(t.commands).where(*mine)
         row = (await self.conn.execute(query)).first()
         if row is None:
             return None, False
+        if result.rowcount and self.conn.dialect.name == "postgresql":
+            # the sender may wait on another instance: told at the commit
+            await self.conn.execute(select(func.pg_notify(ACK_CHANNEL, ack.cmd_id)))
         return CommandRecord.model_validate(row._mapping), bool(result.rowcount)
+
+    async def give_up(self, cmd_id: str) -> CommandRecord | None:
+        """The sender stops waiting for the ack of ``cmd_id``, unless it was stored already
+        (by whichever instance received it): then the command with its ack. One row's lock
+        decides, so an ack stored after this is known to have come late."""
+        c = t.commands.c
+        result = await self.conn.execute(
+            update(t.commands)
+            .where(c.id == cmd_id, c.acked_at.is_(None))
+            .values(gave_up_at=now_utc())
+        )
+        if result.rowcount:
+            return None
+        row = (await self.conn.execute(select(t.commands).where(c.id == cmd_id))).first()
+        return CommandRecord.model_validate(row._mapping) if row is not None else None
 
     async def audit(
         self, actor: str, action: str, subject: str, detail: dict[str, Any], at: datetime
-    ) -> AuditEntry:
-        """Append one row to the hash chain (written with the others at :meth:`flush`)."""
-        if self._head is None:
-            head = (
-                await self.conn.execute(
-                    select(t.audit_head.c.seq, t.audit_head.c.hash)
-                    .where(t.audit_head.c.id == 1)
-                    .with_for_update()
-                )
-            ).one()
-            self._head = (head.seq, head.hash)
-        seq, prev = self._head[0] + 1, self._head[1]
-        text = canonical(detail)
+    ) -> None:
+        """Append one row to the hash chain (chained and written with the others at
+        :meth:`flush`)."""
         stamp = at.isoformat(timespec="microseconds")
-        digest = entry_hash(prev, seq, stamp, actor[:128], action[:64], subject[:128], text)
-        entry = AuditEntry(seq, stamp, actor[:128], action[:64], subject[:128], text, prev, digest)
-        self._audit_rows.append(dict(entry.__dict__))
-        self._head = (seq, digest)
-        return entry
+        self._audit_rows.append(
+            {
+                "at": stamp,
+                "actor": actor[:128],
+                "action": action[:64],
+                "subject": subject[:128],
+                "detail": canonical(detail),
+            }
+        )
 
     async def flush(self) -> None:
-        """Write the audit rows appended so far, and the chain's new head, in one go."""
-        if not self._audit_rows or self._head is None:
+        """Write the audit rows appended so far.
+
+        On SQLite (one writer) they are chained onto the head here. On PostgreSQL they go to
+        ``audit_pending``, committed with what they record, and are chained moments later by
+        :meth:`SqlStore.chain_pending` (whichever instance runs it), so no transaction waits on
+        the chain's head while it does its work: the head would otherwise be one lock that
+        every write of every instance queues for.
+        """
+        if not self._audit_rows:
             return
-        await self.conn.execute(insert(t.audit), self._audit_rows)
-        seq, digest = self._head
-        await self.conn.execute(
-            update(t.audit_head).where(t.audit_head.c.id == 1).values(seq=seq, hash=digest)
-        )
+        if self.conn.dialect.name == "postgresql":
+            await self.conn.execute(insert(t.audit_pending), self._audit_rows)
+        else:
+            await chain(self.conn, self._audit_rows)
         self._audit_rows = []
+
+
+async def chain(conn: AsyncConnection, pending: list[dict[str, Any]]) -> None:
+    """Chain ``pending`` rows (stamp, actor, action, subject, detail) onto the audit log, under
+    the head row's lock."""
+    head = (
+        await conn.execute(
+            select(t.audit_head.c.seq, t.audit_head.c.hash)
+            .where(t.audit_head.c.id == 1)
+            .with_for_update()
+        )
+    ).one()
+    seq, prev = head.seq, head.hash
+    rows = []
+    for r in pending:
+        seq += 1
+        parts = (r["at"], r["actor"], r["action"], r["subject"], r["detail"])
+        digest = entry_hash(prev, seq, *parts)
+        rows.append(dict(AuditEntry(seq, *parts, prev, digest).__dict__))
+        prev = digest
+    await conn.execute(insert(t.audit), rows)
+    await conn.execute(
+        update(t.audit_head).where(t.audit_head.c.id == 1).values(seq=seq, hash=prev)
+    )
 
 
 class SqlStore:
@@ -384,6 +443,20 @@ class SqlStore:
         """Whether a ``dispatch`` command for ``incident_id`` was sent to ``dock_id``."""
         return bool(await self.rows(_sent_to(incident_id, dock_id)))
 
+    async def sortie_seqs(self, dock_id: str, sortie_id: str) -> list[int]:
+        """The numbers (``seq``) of a sortie's events stored so far."""
+        c = t.events.c
+        query = select(c.seq).where(
+            c.dock_id == dock_id, c.sortie_id == sortie_id, c.seq.is_not(None)
+        )
+        return [int(r["seq"]) for r in await self.rows(query)]
+
+    async def acked(self, ids: list[str]) -> list[CommandRecord]:
+        """The commands among ``ids`` whose ack is stored."""
+        c = t.commands.c
+        rows = await self.rows(select(t.commands).where(c.id.in_(ids), c.acked_at.is_not(None)))
+        return [CommandRecord.model_validate(r) for r in rows]
+
     async def list_detections(self, incident_id: str) -> list[dict[str, Any]]:
         rows = await self.rows(
             select(t.detections)
@@ -392,7 +465,43 @@ class SqlStore:
         )
         return [dict(r) for r in rows]
 
+    async def chain_pending(self, limit: int = 2000) -> int:
+        """PostgreSQL: chain the audit rows waiting in ``audit_pending``, oldest first; how
+        many. The head's lock is taken first, so two instances chaining at once take turns
+        and the second finds what the first chained gone."""
+        if self.dialect != "postgresql":
+            return 0
+        p = t.audit_pending.c
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                select(t.audit_head.c.seq).where(t.audit_head.c.id == 1).with_for_update()
+            )
+            rows = list(
+                (await conn.execute(select(t.audit_pending).order_by(p.id).limit(limit))).mappings()
+            )
+            if not rows:
+                return 0
+            await chain(conn, [dict(r) for r in rows])
+            await conn.execute(delete(t.audit_pending).where(p.id.in_([r["id"] for r in rows])))
+        return len(rows)
+
+    async def chain_forever(self, every_s: float = 0.2) -> None:
+        """Chain pending audit rows every ``every_s`` (PostgreSQL); forever."""
+        while self.dialect == "postgresql":
+            try:
+                while await self.chain_pending() > 0:
+                    pass
+            except (SQLAlchemyError, OSError) as exc:
+                logger.warning("chaining audit rows failed: %s", exc)
+            await asyncio.sleep(every_s)
+
+    async def _chained(self) -> None:
+        """Everything committed so far is on the chain (before reading it)."""
+        while await self.chain_pending() > 0:
+            pass
+
     async def list_audit(self, *, limit: int = 100, offset: int = 0) -> list[AuditEntry]:
+        await self._chained()
         rows = await self.rows(
             select(t.audit).order_by(t.audit.c.seq.desc()).limit(limit).offset(offset)
         )
@@ -400,6 +509,7 @@ class SqlStore:
 
     async def audit_rows(self, batch: int = 1000) -> AsyncIterator[AuditEntry]:
         """Every audit row in ascending order, read in batches."""
+        await self._chained()
         after = 0
         while True:
             rows = await self.rows(
@@ -412,6 +522,7 @@ class SqlStore:
             after = rows[-1]["seq"]
 
     async def audit_head(self) -> tuple[int, str] | None:
+        await self._chained()
         rows = await self.rows(
             select(t.audit_head.c.seq, t.audit_head.c.hash).where(t.audit_head.c.id == 1)
         )

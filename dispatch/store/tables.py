@@ -28,15 +28,18 @@ __all__ = [
     "aid_requests",
     "audit",
     "audit_head",
+    "audit_pending",
     "cad_inbox",
     "commands",
     "deliveries",
     "detections",
+    "dock_assignments",
     "events",
     "evidence_manifests",
     "evidence_segments",
     "flights",
     "incident_holds",
+    "incident_leases",
     "incidents",
     "links",
     "metadata",
@@ -150,6 +153,8 @@ commands = Table(
     Column("ack_code", String(64), nullable=True),
     Column("ack_reason", Text, nullable=True),
     Column("acked_at", UtcDateTime, nullable=True),
+    Column("ack_sortie_id", String(128), nullable=True),  # migration 8
+    Column("gave_up_at", UtcDateTime, nullable=True),  # migration 8: the sender stopped waiting
 )
 
 detections = Table(
@@ -180,6 +185,20 @@ audit = Table(
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
 )
+
+audit_pending = Table(  # migration 8
+    "audit_pending",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", String(40), nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("subject", String(128), nullable=False),
+    Column("detail", Text, nullable=False),
+)
+"""PostgreSQL: audit rows committed with what they record, chained onto the log moments later
+(:meth:`dispatch.store.sql.SqlStore.chain_pending`), so no transaction waits on the chain's
+head while it works."""
 
 audit_head = Table(
     "audit_head",
@@ -262,6 +281,14 @@ track_points = Table(
     Column("lat", Float, nullable=False),
     Column("lon", Float, nullable=False),
     Column("alt_rel_m", Float, nullable=False),
+)
+# Every instance hears every telemetry message and samples the same ones: each stored once.
+Index(
+    "uq_track_points_at",
+    track_points.c.sortie_id,
+    track_points.c.dock_id,
+    track_points.c.t,
+    unique=True,
 )
 
 flights = Table(
@@ -357,3 +384,29 @@ aid_requests = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     UniqueConstraint("direction", "peer", "incident_id", name="uq_aid_request"),
 )
+
+# migration 8: several instances on one database
+
+dock_assignments = Table(
+    "dock_assignments",
+    metadata,
+    Column("dock_id", String(64), primary_key=True),
+    Column("incident_id", String(40), nullable=True, index=True),
+    Column("command_id", String(128), nullable=True),
+    Column("owner", String(128), nullable=True),
+    Column("phase", String(16), nullable=True),  # sending | assigned
+    Column("lease_until", UtcDateTime, nullable=True),
+    Column("updated_at", UtcDateTime, nullable=True),
+)
+"""Which incident each dock is held for, and until when: written under the dock row's lock."""
+
+incident_leases = Table(
+    "incident_leases",
+    metadata,
+    Column("incident_id", String(40), primary_key=True),
+    Column("owner", String(128), nullable=False),
+    Column("token", String(64), nullable=False),
+    Column("purpose", String(32), nullable=False),
+    Column("lease_until", UtcDateTime, nullable=False, index=True),
+)
+"""The instance working on an incident (dispatching it, watching its launch), until when."""

@@ -1,13 +1,17 @@
-"""Dispatch: fleet telemetry load, dock choice at scale, video fan-out.
+"""Dispatch: fleet telemetry load, dock choice at scale, video fan-out; several instances.
 
 Three parts, each its own module (:mod:`outrider.bench.fleet_telemetry`,
 :mod:`outrider.bench.dock_choice`, :mod:`outrider.bench.video_fanout`); ``--only`` picks some.
+``--instances 1,2,3`` instead measures 1, 2 and 3 instances on one PostgreSQL database
+(:mod:`outrider.bench.dispatch_cluster`).
 """
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
+
+from outrider.bench import dispatch_cluster
 
 __all__ = ["add_arguments", "measure", "report"]
 
@@ -26,14 +30,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--profile", action="store_true", help="video: run dispatch under cProfile, summarise"
     )
+    dispatch_cluster.add_arguments(parser)
 
 
-def measure(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
-    """Run the chosen parts; their figures by part."""
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    """Run the chosen parts; their figures by part (with ``--instances``, the figures of
+    several instances, in one object)."""
+    if args.instances:
+        return dispatch_cluster.run(args)
     from outrider.bench import dock_choice, fleet_telemetry, video_fanout
 
     parts = args.only or list(PARTS)
-    results: dict[str, dict[str, Any]] = {}
+    results: dict[str, Any] = {}
     if "choice" in parts:
         results["choice"] = dock_choice.run(args.choice_docks, samples=300)
     if "telemetry" in parts:
@@ -43,8 +51,10 @@ def measure(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     return results
 
 
-def report(results: dict[str, dict[str, Any]]) -> str:
+def report(results: dict[str, Any]) -> str:
     """One line per part: ``name: key=value, ...``."""
+    if "msgs_per_s" in results:
+        return dispatch_cluster.report(results)
     return "".join(
         f"{name}: {', '.join(f'{k}={v}' for k, v in result.items())}\n"
         for name, result in results.items()

@@ -165,6 +165,7 @@ async def append(store: SqlStore, n: int) -> None:
             await tx.audit(
                 "user:test", "incident.create", f"INC-{i}", {"i": i, "ü": "ß"}, now_utc()
             )
+    await store.chain_pending()  # PostgreSQL chains committed rows moments later: now
 
 
 async def verify(store: SqlStore) -> tuple[bool, int | None, list[str]]:
