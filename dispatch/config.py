@@ -88,6 +88,10 @@ class ClusterConfig(_Section):
     shared subscription ``$share/<shared_group>/...``: the broker hands each to one instance of
     the group. Availability, state, telemetry and detections still reach every instance (each
     keeps the whole fleet in view). Unset: one instance takes everything (the default).
+
+    With ``video_bus`` set, each instance publishes the frames of the uplinks it holds on NATS
+    and follows the docks its viewers watch, so an edge may uplink to any instance and a
+    viewer watch on any. Empty: this instance's uplinks reach this instance's viewers only.
     """
 
     shared_group: str | None = Field(
@@ -110,6 +114,20 @@ class ClusterConfig(_Section):
     sweep_s: float = Field(
         2.0, gt=0, le=600, title="How often each instance looks for expired holds to take over"
     )
+    video_bus: str = Field(
+        "",
+        pattern=r"^((nats|tls)://[^,\s]+(,(nats|tls)://[^,\s]+)*)?$",
+        title="NATS servers the instances relay video through (nats:// or tls://, "
+        "comma-separated); empty: this instance only",
+    )
+    video_subject: str = Field(
+        "outrider.video",
+        pattern=r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$",
+        title="Subject prefix of the video on the bus (one per force sharing a NATS)",
+    )
+    video_bus_username: str | None = Field(None, title="NATS user (else the URL's)")
+    video_bus_password_file: Path | None = Field(None, title="File holding the NATS password")
+    video_bus_ca_file: Path | None = Field(None, title="CA certificate NATS's TLS must chain to")
 
 
 class AirspaceConfig(_Section):
@@ -143,35 +161,6 @@ class MapConfig(_Section):
         if self.tile_url and not all(k in self.tile_url for k in ("{z}", "{x}", "{y}")):
             raise ValueError("tile_url must hold {z}, {x} and {y}")
         return self
-
-
-class ClusterConfig(_Section):
-    """What several instances of dispatch share besides the database: the live video.
-
-    With ``video_bus`` set, each instance publishes the frames of the uplinks it holds on NATS
-    and follows the docks its viewers watch, so an edge may uplink to any instance and a
-    viewer watch on any. Empty: this instance's uplinks reach this instance's viewers only.
-    """
-
-    instance: str = Field(
-        "",
-        max_length=64,
-        title="This instance's name (logs, the bus's monitoring); host's if empty",
-    )
-    video_bus: str = Field(
-        "",
-        pattern=r"^((nats|tls)://[^,\s]+(,(nats|tls)://[^,\s]+)*)?$",
-        title="NATS servers the instances relay video through (nats:// or tls://, "
-        "comma-separated); empty: this instance only",
-    )
-    video_subject: str = Field(
-        "outrider.video",
-        pattern=r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$",
-        title="Subject prefix of the video on the bus (one per force sharing a NATS)",
-    )
-    video_bus_username: str | None = Field(None, title="NATS user (else the URL's)")
-    video_bus_password_file: Path | None = Field(None, title="File holding the NATS password")
-    video_bus_ca_file: Path | None = Field(None, title="CA certificate NATS's TLS must chain to")
 
 
 class DockEntry(_Section):
@@ -300,7 +289,6 @@ class DispatchSettings(BaseSettings):
     public: PublicConfig = PublicConfig()
     tokens: list[TokenConfig] = Field(default_factory=list)
     interop: InteropConfig = InteropConfig()
-    cluster: ClusterConfig = ClusterConfig()
 
     @model_validator(mode="after")
     def _coherent(self) -> DispatchSettings:
