@@ -193,7 +193,12 @@ class Chooser:
         idx = np.flatnonzero(mask)
         alt = mission.alt_rel_m if mission.alt_rel_m else fleet.transit_alt_m[idx]
         climb = alt / fleet.climb_mps[idx]
-        bound = fleet.overhead_s[idx] + climb + dist[idx] / fleet.speed_ub[idx]
+        # The drone is on scene where its pattern starts, up to the pattern's reach short of
+        # the target: the bound leaves the farthest reach this dock could give it uncounted.
+        given = mission.on_scene.reach_at_most_m(math.inf)  # inf: each dock's own
+        reach = fleet.stand_off_ub_m[idx] if math.isinf(given) else given
+        to_go = np.maximum(dist[idx] - reach, 0.0)
+        bound = fleet.overhead_s[idx] + climb + to_go / fleet.speed_ub[idx]
         order = np.argsort(bound, kind="stable")
         best: list[Option] = []
         for i, lower in zip(idx[order].tolist(), bound[order].tolist(), strict=True):

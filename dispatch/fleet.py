@@ -22,6 +22,7 @@ from datetime import datetime
 import numpy as np
 import numpy.typing as npt
 
+from edge.patterns.geometry import farthest_stand_off_m
 from edge.protocol import Availability, DetectedObject, Detections, Phase, State, Telemetry
 
 __all__ = ["DockView", "Fleet", "Track"]
@@ -127,6 +128,7 @@ class Fleet:
         self.speed_ub: Floats = np.ones(n)
         self.climb_mps: Floats = np.ones(n)
         self.transit_alt_m: Floats = np.zeros(n)
+        self.stand_off_ub_m: Floats = np.zeros(n)
         self.heard: Floats = np.full(n, -np.inf)
         self.eligible: npt.NDArray[np.bool_] = np.zeros(n, dtype=bool)
         self.listeners: list[Callable[[DockView], None]] = []
@@ -159,7 +161,14 @@ class Fleet:
 
     def _grow(self) -> None:
         n = len(self.home_lat) * 2
-        for name in ("home_lat", "home_lon", "range_m", "overhead_s", "transit_alt_m"):
+        for name in (
+            "home_lat",
+            "home_lon",
+            "range_m",
+            "overhead_s",
+            "transit_alt_m",
+            "stand_off_ub_m",
+        ):
             setattr(self, name, np.resize(getattr(self, name), n))
         self.speed_ub = np.concatenate([self.speed_ub, np.ones(n // 2)])
         self.climb_mps = np.concatenate([self.climb_mps, np.ones(n // 2)])
@@ -191,6 +200,7 @@ class Fleet:
             self.speed_ub[i] = s.limits.cruise_mps + wind
             self.climb_mps[i] = s.limits.climb_mps
             self.transit_alt_m[i] = s.limits.transit_alt_m
+            self.stand_off_ub_m[i] = farthest_stand_off_m(s.limits.camera_hfov_deg)
 
     def on_availability(self, dock_id: str, availability: Availability) -> None:
         view = self.dock(dock_id)

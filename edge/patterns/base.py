@@ -66,6 +66,11 @@ class OnScenePattern(BaseModel, abc.ABC):
         """How far from the target the pattern flies: the pilot's arrival counts from there."""
         return 0.0
 
+    def reach_at_most_m(self, dock_default_m: float) -> float:
+        """The farthest :meth:`reach_m` can be once a dock fills in its defaults, when the
+        dock's own default reaches ``dock_default_m`` at most (a bound for ranking docks)."""
+        return 0.0
+
     def within(self, reach_m: float) -> Self:
         """This pattern flown no farther than ``reach_m`` from the target (to keep clear of a
         no-fly zone); patterns that stay over the target are unchanged."""

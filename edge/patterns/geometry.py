@@ -26,6 +26,7 @@ __all__ = [
     "SCENE_PITCH_DEG",
     "SCENE_RADIUS_M",
     "camera_pitch_deg",
+    "farthest_stand_off_m",
     "scene_agl_m",
     "slant_range_m",
     "stand_off_m",
@@ -67,6 +68,14 @@ def stand_off_m(hfov_deg: float | None, agl_m: float) -> float:
         return DEFAULT_STAND_OFF_M
     slant = slant_range_m(hfov_deg)
     return round(max(MIN_STAND_OFF_M, math.sqrt(max(0.0, slant**2 - agl_m**2))), 1)
+
+
+def farthest_stand_off_m(hfov_deg: float | None) -> float:
+    """The largest :func:`stand_off_m` at any height (the slant range itself, seen from the
+    ground), rounded up: a bound on how far from the pin a dock's camera places the drone."""
+    if hfov_deg is None:
+        return DEFAULT_STAND_OFF_M
+    return math.ceil(max(MIN_STAND_OFF_M, slant_range_m(hfov_deg)) * 10.0) / 10.0
 
 
 def scene_agl_m(

@@ -52,6 +52,10 @@ class HoldPattern(OnScenePattern):
         """The stand-off: the drone is on scene once it hovers there."""
         return self.stand_off_m or 0.0
 
+    def reach_at_most_m(self, dock_default_m: float) -> float:
+        """The stand-off given, else the dock's."""
+        return dock_default_m if self.stand_off_m is None else self.stand_off_m
+
     def steps(self, approach: Approach) -> list[Step]:
         """Fly to the stand-off point on the near side of the target, then hover there."""
         from edge.flight.mission import Loiter, Waypoint  # flight code: not at import

@@ -67,6 +67,10 @@ class OrbitPattern(OnScenePattern):
         """The radius: the drone is on scene once it is on the circle."""
         return self.radius
 
+    def reach_at_most_m(self, dock_default_m: float) -> float:
+        """The radius given, else the dock's."""
+        return dock_default_m if self.radius_m is None else self.radius_m
+
     def steps(self, approach: Approach) -> list[Step]:
         """Fly to the nearest point of the circle, then enough laps to outlast the scene."""
         from edge.flight.mission import Orbit, Waypoint, orbit_entry  # flight code: not at import

