@@ -240,7 +240,8 @@ def test_the_shipped_balancer_config_passes_its_own_check(kind: str, tmp_path: P
     assert done.returncode == 0, done.stderr
 
 
-@pytest.mark.parametrize("kind", ["haproxy", "nginx"])
+# HAProxy's live run is the default one; nginx's (its config check runs always) is slow-marked.
+@pytest.mark.parametrize("kind", ["haproxy", pytest.param("nginx", marks=pytest.mark.slow)])
 async def test_one_address_serves_http_and_video_and_outlives_a_killed_instance(
     kind: str, tmp_path: Path, broker: LocalBroker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
